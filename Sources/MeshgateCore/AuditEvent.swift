@@ -1,0 +1,67 @@
+/// One audit record: a decided HTTP transaction, DNS query, AI call or ruleset change.
+/// The common fields are typed; the per-event fields (`method`, `qname`, `model`, …) are an
+/// ordered list so that each subsystem adds its own without this type knowing them all.
+public struct AuditEvent: Sendable {
+    /// The contract's `event` field.
+    public enum Kind: String, Sendable {
+        case http, dns, ai, ruleset
+    }
+
+    /// Milliseconds since the Unix epoch; rendered as RFC 3339 UTC with milliseconds.
+    public var timestampMillis: Int64
+    /// `event`.
+    public var kind: Kind
+    /// `client` as `ip:port`.
+    public var client: String?
+    /// `identity` (null when unknown).
+    public var identity: String?
+    /// `team` (null when unknown).
+    public var team: String?
+    /// `action`.
+    public var action: PolicyAction
+    /// `rule` (null when no rule matched).
+    public var rule: String?
+    /// `ruleset` (null when no rule matched).
+    public var ruleset: String?
+    /// `detections`: pattern names that matched.
+    public var detections: [String]
+    /// Event-specific fields, written in this order after the common ones.
+    public var fields: [(String, AuditValue)]
+
+    /// Creates an event; `fields` are appended in order after the common fields.
+    public init(
+        timestampMillis: Int64,
+        kind: Kind,
+        client: String?,
+        identity: Identity?,
+        action: PolicyAction,
+        rule: String? = nil,
+        ruleset: String? = nil,
+        detections: [String] = [],
+        fields: [(String, AuditValue)] = []
+    ) {
+        self.timestampMillis = timestampMillis
+        self.kind = kind
+        self.client = client
+        self.identity = identity?.name
+        self.team = identity?.team
+        self.action = action
+        self.rule = rule
+        self.ruleset = ruleset
+        self.detections = detections
+        self.fields = fields
+    }
+}
+
+/// A JSON value in an audit line.
+public enum AuditValue: Sendable, Equatable {
+    case string(String)
+    case int(Int64)
+    case double(Double)
+    case bool(Bool)
+    case strings([String])
+    case null
+
+    /// A string, or null when nil.
+    public static func optional(_ s: String?) -> AuditValue { s.map(AuditValue.string) ?? .null }
+}
