@@ -1,0 +1,121 @@
+import Logging
+import MeshgateAudit
+import MeshgateCore
+import NIOConcurrencyHelpers
+import NIOHTTP1
+import Prometheus
+
+/// Maps admin requests to responses. Shared by every connection; everything here is either
+/// immutable or behind a lock.
+final class AdminRouter: Sendable {
+    /// `POST /admin/reload`'s work: a message for the operator on success.
+    typealias ReloadHandler = @Sendable () async -> Result<String, any Error>
+
+    private let configuration: AdminConfiguration
+    private let registry: PrometheusCollectorRegistry
+    private let health: HealthRegistry
+    private let reloadHandler = NIOLockedValueBox<ReloadHandler?>(nil)
+    private let proxy: HostPort?
+
+    init(configuration: AdminConfiguration, registry: PrometheusCollectorRegistry, health: HealthRegistry) {
+        self.configuration = configuration
+        self.registry = registry
+        self.health = health
+        self.proxy = configuration.explicitProxyAddress.flatMap { HostPort(authority: $0, defaultPort: nil) }
+    }
+
+    func setReloadHandler(_ handler: @escaping ReloadHandler) {
+        reloadHandler.withLockedValue { $0 = handler }
+    }
+
+    private enum Route: String {
+        case healthz = "/healthz"
+        case caCertificate = "/ca.pem"
+        case proxyAutoConfig = "/proxy.pac"
+        case metrics = "/metrics"
+        case reload = "/admin/reload"
+
+        var methods: [HTTPMethod] {
+            switch self {
+            case .reload: [.POST]
+            case .healthz, .caCertificate, .proxyAutoConfig, .metrics: [.GET, .HEAD]
+            }
+        }
+    }
+
+    func respond(to request: AdminRequest) async -> AdminResponse {
+        guard isAllowed(request.clientAddress) else {
+            return .error(.forbidden, "client \(request.clientDescription) is not in access.allow_clients")
+        }
+        guard let route = Route(rawValue: request.path) else {
+            return .error(.notFound, "no such admin endpoint: \(request.path)")
+        }
+        guard route.methods.contains(request.method) else {
+            let allow = route.methods.map(\.rawValue).joined(separator: ", ")
+            return .error(.methodNotAllowed, "\(request.method.rawValue) is not allowed on \(route.rawValue); use \(allow)",
+                          extraHeaders: [("Allow", allow)])
+        }
+        switch route {
+        case .healthz: return healthz()
+        case .caCertificate: return caCertificate(request)
+        case .proxyAutoConfig: return proxyAutoConfig(request)
+        case .metrics: return metrics()
+        case .reload: return await reload()
+        }
+    }
+
+    private func isAllowed(_ address: [UInt8]?) -> Bool {
+        guard let address else { return false }
+        return configuration.allowClients.contains { $0.contains(address) }
+    }
+
+    private func healthz() -> AdminResponse {
+        let report = health.report()
+        return .json(report.ok ? .ok : .serviceUnavailable, report.json())
+    }
+
+    private func caCertificate(_ request: AdminRequest) -> AdminResponse {
+        let pem = configuration.caCertificatePEM
+        guard !pem.isEmpty else { return .error(.notFound, "no CA certificate is configured (tls.ca_cert)") }
+        switch request.queryValue("format") ?? "pem" {
+        case "pem":
+            return AdminResponse(status: .ok, contentType: "application/x-x509-ca-cert", text: pem,
+                                 extraHeaders: [("Content-Disposition", #"attachment; filename="meshgate-ca.pem""#)])
+        case "der":
+            guard let der = PEM.firstCertificateDER(pem) else {
+                return .error(.internalServerError, "the configured CA certificate is not valid PEM")
+            }
+            return AdminResponse(status: .ok, contentType: "application/x-x509-ca-cert", body: der,
+                                 extraHeaders: [("Content-Disposition", #"attachment; filename="meshgate-ca.crt""#)])
+        case let other:
+            return .error(.badRequest, "unknown format \(other); use format=pem or format=der")
+        }
+    }
+
+    private func proxyAutoConfig(_ request: AdminRequest) -> AdminResponse {
+        guard let configured = configuration.explicitProxyAddress else {
+            return .error(.notFound, "the explicit proxy listener is not configured, so there is no PAC file")
+        }
+        guard let proxy else {
+            return .error(.internalServerError, "the explicit listener address \(configured) is not host:port")
+        }
+        let script = ProxyAutoConfig.script(proxy: proxy, requestHost: request.headers.first(name: "Host"))
+        return AdminResponse(status: .ok, contentType: "application/x-ns-proxy-autoconfig", text: script)
+    }
+
+    private func metrics() -> AdminResponse {
+        AdminResponse(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8", body: registry.emitToBuffer())
+    }
+
+    private func reload() async -> AdminResponse {
+        guard let handler = reloadHandler.withLockedValue({ $0 }) else {
+            return .error(.serviceUnavailable, "reload is not available yet")
+        }
+        switch await handler() {
+        case .success(let message):
+            return .json(.ok, #"{"status":"reloaded","message":"# + JSONText.quoted(message) + "}")
+        case .failure(let error):
+            return .error(.internalServerError, "\(error)")
+        }
+    }
+}
