@@ -1,0 +1,39 @@
+extension MeshgateConfiguration {
+    /// `audit:` — where the JSON-lines audit log goes.
+    public struct Audit: Sendable, Hashable {
+        /// The sink. Default `<state_dir>/audit.jsonl`.
+        public var destination: Destination
+
+        /// An audit sink.
+        public enum Destination: Sendable, Hashable {
+            /// Standard output (`path: "-"`), for containers whose runtime collects stdout.
+            case stdout
+            /// Appended to the file at this absolute path.
+            case file(path: String)
+        }
+
+        /// Creates audit settings.
+        public init(destination: Destination) {
+            self.destination = destination
+        }
+
+        /// The defaults, with the log inside `stateDirectory`.
+        public static func defaults(stateDirectory: String) -> Audit {
+            Audit(destination: .file(path: stateDirectory + "/audit.jsonl"))
+        }
+    }
+}
+
+extension MeshgateConfiguration.Audit {
+    static let keys = ["path"]
+
+    init(node: ConfigurationNode?, stateDirectory: String) throws(ConfigurationError) {
+        self = .defaults(stateDirectory: stateDirectory)
+        guard let node else { return }
+        let map = try node.mapping(keys: Self.keys)
+        if let value = map["path"] {
+            let text = try value.string(expected: "a file path or \"-\" for stdout")
+            destination = text == "-" ? .stdout : .file(path: value.context.resolve(text))
+        }
+    }
+}

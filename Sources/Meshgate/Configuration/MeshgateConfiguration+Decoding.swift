@@ -1,0 +1,146 @@
+import Foundation
+import Yams
+
+extension MeshgateConfiguration {
+    static let topLevelKeys = ["state_dir", "listeners", "access", "tls", "limits", "portal", "rulesets",
+                               "ruleset_updates", "inspection", "audit", "identities", "dns", "ai"]
+
+    /// Section keys written at the top level by mistake, mapped to the section they belong in.
+    static let misplacedKeys: [String: String] = {
+        let sections: [(String, [String])] = [
+            ("listeners", Listeners.keys), ("access", Access.keys), ("tls", TLSSettings.keys),
+            ("limits", Limits.keys), ("ruleset_updates", RulesetUpdates.keys), ("inspection", Inspection.keys),
+            ("audit", Audit.keys), ("identities", Identity.keys), ("dns", DNS.keys), ("ai", AI.keys),
+        ]
+        var homes: [String: String] = [:]
+        var ambiguous: Set<String> = []
+        for (section, keys) in sections {
+            for key in keys where !topLevelKeys.contains(key) {
+                if homes[key] != nil { ambiguous.insert(key) }
+                homes[key] = section
+            }
+        }
+        for key in ambiguous { homes[key] = nil }
+        return homes
+    }()
+
+    static func decode(_ root: ConfigurationNode?, context: ConfigurationContext) throws(ConfigurationError) -> MeshgateConfiguration {
+        guard let root, !root.isNull else {
+            return embeddedDefaults(baseDirectory: context.baseDirectory)
+        }
+        let top = try root.mapping(keys: topLevelKeys, misplaced: misplacedKeys)
+        let state = try top["state_dir"]?.path() ?? context.resolve("state")
+        let identities = try Identity.list(node: top["identities"])
+        let configuration = MeshgateConfiguration(
+            sourcePath: nil,
+            stateDirectory: state,
+            listeners: try Listeners(node: top["listeners"]),
+            access: try Access(node: top["access"]),
+            tls: try TLSSettings(node: top["tls"], stateDirectory: state),
+            limits: try Limits(node: top["limits"]),
+            portal: try top["portal"]?.httpURL(),
+            rulesets: try top["rulesets"]?.list().map { (item) throws(ConfigurationError) in try item.path() } ?? [],
+            rulesetUpdates: try top["ruleset_updates"].map { (node) throws(ConfigurationError) in try RulesetUpdates(node: node) },
+            inspection: try Inspection(node: top["inspection"]),
+            audit: try Audit(node: top["audit"], stateDirectory: state),
+            identities: identities,
+            dns: try DNS(node: top["dns"]),
+            ai: try AI(node: top["ai"], stateDirectory: state, identities: identities)
+        )
+        try configuration.validate(top)
+        return configuration
+    }
+
+    /// Rules that span sections.
+    private func validate(_ top: ConfigurationMapping) throws(ConfigurationError) {
+        let listenerNodes = top["listeners"]
+        func location(_ key: String) -> ConfigurationNode {
+            listenerNodes?.peek(key) ?? listenerNodes ?? top.owner
+        }
+
+        // The contract's security rule: a proxy reachable from the network must say who may use it.
+        let allowClientsGiven = top["access"]?.peek("allow_clients") != nil
+        if !allowClientsGiven, identities.isEmpty {
+            for key in ["explicit", "transparent", "ai"] {
+                guard let address = listeners.enabled.first(where: { $0.key == key })?.address,
+                      !address.isLoopback else { continue }
+                throw location(key).error(
+                    "binds \(address), which other machines can reach, but neither access.allow_clients nor any identities say who may use it",
+                    fix: "list the client networks under access.allow_clients (e.g. [10.0.0.0/8]), configure identities, or bind 127.0.0.1"
+                )
+            }
+        }
+
+        if access.requireIdentity, !identities.contains(where: { $0.tokenSHA256 != nil }) {
+            let node = top["access"]?.peek("require_identity") ?? top.owner
+            throw node.error("require_identity is true but no identity has a token_sha256, so every explicit client would get 407",
+                             fix: "add identities with token_sha256, or set require_identity: false")
+        }
+
+        if let address = listeners.dns, dns.upstreams.isEmpty {
+            throw location("dns").error("the DNS listener (\(address)) is on but dns.upstreams is empty",
+                                        fix: "add e.g. dns: { upstreams: [1.1.1.1:53] }")
+        }
+    }
+}
+
+extension ConfigurationError {
+    /// Translates a Yams syntax error, keeping its line and column.
+    init(yaml error: any Error, file: String, text: String) {
+        var line: Int?
+        var column: Int?
+        var message = "invalid YAML"
+        var fix: String? = "check the indentation and quoting around this spot"
+        func describe(_ problem: String, _ context: YamlError.Context?, _ mark: Mark) {
+            line = mark.line
+            column = mark.column
+            message = "invalid YAML: " + problem
+            if let context { message += " (\(context.text) at line \(context.mark.line))" }
+        }
+        if let yamlError = error as? YamlError {
+            switch yamlError {
+            case .scanner(let context, let problem, let mark, _),
+                 .parser(let context, let problem, let mark, _),
+                 .composer(let context, let problem, let mark, _):
+                describe(problem, context, mark)
+                fix = Self.syntaxHint(text: text, line: mark.line) ?? fix
+            case .reader(let problem, let offset, _, _):
+                message = "invalid YAML: " + problem
+                if let offset {
+                    let prefix = text.prefix(offset)
+                    line = prefix.reduce(1) { $1 == "\n" ? $0 + 1 : $0 }
+                    column = prefix.count - (prefix.lastIndex(of: "\n").map { prefix.distance(from: prefix.startIndex, to: $0) + 1 } ?? 0) + 1
+                }
+                fix = "save the file as UTF-8 text"
+            case .duplicatedKeysInMapping(let duplicates, let context):
+                line = context.mark.line
+                column = context.mark.column
+                message = "duplicate key " + duplicates.map { "'\($0)'" }.joined(separator: ", ")
+                fix = "keep one of them"
+            default:
+                message = "invalid YAML: \(yamlError)"
+                fix = nil
+            }
+        } else {
+            message = "invalid YAML: \(error)"
+            fix = nil
+        }
+        self.init(file: file, line: line, column: column, keyPath: "", message: message, fix: fix)
+    }
+
+    /// libyaml's messages describe the parser's state, not the user's slip; these are the slips
+    /// that produce them most often.
+    private static func syntaxHint(text: String, line: Int) -> String? {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        guard line >= 1, line <= lines.count else { return nil }
+        let source = lines[line - 1]
+        if source.prefix(while: { $0 == " " || $0 == "\t" }).contains("\t") {
+            return "indent with spaces, not tabs"
+        }
+        // Inside [ ] a plain scalar may not start with ':', so [::1/128] is a syntax error.
+        if source.contains("["), source.contains("::") {
+            return "quote IPv6 addresses inside [ ] and listener addresses starting with '[', e.g. [\"::1/128\"] or \"[::1]:3128\""
+        }
+        return nil
+    }
+}

@@ -1,0 +1,35 @@
+extension MeshgateConfiguration {
+    /// `inspection:` — how much of a request body the policy engine looks at.
+    public struct Inspection: Sendable, Hashable {
+        /// Request bodies are inspected up to this many bytes after decoding. Default 1 MiB.
+        public var maxBodyBytes: Int
+        /// What happens to a body longer than `maxBodyBytes`. Default `inspect_prefix`.
+        public var overLimit: OverLimit
+
+        /// `inspection.over_limit`.
+        public enum OverLimit: String, Sendable, Hashable, CaseIterable {
+            /// Inspect the first `max_body_bytes` and decide on those.
+            case inspectPrefix = "inspect_prefix"
+            /// Refuse the request (403) when a body rule would need the whole body.
+            case block
+        }
+
+        /// Creates inspection settings.
+        public init(maxBodyBytes: Int = 1_048_576, overLimit: OverLimit = .inspectPrefix) {
+            self.maxBodyBytes = maxBodyBytes
+            self.overLimit = overLimit
+        }
+    }
+}
+
+extension MeshgateConfiguration.Inspection {
+    static let keys = ["max_body_bytes", "over_limit"]
+
+    init(node: ConfigurationNode?) throws(ConfigurationError) {
+        self.init()
+        guard let node else { return }
+        let map = try node.mapping(keys: Self.keys)
+        if let value = map["max_body_bytes"] { maxBodyBytes = try value.byteCount(in: 1...(1 << 30)) }
+        if let value = map["over_limit"] { overLimit = try value.choice(OverLimit.self) }
+    }
+}
