@@ -1,0 +1,145 @@
+import MeshgateCore
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+import NIOTLS
+import MeshgateTLS
+
+extension HTTPProxyHandler {
+    /// Accepts a CONNECT: answers 200, removes the HTTP handlers and peeks at the ClientHello to choose
+    /// between interception and splicing.
+    func startTunnel(_ tx: HTTPTransaction, authority: HostPort, context: ChannelHandlerContext) {
+        state = .handedOff
+        cancelTimers()
+        tx.status = 200
+        let setup = TunnelSetup(
+            services: services,
+            authority: authority,
+            clientAddress: clientAddress,
+            identity: identity,
+            connectTransaction: tx
+        )
+        do {
+            let ops = context.pipeline.syncOperations
+            let peek = ByteToMessageHandler(SNIHandler { [setup] result in setup.decide(result) })
+            setup.channel = context.channel
+            try ops.addHandler(peek, position: .after(self))
+            ProxyPipeline.remove(HTTPServerPipelineHandler.self, from: ops)
+            ProxyPipeline.remove(HTTPResponseEncoder.self, from: ops)
+            // Written raw: NIO's encoder would add body framing that a CONNECT 2xx must not have.
+            var established = context.channel.allocator.buffer(capacity: 64)
+            established.writeString("HTTP/1.1 200 Connection Established\r\n\r\n")
+            tx.bytesOut += established.readableBytes
+            context.writeAndFlush(NIOAny(established), promise: nil)
+            ops.removeHandler(context: context, promise: nil)
+            ProxyPipeline.remove(ByteToMessageHandler<HTTPRequestDecoder>.self, from: ops)
+        } catch {
+            logger.warning("could not set up tunnel", metadata: ["host": "\(authority)", "error": "\(error)"])
+            context.close(promise: nil)
+        }
+    }
+}
+
+/// Decides what happens inside an accepted CONNECT once the first client bytes are seen.
+final class TunnelSetup {
+    let services: ProxyServices
+    let authority: HostPort
+    let clientAddress: SocketAddress?
+    let identity: Identity?
+    let connectTransaction: HTTPTransaction
+    var channel: (any Channel)?
+
+    init(services: ProxyServices, authority: HostPort, clientAddress: SocketAddress?, identity: Identity?, connectTransaction: HTTPTransaction) {
+        self.services = services
+        self.authority = authority
+        self.clientAddress = clientAddress
+        self.identity = identity
+        self.connectTransaction = connectTransaction
+    }
+
+    /// Called by the SNI peek with the ClientHello's server name (or `.fallback` for no SNI / not TLS).
+    func decide(_ result: SNIResult) -> EventLoopFuture<Void> {
+        guard let channel else { preconditionFailure("TunnelSetup used before its channel was set") }
+        let sni: String?
+        switch result {
+        case .hostname(let name): sni = HostPort(host: name, port: authority.port).host
+        case .fallback: sni = nil
+        }
+        let bypass = services.configuration.doNotInspect.matches(authority.host)
+            || (sni.map { services.configuration.doNotInspect.matches($0) } ?? false)
+        // Without SNI (an IP, or not TLS at all) we still intercept: splicing unknown bytes would let any
+        // client bypass inspection by not sending a ClientHello we can read.
+        return bypass ? splice(channel: channel, sni: sni) : intercept(channel: channel, sni: sni)
+    }
+
+    private func splice(channel: any Channel, sni: String?) -> EventLoopFuture<Void> {
+        services.metrics.tunnelsSpliced.increment()
+        let tx = connectTransaction
+        let audit = services.audit
+        let metrics = services.metrics
+        let client = clientAddress?.auditDescription
+        let identity = self.identity
+        let (clientGlue, originGlue) = GlueHandler.matchedPair()
+        return ClientBootstrap(group: channel.eventLoop)
+            .connectTimeout(services.configuration.upstreamConnectTimeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.allowRemoteHalfClosure, value: true)
+            .channelInitializer { origin in
+                origin.eventLoop.makeCompletedFuture {
+                    try origin.pipeline.syncOperations.addHandler(originGlue)
+                }
+            }
+            .connect(host: authority.host, port: authority.port)
+            .flatMapThrowing { _ in
+                let initialOut = tx.bytesOut
+                clientGlue.onClose = { fromClient in
+                    tx.bytesIn += fromClient
+                    tx.bytesOut = initialOut + originGlue.bytesRead
+                    metrics.countRequest(action: tx.action, status: 200)
+                    audit.record(tx.auditEvent(client: client, identity: identity))
+                }
+                try channel.pipeline.syncOperations.addHandler(clientGlue)
+            }
+            .flatMapError { error in
+                let failure = UpstreamConnector.classify(connectError: error, target: self.authority.description, timeout: self.services.configuration.upstreamConnectTimeout)
+                metrics.countUpstreamError(failure.kind)
+                tx.status = Int(failure.status.code)
+                tx.error = failure.description
+                metrics.countRequest(action: tx.action, status: tx.status ?? 502)
+                audit.record(tx.auditEvent(client: client, identity: identity))
+                // The 200 is already sent; closing is the only signal left.
+                channel.close(promise: nil)
+                return channel.eventLoop.makeFailedFuture(error) as EventLoopFuture<Void>
+            }
+    }
+
+    private func intercept(channel: any Channel, sni: String?) -> EventLoopFuture<Void> {
+        services.metrics.tunnelsIntercepted.increment()
+        let services = self.services
+        let authority = self.authority
+        let identity = self.identity
+        let contextFuture: EventLoopFuture<NIOSSLContext>
+        if sni != nil {
+            contextFuture = channel.eventLoop.makeSucceededFuture(services.interceptContext)
+        } else {
+            // No SNI (a client that connected to an IP): serve a leaf for the CONNECT authority itself.
+            contextFuture = services.leafCache.leaf(for: authority.host, on: channel.eventLoop).flatMapThrowing { leaf in
+                try InterceptContexts.makeServerContext(for: leaf)
+            }
+        }
+        return contextFuture.hop(to: channel.eventLoop).flatMapThrowing { sslContext in
+            let ops = channel.pipeline.syncOperations
+            try ops.addHandler(NIOSSLServerHandler(context: sslContext))
+            try ProxyPipeline.addHTTPServerHandlers(
+                to: ops,
+                services: services,
+                mode: .intercepted(authority: authority, serverName: sni),
+                identity: identity
+            )
+        }
+    }
+}
+
+// Used only on the tunnel channel's event loop.
+extension TunnelSetup: @unchecked Sendable {}

@@ -1,0 +1,72 @@
+import NIOCore
+import NIOHTTP1
+
+extension HTTPProxyHandler: UpstreamConnectionDelegate {
+    func upstream(_ connection: UpstreamConnection, didReceive part: HTTPClientResponsePart) {
+        guard case .forwarding(let tx, let current) = state, current === connection, let context else { return }
+        switch part {
+        case .head(let head):
+            if head.status == .continue {
+                // Relay 100-continue only to clients that asked for it.
+                if tx.head.headers.contains(name: "expect") {
+                    let interim = HTTPResponseHead(version: tx.head.version, status: .continue)
+                    context.writeAndFlush(wrapOutboundOut(.head(interim)), promise: nil)
+                }
+                return
+            }
+            if (100..<200).contains(head.status.code), head.status != .switchingProtocols {
+                return
+            }
+            tx.status = Int(head.status.code)
+            tx.responseHeadSent = true
+            let out = HeaderRewriter.clientResponseHead(head, clientVersion: tx.head.version, via: services.viaToken)
+            tx.bytesOut += HTTPTransaction.estimatedSize(of: out)
+            if head.status == .switchingProtocols {
+                guard tx.upgradeRequested else {
+                    // An origin may not switch protocols unasked; refuse rather than desynchronise.
+                    connection.delegate = nil
+                    connection.close()
+                    tx.responseHeadSent = false
+                    respondLocally(tx, LocalResponse(status: .badGateway, message: "origin switched protocols without being asked"), close: true)
+                    return
+                }
+                context.writeAndFlush(wrapOutboundOut(.head(out)), promise: nil)
+                // The switch happens at the response's `.end`, which the decoder delivers next.
+                tx.switchingProtocols = true
+                return
+            }
+            context.write(wrapOutboundOut(.head(out)), promise: nil)
+        case .body(let buffer):
+            tx.bytesOut += buffer.readableBytes
+            // Flushing per part keeps server-sent events flowing event by event.
+            context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+            if !context.channel.isWritable { connection.setReadsHeld(true) }
+        case .end(let trailers):
+            if tx.switchingProtocols {
+                completeUpgrade(tx, connection, context: context)
+                return
+            }
+            tx.responseEnded = true
+            context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
+            finishForwarded(tx, connection)
+        }
+    }
+
+    func upstream(_ connection: UpstreamConnection, didCloseWith error: (any Error)?) {
+        guard case .forwarding(let tx, let current) = state, current === connection else { return }
+        services.metrics.countUpstreamError("closed")
+        let reason = error.map { "origin connection failed: \($0)" } ?? "origin closed the connection before the response was complete"
+        tx.error = reason
+        if tx.responseHeadSent {
+            finishAudit(tx)
+            state = .closed
+            closeConnection()
+        } else {
+            respondLocally(tx, LocalResponse(status: .badGateway, message: reason), close: true)
+        }
+    }
+
+    func upstreamWritabilityChanged(_ connection: UpstreamConnection) {
+        updateClientReads()
+    }
+}

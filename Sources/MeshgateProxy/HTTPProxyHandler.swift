@@ -1,0 +1,467 @@
+import Logging
+import MeshgateCore
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+
+/// The proxy's per-connection HTTP handler. Sits after `HTTPServerPipelineHandler` (which serialises
+/// pipelined requests) in the explicit listener's pipeline and inside intercepted TLS tunnels.
+/// Consumes request parts, decides, and either answers locally or streams the exchange through a
+/// pooled upstream connection with back-pressure both ways. CONNECT and protocol upgrades hand the
+/// connection over to a tunnel (see the `+Connect` and `+Upgrade` extensions).
+final class HTTPProxyHandler {
+    enum State {
+        case idle
+        case connecting(HTTPTransaction)
+        case forwarding(HTTPTransaction, UpstreamConnection)
+        /// Our own response is going out; the rest of the request body is discarded.
+        case localResponse(HTTPTransaction, closeAfter: Bool)
+        /// A CONNECT head arrived; the tunnel starts once the decoder has delivered its end.
+        case connectPending(HTTPTransaction, HostPort)
+        /// The connection now belongs to a tunnel (CONNECT or upgrade).
+        case handedOff
+        case closed
+    }
+
+    let services: ProxyServices
+    let mode: ProxyRequestMode
+    var state: State = .idle
+    var context: ChannelHandlerContext?
+    var clientAddress: SocketAddress?
+    var identity: Identity?
+    var transactionsServed = 0
+    private var headerTimer: Scheduled<Void>?
+    private var readsHeld = false
+    private var pendingRead = false
+    /// Bytes buffered while an upstream connects before reading from the client pauses.
+    private static let maxBufferedWhileConnecting = 256 * 1024
+
+    init(services: ProxyServices, mode: ProxyRequestMode, identity: Identity? = nil) {
+        self.services = services
+        self.mode = mode
+        self.identity = identity
+    }
+
+    var configuration: ProxyConfiguration { services.configuration }
+    var logger: Logger { services.logger }
+
+    // MARK: request head
+
+    func receivedHead(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        headerTimer?.cancel()
+        headerTimer = nil
+        guard case .idle = state else {
+            // HTTPServerPipelineHandler guarantees one request at a time; anything else is a bug or abuse.
+            context.close(promise: nil)
+            return
+        }
+        let intercepted: Bool
+        if case .intercepted = mode { intercepted = true } else { intercepted = false }
+        let tx = HTTPTransaction(
+            head: head,
+            scheme: intercepted ? "https" : "http",
+            host: "",
+            port: 0,
+            path: head.uri,
+            intercepted: intercepted
+        )
+        if case .intercepted(let authority, _) = mode {
+            tx.host = authority.host
+            tx.port = authority.port
+        }
+
+        guard configuration.allows(clientAddress) else {
+            let who = clientAddress?.ipAddress ?? "unknown"
+            respondLocally(tx, LocalResponse(status: .forbidden, message: "client \(who) is not allowed (access.allow_clients)"), close: true)
+            return
+        }
+        if case .explicit = mode {
+            switch services.identities.identify(client: clientAddress, credentials: head.headers.first(name: "proxy-authorization")) {
+            case .identified(let id):
+                identity = id
+            case .anonymous where !configuration.requireIdentity:
+                identity = nil
+            case .anonymous, .invalidCredentials:
+                let response = LocalResponse(
+                    status: .proxyAuthenticationRequired,
+                    message: "proxy authentication required: send Proxy-Authorization with an identity token",
+                    extraHeaders: [("Proxy-Authenticate", "Basic realm=\"meshgate\""), ("Proxy-Authenticate", "Bearer realm=\"meshgate\"")]
+                )
+                respondLocally(tx, response, close: false)
+                return
+            }
+        }
+
+        if head.headers[canonicalForm: "via"].contains(where: { $0.contains("(\(services.instanceID))") }) {
+            respondLocally(tx, LocalResponse(status: .loopDetected, message: "this request already passed through this meshgate (Via); refusing to loop"), close: true)
+            return
+        }
+        switch ProxyRequestClassifier.classify(head, mode: mode, configuration: configuration, isOwnAddress: services.isOwnAddress) {
+        case .reject(let status, let message):
+            if case .explicit = mode, let url = AbsoluteURL(head.uri), let hp = HostPort(authority: url.authority, defaultPort: 80) {
+                tx.scheme = url.scheme
+                tx.host = hp.host
+                tx.port = hp.port
+                tx.path = url.pathAndQuery
+            }
+            respondLocally(tx, LocalResponse(status: status, message: message), close: status == .badRequest)
+        case .connect(let authority):
+            tx.host = authority.host
+            tx.port = authority.port
+            tx.path = ""
+            tx.scheme = "https"
+            state = .connectPending(tx, authority)
+        case .forward(let target):
+            tx.target = target
+            tx.scheme = target.scheme
+            tx.host = target.origin.host
+            tx.port = target.origin.port
+            tx.path = target.path
+            startForward(tx, context: context)
+        }
+    }
+
+    // MARK: forwarding
+
+    private func startForward(_ tx: HTTPTransaction, context: ChannelHandlerContext) {
+        guard let target = tx.target else { return }
+        let key = UpstreamKey(scheme: target.scheme, origin: target.origin, serverName: target.serverName)
+        if let pool = services.pools.pool(for: context.eventLoop), let connection = pool.take(key) {
+            attach(connection, to: tx)
+            return
+        }
+        state = .connecting(tx)
+        services.connector.connect(key, on: context.eventLoop).hop(to: context.eventLoop).whenComplete { [self] result in
+            guard case .connecting(let current) = state, current === tx else {
+                if case .success(let connection) = result { connection.close() }
+                return
+            }
+            switch result {
+            case .success(let connection):
+                attach(connection, to: tx)
+            case .failure(let error):
+                let failure = (error as? UpstreamFailure)
+                    ?? UpstreamFailure(status: .badGateway, description: "\(error)", kind: "connect")
+                services.metrics.countUpstreamError(failure.kind)
+                tx.error = failure.description
+                logger.info("upstream unavailable", metadata: [
+                    "host": "\(target.origin)", "error": "\(failure.description)",
+                ])
+                respondLocally(tx, LocalResponse(status: failure.status, message: failure.description), close: !tx.requestEnded)
+            }
+        }
+    }
+
+    private func attach(_ connection: UpstreamConnection, to tx: HTTPTransaction) {
+        guard let target = tx.target else { return }
+        connection.delegate = self
+        state = .forwarding(tx, connection)
+        connection.write(.head(HeaderRewriter.upstreamRequestHead(tx.head, target: target, via: services.viaToken)))
+        for part in tx.buffered { connection.write(part) }
+        tx.buffered.removeAll()
+        tx.bufferedBytes = 0
+        connection.flush()
+        updateClientReads()
+    }
+
+    func receivedBody(_ buffer: ByteBuffer) {
+        switch state {
+        case .connecting(let tx):
+            tx.bytesIn += buffer.readableBytes
+            tx.buffered.append(.body(.byteBuffer(buffer)))
+            tx.bufferedBytes += buffer.readableBytes
+            updateClientReads()
+        case .forwarding(let tx, let connection):
+            tx.bytesIn += buffer.readableBytes
+            connection.write(.body(.byteBuffer(buffer)))
+        case .localResponse(let tx, _):
+            tx.bytesIn += buffer.readableBytes
+        case .idle, .handedOff, .closed, .connectPending:
+            break
+        }
+    }
+
+    func receivedEnd(_ trailers: HTTPHeaders?) {
+        switch state {
+        case .connecting(let tx):
+            tx.requestEnded = true
+            tx.buffered.append(.end(trailers))
+        case .forwarding(let tx, let connection):
+            tx.requestEnded = true
+            connection.write(.end(trailers))
+            connection.flush()
+            if tx.responseEnded { finishForwarded(tx, connection) }
+        case .localResponse(let tx, let closeAfter):
+            tx.requestEnded = true
+            if tx.responseEnded { finishLocal(tx, closeAfter: closeAfter) }
+        case .connectPending(let tx, let authority):
+            // Pipeline surgery only now: the decoder must not deliver this `.end` to the TLS peek.
+            tx.requestEnded = true
+            if let context { startTunnel(tx, authority: authority, context: context) }
+        case .idle, .handedOff, .closed:
+            break
+        }
+    }
+
+    func receivedReadComplete() {
+        if case .forwarding(_, let connection) = state { connection.flush() }
+    }
+
+    // MARK: local responses
+
+    func respondLocally(_ tx: HTTPTransaction, _ response: LocalResponse, close: Bool) {
+        guard let context else { return }
+        if tx.responseHeadSent {
+            // Too late for a status; all we can do is cut the connection.
+            tx.error = tx.error ?? response.message
+            finishAudit(tx)
+            closeConnection()
+            return
+        }
+        // A request whose body is still arriving would desynchronise the connection if we kept it.
+        let closeAfter = close || !tx.clientKeepAlive
+        tx.status = Int(response.status.code)
+        tx.responseHeadSent = true
+        tx.bytesOut += response.bodyByteCount + 120
+        if tx.error == nil, response.status.code >= 400 { tx.error = response.message }
+        state = .localResponse(tx, closeAfter: closeAfter)
+        response.write(to: context, version: tx.head.version, close: closeAfter, wrap: wrapOutboundOut).whenComplete { [self] _ in
+            tx.responseEnded = true
+            if tx.requestEnded || closeAfter {
+                finishLocal(tx, closeAfter: closeAfter)
+            }
+        }
+        updateClientReads()
+    }
+
+    private func finishLocal(_ tx: HTTPTransaction, closeAfter: Bool) {
+        guard case .localResponse(let current, _) = state, current === tx else { return }
+        finishAudit(tx)
+        if closeAfter {
+            closeConnection()
+        } else {
+            becomeIdle()
+        }
+    }
+
+    func finishForwarded(_ tx: HTTPTransaction, _ connection: UpstreamConnection) {
+        guard case .forwarding(let current, _) = state, current === tx else { return }
+        finishAudit(tx)
+        if tx.requestEnded, connection.reusable, let pool = services.pools.pool(for: connection.channel.eventLoop) {
+            pool.release(connection)
+        } else {
+            connection.delegate = nil
+            connection.close()
+        }
+        if tx.clientKeepAlive && tx.requestEnded {
+            becomeIdle()
+        } else {
+            closeConnection()
+        }
+    }
+
+    func finishAudit(_ tx: HTTPTransaction) {
+        services.metrics.countRequest(action: tx.action, status: tx.status ?? 499)
+        services.audit.record(tx.auditEvent(client: clientAddress?.auditDescription, identity: identity))
+        transactionsServed += 1
+    }
+
+    private func becomeIdle() {
+        state = .idle
+        readsHeld = false
+        armHeaderTimer()
+        if pendingRead, let context {
+            pendingRead = false
+            context.read()
+        }
+    }
+
+    func closeConnection() {
+        if case .closed = state { return }
+        state = .closed
+        headerTimer?.cancel()
+        context?.close(promise: nil)
+    }
+
+    // MARK: flow control
+
+    /// Client reads pause while the upstream cannot take more, or too much is buffered during connect.
+    func updateClientReads() {
+        let hold: Bool
+        switch state {
+        case .connecting(let tx):
+            hold = tx.bufferedBytes >= Self.maxBufferedWhileConnecting
+        case .forwarding(_, let connection):
+            hold = !connection.channel.isWritable
+        default:
+            hold = false
+        }
+        readsHeld = hold
+        if !hold, pendingRead, let context {
+            pendingRead = false
+            context.read()
+        }
+    }
+
+    func armHeaderTimer() {
+        guard let context else { return }
+        headerTimer?.cancel()
+        headerTimer = context.eventLoop.scheduleTask(in: configuration.headerReadTimeout) { [self] in
+            guard case .idle = state else { return }
+            if transactionsServed == 0, let context = self.context {
+                // A client that connected but never finished a request head learns why it was dropped.
+                let response = LocalResponse(status: .requestTimeout, message: "no complete request head within \(configuration.headerReadTimeout.nanoseconds / 1_000_000_000)s (limits.header_read_timeout)")
+                response.write(to: context, version: .http1_1, close: true, wrap: wrapOutboundOut).whenComplete { _ in
+                    self.closeConnection()
+                }
+            } else {
+                closeConnection()
+            }
+        }
+    }
+
+    func cancelTimers() {
+        headerTimer?.cancel()
+        headerTimer = nil
+    }
+
+    func shouldPassRead() -> Bool {
+        if readsHeld {
+            pendingRead = true
+            return false
+        }
+        return true
+    }
+}
+
+extension HTTPProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        clientAddress = context.channel.remoteAddress
+        if context.channel.isActive { armHeaderTimer() }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        cancelTimers()
+        self.context = nil
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        clientAddress = context.channel.remoteAddress
+        armHeaderTimer()
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            receivedHead(head, context: context)
+        case .body(let buffer):
+            receivedBody(buffer)
+        case .end(let trailers):
+            receivedEnd(trailers)
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        receivedReadComplete()
+        context.fireChannelReadComplete()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        cancelTimers()
+        switch state {
+        case .connecting(let tx):
+            tx.error = "client closed the connection"
+            finishAudit(tx)
+        case .forwarding(let tx, let connection):
+            connection.delegate = nil
+            connection.close()
+            tx.error = tx.error ?? "client closed the connection"
+            finishAudit(tx)
+        case .localResponse(let tx, _):
+            if !tx.responseEnded { finishAudit(tx) }
+        case .idle, .handedOff, .closed, .connectPending:
+            break
+        }
+        state = .closed
+        context.fireChannelInactive()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if case .forwarding(_, let connection) = state {
+            connection.setReadsHeld(!context.channel.isWritable)
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let parserError = error as? HTTPParserError {
+            services.metrics.badRequests.increment()
+            let status: HTTPResponseStatus
+            let message: String
+            switch parserError {
+            case .headerOverflow:
+                status = .requestHeaderFieldsTooLarge
+                message = "request header block exceeds \(configuration.maxHeaderBytes) bytes (limits.max_header_bytes)"
+            default:
+                status = .badRequest
+                message = "malformed request (\(parserError)); the connection is closed"
+            }
+            logger.info("refused malformed request", metadata: [
+                "client_ip": "\(clientAddress?.ipAddress ?? "?")", "error": "\(parserError)",
+            ])
+            switch state {
+            case .idle:
+                let tx = HTTPTransaction(
+                    head: HTTPRequestHead(version: .http1_1, method: .RAW(value: "-"), uri: ""),
+                    scheme: "http", host: "", port: 0, path: "", intercepted: false
+                )
+                tx.action = .block
+                respondLocally(tx, LocalResponse(status: status, message: message), close: true)
+            case .connecting(let tx):
+                tx.error = message
+                respondLocally(tx, LocalResponse(status: status, message: message), close: true)
+            case .forwarding(let tx, let connection):
+                connection.delegate = nil
+                connection.close()
+                tx.error = message
+                respondLocally(tx, LocalResponse(status: status, message: message), close: true)
+            case .localResponse, .handedOff, .closed, .connectPending:
+                closeConnection()
+            }
+            return
+        }
+        if case .handedOff = state {
+            context.fireErrorCaught(error)
+            return
+        }
+        logger.debug("client connection error", metadata: ["error": "\(error)"])
+        if error is NIOSSLError || error is BoringSSLError {
+            services.metrics.clientTLSFailures.increment()
+            logger.info("client TLS handshake failed; is the meshgate CA installed on the client? (meshgate ca export)", metadata: [
+                "client_ip": "\(clientAddress?.ipAddress ?? "?")", "error": "\(error)",
+            ])
+        }
+        closeConnection()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            closeConnection()
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if shouldPassRead() { context.read() }
+    }
+}
+
+// Confined to its channel's event loop: futures it waits on are hopped there before they call back.
+extension HTTPProxyHandler: @unchecked Sendable {}

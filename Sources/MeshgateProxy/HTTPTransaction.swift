@@ -1,0 +1,95 @@
+import Foundation
+import MeshgateCore
+import NIOCore
+import NIOHTTP1
+
+/// One request/response exchange through the proxy, accumulated for its audit line.
+final class HTTPTransaction {
+    let head: HTTPRequestHead
+    let startedAt = NIODeadline.now()
+    let startedWallMillis = Int64(Date().timeIntervalSince1970 * 1000)
+    var target: ForwardTarget?
+    var scheme: String
+    var host: String
+    var port: Int
+    var path: String
+    var intercepted: Bool
+    var status: Int?
+    var action: PolicyAction = .allow
+    var bytesIn = 0
+    var bytesOut = 0
+    var requestEnded = false
+    var responseHeadSent = false
+    var responseEnded = false
+    /// Request parts that arrived while the upstream connection was being opened.
+    var buffered: [HTTPClientRequestPart] = []
+    var bufferedBytes = 0
+    var upgradeRequested: Bool
+    /// The origin answered 101; the connections turn into a byte tunnel at the response's end.
+    var switchingProtocols = false
+    var error: String?
+
+    init(head: HTTPRequestHead, scheme: String, host: String, port: Int, path: String, intercepted: Bool) {
+        self.head = head
+        self.scheme = scheme
+        self.host = host
+        self.port = port
+        self.path = path
+        self.intercepted = intercepted
+        self.upgradeRequested = HeaderRewriter.upgradeProtocol(head.headers) != nil
+        self.bytesIn = HTTPTransaction.estimatedSize(of: head)
+    }
+
+    var clientKeepAlive: Bool { head.isKeepAlive }
+
+    /// The request line and headers as they crossed the wire (for byte counts).
+    static func estimatedSize(of head: HTTPRequestHead) -> Int {
+        var n = head.method.rawValue.utf8.count + head.uri.utf8.count + 12
+        for (name, value) in head.headers { n += name.utf8.count + value.utf8.count + 4 }
+        return n + 2
+    }
+
+    static func estimatedSize(of head: HTTPResponseHead) -> Int {
+        var n = 15 + head.status.reasonPhrase.utf8.count
+        for (name, value) in head.headers { n += name.utf8.count + value.utf8.count + 4 }
+        return n + 2
+    }
+
+    func auditEvent(client: String?, identity: Identity?) -> AuditEvent {
+        let elapsed = NIODeadline.now() - startedAt
+        var fields: [(String, AuditValue)] = [
+            ("method", .string(head.method.rawValue)),
+            ("scheme", .string(scheme)),
+            ("host", .string(host)),
+            ("port", .int(Int64(port))),
+            ("path", .string(path)),
+            // 499 (client closed before a response) follows nginx's convention.
+            ("status", .int(Int64(status ?? 499))),
+            ("intercepted", .bool(intercepted)),
+            ("bytes_in", .int(Int64(bytesIn))),
+            ("bytes_out", .int(Int64(bytesOut))),
+            ("duration_ms", .int(elapsed.nanoseconds / 1_000_000)),
+        ]
+        if let error { fields.append(("error", .string(error))) }
+        return AuditEvent(
+            timestampMillis: startedWallMillis,
+            kind: .http,
+            client: client,
+            identity: identity,
+            action: action,
+            fields: fields
+        )
+    }
+}
+
+extension SocketAddress {
+    /// `ip:port` (IPv6 in brackets) for logs and audit lines.
+    var auditDescription: String {
+        guard let ip = ipAddress else { return description }
+        if case .v6 = self { return "[\(ip)]:\(port ?? 0)" }
+        return "\(ip):\(port ?? 0)"
+    }
+}
+
+// Confined to the client channel's event loop; callbacks that capture it run there.
+extension HTTPTransaction: @unchecked Sendable {}

@@ -1,0 +1,80 @@
+import MeshgateCore
+import NIOCore
+
+/// Everything the HTTP proxy listeners need to decide and forward, already parsed and validated.
+public struct ProxyConfiguration: Sendable {
+    /// Clients allowed to use the proxy; anyone else gets 403.
+    public var allowClients: [CIDR]
+    /// When true, explicit clients without valid `Proxy-Authorization` get 407.
+    public var requireIdentity: Bool
+    /// Ports `CONNECT` may reach.
+    public var connectPorts: Set<Int>
+    /// Hosts whose TLS is spliced, never decrypted.
+    public var doNotInspect: HostPatternList
+    /// Largest request header block (request line + headers) accepted; beyond it 431.
+    public var maxHeaderBytes: Int
+    /// Longest request target accepted; beyond it 414.
+    public var maxURLBytes: Int
+    /// How long a client may take to send a complete request head.
+    public var headerReadTimeout: TimeAmount
+    /// How long a connection may sit without traffic before it is closed.
+    public var idleTimeout: TimeAmount
+    /// How long connecting to an origin may take before the client gets 504.
+    public var upstreamConnectTimeout: TimeAmount
+    /// Addresses meshgate itself listens on: requests aimed at them are answered locally, never forwarded.
+    public var ownAddresses: [HostPort]
+    /// Idle upstream connections kept per origin and event loop.
+    public var maxIdleUpstreamPerOrigin: Int
+    /// The token placed in `Via`.
+    public var viaName: String
+
+    /// Creates a configuration with the contract's defaults.
+    public init(
+        allowClients: [CIDR] = [CIDR("127.0.0.0/8"), CIDR("::1/128")].compactMap { $0 },
+        requireIdentity: Bool = false,
+        connectPorts: Set<Int> = [443],
+        doNotInspect: HostPatternList = HostPatternList([]),
+        maxHeaderBytes: Int = 64 * 1024,
+        maxURLBytes: Int = 8 * 1024,
+        headerReadTimeout: TimeAmount = .seconds(30),
+        idleTimeout: TimeAmount = .seconds(300),
+        upstreamConnectTimeout: TimeAmount = .seconds(10),
+        ownAddresses: [HostPort] = [],
+        maxIdleUpstreamPerOrigin: Int = 16,
+        viaName: String = "meshgate"
+    ) {
+        self.allowClients = allowClients
+        self.requireIdentity = requireIdentity
+        self.connectPorts = connectPorts
+        self.doNotInspect = doNotInspect
+        self.maxHeaderBytes = maxHeaderBytes
+        self.maxURLBytes = maxURLBytes
+        self.headerReadTimeout = headerReadTimeout
+        self.idleTimeout = idleTimeout
+        self.upstreamConnectTimeout = upstreamConnectTimeout
+        self.ownAddresses = ownAddresses
+        self.maxIdleUpstreamPerOrigin = maxIdleUpstreamPerOrigin
+        self.viaName = viaName
+    }
+
+    /// Whether a client address may use the proxy.
+    public func allows(_ address: SocketAddress?) -> Bool {
+        guard let address else { return false }
+        return allowClients.contains { $0.contains(address) }
+    }
+
+    /// Whether `target` is one of meshgate's own listeners (a request there would loop).
+    func isOwnAddress(_ target: HostPort) -> Bool {
+        ownAddresses.contains { own in
+            guard own.port == target.port else { return false }
+            if own.host == target.host { return true }
+            // A wildcard bind answers on every local address; loopback names are the common case.
+            let targetIsLocal = target.host == "localhost"
+                || IPAddress.parse(target.host).map { IPAddress.isLoopback($0) || IPAddress.isUnspecified($0) } == true
+            let ownIsWildcardOrLocal = IPAddress.parse(own.host).map {
+                IPAddress.isUnspecified($0) || IPAddress.isLoopback($0)
+            } ?? (own.host == "localhost")
+            return targetIsLocal && ownIsWildcardOrLocal
+        }
+    }
+}

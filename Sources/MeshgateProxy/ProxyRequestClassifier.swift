@@ -1,0 +1,151 @@
+import MeshgateCore
+import NIOHTTP1
+
+/// Where a forwarded request goes.
+public struct ForwardTarget: Sendable, Hashable {
+    /// `http` or `https`.
+    public var scheme: String
+    /// The origin's host and port.
+    public var origin: HostPort
+    /// The origin-form request target (path and query) sent upstream.
+    public var path: String
+    /// The name sent as TLS SNI (https only): the client's SNI when it gave one, else the origin host.
+    public var serverName: String?
+
+    /// Creates a target.
+    public init(scheme: String, origin: HostPort, path: String, serverName: String? = nil) {
+        self.scheme = scheme
+        self.origin = origin
+        self.path = path
+        self.serverName = serverName
+    }
+
+    /// The scheme's default port.
+    public var defaultPort: Int { scheme == "https" ? 443 : 80 }
+}
+
+/// What a request head asks the proxy to do. Pure: decides from the head and configuration alone.
+public enum ProxyRequestKind: Sendable, Equatable {
+    /// Forward to an origin.
+    case forward(ForwardTarget)
+    /// Open a tunnel (`CONNECT host:port`).
+    case connect(HostPort)
+    /// Answer locally with an error status and a one-line reason.
+    case reject(HTTPResponseStatus, String)
+}
+
+/// The context a request head arrives in.
+public enum ProxyRequestMode: Sendable, Equatable {
+    /// The explicit listener: absolute-form requests and CONNECT.
+    case explicit
+    /// Inside an intercepted TLS tunnel to `authority`: origin-form requests.
+    case intercepted(authority: HostPort, serverName: String?)
+}
+
+/// Classifies request heads (the proxy's request-target rules from RFC 9110/9112 plus the contract's).
+public enum ProxyRequestClassifier {
+    /// Decides what `head` asks for.
+    public static func classify(
+        _ head: HTTPRequestHead,
+        mode: ProxyRequestMode,
+        configuration: ProxyConfiguration,
+        isOwnAddress: ((HostPort) -> Bool)? = nil
+    ) -> ProxyRequestKind {
+        let isOwn = isOwnAddress ?? configuration.isOwnAddress
+        if head.uri.utf8.count > configuration.maxURLBytes {
+            return .reject(.uriTooLong, "request target is \(head.uri.utf8.count) bytes; the limit is \(configuration.maxURLBytes) (limits.max_url_bytes)")
+        }
+        switch mode {
+        case .explicit:
+            return classifyExplicit(head, configuration: configuration, isOwnAddress: isOwn)
+        case .intercepted(let authority, let serverName):
+            return classifyIntercepted(head, authority: authority, serverName: serverName)
+        }
+    }
+
+    private static func classifyExplicit(_ head: HTTPRequestHead, configuration: ProxyConfiguration, isOwnAddress: (HostPort) -> Bool) -> ProxyRequestKind {
+        if head.method == .CONNECT {
+            guard let target = HostPort(authority: head.uri, defaultPort: nil) else {
+                return .reject(.badRequest, "CONNECT needs host:port, got '\(head.uri.prefix(200))'")
+            }
+            guard configuration.connectPorts.contains(target.port) else {
+                let allowed = configuration.connectPorts.sorted().map(String.init).joined(separator: ", ")
+                return .reject(.forbidden, "CONNECT to port \(target.port) is not allowed (access.connect_ports: \(allowed))")
+            }
+            if isOwnAddress(target) {
+                return .reject(.badRequest, "CONNECT to meshgate's own listener \(target) would loop")
+            }
+            return .connect(target)
+        }
+        guard let url = AbsoluteURL(head.uri) else {
+            if head.uri.hasPrefix("/") {
+                return .reject(.badRequest, "this is a proxy: send absolute-form requests (http://host/path) or CONNECT; the admin listener serves /proxy.pac and /ca.pem")
+            }
+            return .reject(.badRequest, "malformed request target '\(head.uri.prefix(200))'")
+        }
+        guard url.scheme == "http" else {
+            return .reject(.badRequest, "absolute-form requests must use http, not '\(url.scheme)'; use CONNECT for https")
+        }
+        guard let origin = HostPort(authority: url.authority, defaultPort: 80) else {
+            return .reject(.badRequest, "malformed host in request target '\(url.authority.prefix(200))'")
+        }
+        if isOwnAddress(origin) {
+            return .reject(.badRequest, "request to meshgate's own listener \(origin) would loop")
+        }
+        return .forward(ForwardTarget(scheme: "http", origin: origin, path: url.pathAndQuery))
+    }
+
+    private static func classifyIntercepted(_ head: HTTPRequestHead, authority: HostPort, serverName: String?) -> ProxyRequestKind {
+        if head.method == .CONNECT {
+            return .reject(.badRequest, "CONNECT inside a tunnel is not supported")
+        }
+        if head.uri.hasPrefix("/") {
+            return .forward(ForwardTarget(scheme: "https", origin: authority, path: head.uri, serverName: serverName ?? tlsName(authority)))
+        }
+        if head.uri == "*" && head.method == .OPTIONS {
+            return .forward(ForwardTarget(scheme: "https", origin: authority, path: "*", serverName: serverName ?? tlsName(authority)))
+        }
+        // Absolute form inside a tunnel is legal HTTP; it must not escape the tunnel's authority.
+        guard let url = AbsoluteURL(head.uri), url.scheme == "https",
+              let origin = HostPort(authority: url.authority, defaultPort: 443), origin == authority else {
+            return .reject(.badRequest, "request target '\(head.uri.prefix(200))' does not belong to the tunnel to \(authority)")
+        }
+        return .forward(ForwardTarget(scheme: "https", origin: authority, path: url.pathAndQuery, serverName: serverName ?? tlsName(authority)))
+    }
+
+    private static func tlsName(_ authority: HostPort) -> String? {
+        authority.isIPLiteral ? nil : authority.host
+    }
+}
+
+/// The parts of an absolute-form request target (`scheme://authority/path?query`).
+struct AbsoluteURL: Equatable {
+    var scheme: String
+    var authority: String
+    var pathAndQuery: String
+
+    init?(_ text: String) {
+        guard let sep = text.range(of: "://") else { return nil }
+        let scheme = text[..<sep.lowerBound]
+        guard !scheme.isEmpty, scheme.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "+" || $0 == "-" || $0 == "." }) else {
+            return nil
+        }
+        let rest = text[sep.upperBound...]
+        let authEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
+        var authority = rest[..<authEnd]
+        // Credentials in the URL are not forwarded (RFC 9110 §4.2.4 deprecates them).
+        if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
+        guard !authority.isEmpty else { return nil }
+        var tail = rest[authEnd...]
+        if let hash = tail.firstIndex(of: "#") { tail = tail[..<hash] }
+        self.scheme = scheme.lowercased()
+        self.authority = String(authority)
+        if tail.isEmpty {
+            pathAndQuery = "/"
+        } else if tail.hasPrefix("?") {
+            pathAndQuery = "/" + tail
+        } else {
+            pathAndQuery = String(tail)
+        }
+    }
+}

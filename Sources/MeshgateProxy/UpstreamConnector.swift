@@ -1,0 +1,128 @@
+import MeshgateTLS
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+import NIOTLS
+
+/// Why an origin could not be reached, in words a person can act on, and the status the client gets.
+struct UpstreamFailure: Error, CustomStringConvertible {
+    var status: HTTPResponseStatus
+    var description: String
+    /// The `meshgate_proxy_upstream_errors_total` kind label.
+    var kind: String
+}
+
+/// Opens connections to origins: TCP, then verified TLS for https (SNI sent, handshake completed before
+/// the connection is handed out so certificate problems surface as a 502 naming them).
+struct UpstreamConnector {
+    var tlsContext: NIOSSLContext
+    var connectTimeout: TimeAmount
+
+    func connect(_ key: UpstreamKey, on eventLoop: any EventLoop) -> EventLoopFuture<UpstreamConnection> {
+        let handshake = eventLoop.makePromise(of: Void.self)
+        let tlsContext = self.tlsContext
+        let bootstrap = ClientBootstrap(group: eventLoop)
+            .connectTimeout(connectTimeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.autoRead, value: true)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let ops = channel.pipeline.syncOperations
+                    if key.scheme == "https" {
+                        let tls = try NIOSSLClientHandler(context: tlsContext, serverHostname: key.serverName)
+                        try ops.addHandler(tls)
+                        try ops.addHandler(HandshakeWaiter(promise: handshake))
+                    } else {
+                        handshake.succeed(())
+                    }
+                    // Added by hand (not addHTTPClientHandlers) so no header validator sits in the way of the
+                    // raw bytes a WebSocket upgrade later sends through this pipeline.
+                    try ops.addHandler(HTTPRequestEncoder())
+                    try ops.addHandler(ByteToMessageHandler(HTTPResponseDecoder(
+                        leftOverBytesStrategy: .forwardBytes,
+                        informationalResponseStrategy: .forward
+                    )))
+                }
+            }
+        let host = key.origin.host
+        let port = key.origin.port
+        let description = key.origin.description
+        let timeout = connectTimeout
+        return bootstrap.connect(host: host, port: port)
+            .flatMapError { error in
+                eventLoop.makeFailedFuture(Self.classify(connectError: error, target: description, timeout: timeout)) as EventLoopFuture<any Channel>
+            }
+            .flatMap { channel in
+                handshake.futureResult.flatMapError { error in
+                    channel.close(promise: nil)
+                    let reason = UpstreamTLS.describe(error, host: key.serverName ?? host)
+                    let failure = UpstreamFailure(
+                        status: .badGateway,
+                        description: "TLS to \(description) failed: \(reason)",
+                        kind: "tls"
+                    )
+                    return eventLoop.makeFailedFuture(failure) as EventLoopFuture<Void>
+                }.flatMapThrowing {
+                    let connection = UpstreamConnection(channel: channel, key: key)
+                    try channel.pipeline.syncOperations.addHandler(UpstreamResponseHandler(connection: connection))
+                    return connection
+                }
+            }
+    }
+
+    static func classify(connectError error: any Error, target: String, timeout: TimeAmount) -> UpstreamFailure {
+        if let channelError = error as? ChannelError, case .connectTimeout = channelError {
+            return UpstreamFailure(status: .gatewayTimeout, description: "connecting to \(target) timed out after \(timeout.nanoseconds / 1_000_000_000)s (limits.upstream_connect_timeout)", kind: "timeout")
+        }
+        if let connectionError = error as? NIOConnectionError {
+            if connectionError.connectionErrors.isEmpty, connectionError.dnsAError != nil || connectionError.dnsAAAAError != nil {
+                return UpstreamFailure(status: .badGateway, description: "could not resolve \(connectionError.host)", kind: "dns")
+            }
+            if connectionError.connectionErrors.contains(where: { ($0.error as? ChannelError).map { if case .connectTimeout = $0 { true } else { false } } ?? false }) {
+                return UpstreamFailure(status: .gatewayTimeout, description: "connecting to \(target) timed out after \(timeout.nanoseconds / 1_000_000_000)s (limits.upstream_connect_timeout)", kind: "timeout")
+            }
+            let first = connectionError.connectionErrors.first.map { "\($0.error)" } ?? "no address"
+            return UpstreamFailure(status: .badGateway, description: "could not connect to \(target): \(first)", kind: "connect")
+        }
+        return UpstreamFailure(status: .badGateway, description: "could not connect to \(target): \(error)", kind: "connect")
+    }
+}
+
+/// Completes a promise when the upstream TLS handshake finishes (or fails), then steps aside.
+final class HandshakeWaiter: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = NIOAny
+    private var promise: EventLoopPromise<Void>?
+
+    init(promise: EventLoopPromise<Void>) { self.promise = promise }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let tls = event as? TLSUserEvent, case .handshakeCompleted = tls {
+            promise?.succeed(())
+            promise = nil
+            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let promise {
+            self.promise = nil
+            promise.fail(error)
+        }
+        context.fireErrorCaught(error)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if let promise {
+            self.promise = nil
+            promise.fail(ChannelError.eof)
+        }
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        promise?.fail(ChannelError.ioOnClosedChannel)
+        promise = nil
+    }
+}

@@ -1,0 +1,105 @@
+import NIOCore
+
+/// Idle keep-alive connections to origins, one pool per event loop so that a client and its upstream
+/// share a thread and nothing is locked. All methods run on `eventLoop`.
+final class UpstreamPool {
+    let eventLoop: any EventLoop
+    private var idle: [UpstreamKey: [UpstreamConnection]] = [:]
+    private let maxIdlePerKey: Int
+    private let idleTimeout: TimeAmount
+    private var sweeper: RepeatedTask?
+
+    init(eventLoop: any EventLoop, maxIdlePerKey: Int, idleTimeout: TimeAmount = .seconds(60)) {
+        self.eventLoop = eventLoop
+        self.maxIdlePerKey = maxIdlePerKey
+        self.idleTimeout = idleTimeout
+    }
+
+    /// An idle live connection for `key`, or nil.
+    func take(_ key: UpstreamKey) -> UpstreamConnection? {
+        eventLoop.preconditionInEventLoop()
+        while var list = idle[key], let connection = list.popLast() {
+            idle[key] = list.isEmpty ? nil : list
+            if connection.isUsable { return connection }
+            connection.close()
+        }
+        return nil
+    }
+
+    /// Returns a connection after a complete response; closes it if it cannot be reused.
+    func release(_ connection: UpstreamConnection) {
+        eventLoop.preconditionInEventLoop()
+        connection.delegate = nil
+        connection.setReadsHeld(false)
+        guard connection.isUsable, maxIdlePerKey > 0 else {
+            connection.close()
+            return
+        }
+        var list = idle[connection.key] ?? []
+        if list.count >= maxIdlePerKey {
+            connection.close()
+            return
+        }
+        connection.idleSince = .now()
+        list.append(connection)
+        idle[connection.key] = list
+        startSweeperIfNeeded()
+    }
+
+    /// Closes every idle connection (shutdown).
+    func closeAll() {
+        eventLoop.preconditionInEventLoop()
+        for list in idle.values { for c in list { c.close() } }
+        idle.removeAll()
+        sweeper?.cancel()
+        sweeper = nil
+    }
+
+    var idleCount: Int { idle.values.reduce(0) { $0 + $1.count } }
+
+    private func startSweeperIfNeeded() {
+        guard sweeper == nil else { return }
+        sweeper = eventLoop.scheduleRepeatedTask(initialDelay: idleTimeout, delay: idleTimeout) { [weak self] _ in
+            self?.sweep()
+        }
+    }
+
+    private func sweep() {
+        let cutoff = NIODeadline.now() - idleTimeout
+        for (key, list) in idle {
+            let keep = list.filter { c in
+                if c.isUsable && c.idleSince > cutoff { return true }
+                c.close()
+                return false
+            }
+            idle[key] = keep.isEmpty ? nil : keep
+        }
+    }
+}
+
+// Confined to its event loop.
+extension UpstreamPool: @unchecked Sendable {}
+
+/// One `UpstreamPool` per event loop of a group, looked up without locks.
+final class UpstreamPools: Sendable {
+    private let pools: [ObjectIdentifier: UpstreamPool]
+
+    init(group: any EventLoopGroup, maxIdlePerKey: Int) {
+        var pools: [ObjectIdentifier: UpstreamPool] = [:]
+        for loop in group.makeIterator() {
+            pools[ObjectIdentifier(loop)] = UpstreamPool(eventLoop: loop, maxIdlePerKey: maxIdlePerKey)
+        }
+        self.pools = pools
+    }
+
+    /// The pool of `eventLoop`, or nil for a loop outside the group (e.g. an EmbeddedEventLoop in tests).
+    func pool(for eventLoop: any EventLoop) -> UpstreamPool? {
+        pools[ObjectIdentifier(eventLoop)]
+    }
+
+    func closeAll() -> EventLoopFuture<Void>? {
+        let futures = pools.values.map { pool in pool.eventLoop.submit { pool.closeAll() } }
+        guard let first = futures.first else { return nil }
+        return EventLoopFuture.andAllSucceed(futures, on: first.eventLoop)
+    }
+}
