@@ -1,0 +1,154 @@
+import Foundation
+import Logging
+import MeshgateAdmin
+import MeshgateAudit
+import MeshgateCore
+import MeshgateProxy
+import MeshgateTLS
+import Metrics
+import NIOCore
+import NIOPosix
+import Prometheus
+import ServiceLifecycle
+
+/// `meshgate serve`: turns a configuration into running listeners under one ServiceGroup.
+/// SIGTERM and SIGINT drain gracefully (in-flight requests finish, the audit queue is flushed).
+public enum MeshgateServer {
+    /// Runs until a shutdown signal.
+    public static func serve(configuration: MeshgateConfiguration, logger: Logger) async throws {
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let assembled = try await assemble(configuration: configuration, registry: registry, logger: logger)
+        let group = ServiceGroup(configuration: .init(
+            services: assembled.services.map { .init(service: $0) },
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        ))
+        try await group.run()
+        try? await assembled.eventLoopGroup.shutdownGracefully()
+    }
+
+    /// The running pieces of a server (exposed for tests that start meshgate in-process).
+    public struct Assembly: Sendable {
+        /// In start order; ServiceGroup stops them in reverse, so the audit sink stops last.
+        public var services: [any Service]
+        /// The explicit proxy, when configured.
+        public var explicitProxy: ExplicitProxyServer?
+        /// The admin listener, when configured.
+        public var admin: AdminServer?
+        /// The threads everything runs on.
+        public var eventLoopGroup: MultiThreadedEventLoopGroup
+        /// The CA in use.
+        public var authority: CertificateAuthority
+    }
+
+    /// Builds every service from the configuration without starting any.
+    public static func assemble(configuration: MeshgateConfiguration, registry: PrometheusCollectorRegistry, logger: Logger) async throws -> Assembly {
+        try FileManager.default.createDirectory(atPath: configuration.stateDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+
+        let keyType: CAKeyType = configuration.tls.caKeyType == .rsa3072 ? .rsa3072 : .ecdsaP256
+        let (authority, created) = try CertificateAuthority.loadOrCreate(
+            certificatePath: configuration.tls.caCertPath,
+            keyPath: configuration.tls.caKeyPath,
+            keyType: keyType
+        )
+        if created {
+            logger.notice("created a new local CA; clients must trust it to use interception", metadata: [
+                "ca_cert": "\(configuration.tls.caCertPath)", "ca_key": "\(configuration.tls.caKeyPath)",
+                "fix": "meshgate ca export > meshgate-ca.pem, then install it (see README: pointing a laptop at meshgate)",
+            ])
+        }
+
+        let eventLoopGroup = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        let audit: JSONLinesAuditSink
+        switch configuration.audit.destination {
+        case .stdout: audit = JSONLinesAuditSink(path: "-", logger: logger)
+        case .file(let path): audit = JSONLinesAuditSink(path: path, logger: logger)
+        }
+        var services: [any Service] = [audit]
+
+        let health = HealthRegistry()
+        health.register("audit", auditSink: audit)
+
+        let minter = try LeafMinter(authority: authority, validity: configuration.tls.leafValidity.seconds)
+        let cache = LeafCertificateCache(minter: minter, capacity: configuration.tls.leafCacheSize)
+        let trust: UpstreamTrust
+        switch configuration.tls.upstreamCA {
+        case .system: trust = .system
+        case .bundle(let path): trust = .pemBundle(path: path)
+        }
+        let upstreamContext = try UpstreamTLS.makeClientContext(trust: trust)
+
+        var explicit: ExplicitProxyServer?
+        if let address = configuration.listeners.explicit {
+            let proxyConfiguration = proxyConfiguration(from: configuration)
+            let proxyServices = try ProxyServices(
+                configuration: proxyConfiguration,
+                leafCache: cache,
+                upstreamTLSContext: upstreamContext,
+                audit: audit,
+                identities: ConfiguredIdentityResolver(configuration.identities),
+                group: eventLoopGroup,
+                logger: logger
+            )
+            let server = ExplicitProxyServer(
+                host: address.host,
+                port: address.port,
+                services: proxyServices,
+                group: eventLoopGroup,
+                shutdownGrace: TimeAmount(configuration.limits.shutdownGrace)
+            )
+            explicit = server
+            services.append(server)
+        }
+
+        var admin: AdminServer?
+        if let address = configuration.listeners.admin {
+            let adminConfiguration = AdminConfiguration(
+                bindHost: address.host,
+                bindPort: address.port,
+                allowClients: configuration.access.allowClients,
+                explicitProxyAddress: configuration.listeners.explicit.map { pacAddress(for: $0) },
+                caCertificatePEM: authority.certificatePEM
+            )
+            let server = AdminServer(configuration: adminConfiguration, registry: registry, health: health, group: eventLoopGroup, logger: logger)
+            admin = server
+            services.append(server)
+        }
+
+        for (name, address) in [("transparent", configuration.listeners.transparent), ("dns", configuration.listeners.dns), ("ai", configuration.listeners.ai)] {
+            if let address {
+                logger.warning("listener is configured but not available in this version; it is ignored", metadata: [
+                    "listener": "\(name)", "address": "\(address)",
+                ])
+            }
+        }
+        return Assembly(services: services, explicitProxy: explicit, admin: admin, eventLoopGroup: eventLoopGroup, authority: authority)
+    }
+
+    /// The proxy's view of the configuration.
+    public static func proxyConfiguration(from configuration: MeshgateConfiguration) -> ProxyConfiguration {
+        var own: [HostPort] = []
+        for (_, address) in configuration.listeners.enabled {
+            own.append(HostPort(host: address.host.isEmpty ? "0.0.0.0" : address.host, port: address.port))
+        }
+        return ProxyConfiguration(
+            allowClients: configuration.access.allowClients,
+            requireIdentity: configuration.access.requireIdentity,
+            connectPorts: Set(configuration.access.connectPorts),
+            doNotInspect: HostPatternList(configuration.tls.doNotInspect.compactMap(HostPattern.init)),
+            maxHeaderBytes: configuration.limits.maxHeaderBytes,
+            maxURLBytes: configuration.limits.maxURLBytes,
+            headerReadTimeout: TimeAmount(configuration.limits.headerReadTimeout),
+            idleTimeout: TimeAmount(configuration.limits.idleTimeout),
+            upstreamConnectTimeout: TimeAmount(configuration.limits.upstreamConnectTimeout),
+            ownAddresses: own
+        )
+    }
+
+    /// The address clients should use in a PAC file: a wildcard bind is reached via loopback.
+    static func pacAddress(for address: ListenAddress) -> String {
+        let host = address.isWildcard || address.host.isEmpty ? "127.0.0.1" : address.host
+        return host.contains(":") ? "[\(host)]:\(address.port)" : "\(host):\(address.port)"
+    }
+}

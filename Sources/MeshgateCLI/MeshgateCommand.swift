@@ -1,0 +1,116 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Meshgate
+import MeshgateTLS
+
+@main
+struct MeshgateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "meshgate",
+        abstract: "Egress gateway for machines that run AI agents: intercepting proxy, policy, audit.",
+        subcommands: [Serve.self, CA.self]
+    )
+}
+
+/// `--config`, shared by every command that reads the configuration.
+struct ConfigOption: ParsableArguments {
+    @Option(name: .long, help: "Configuration file (default: ./meshgate.yaml if present, else built-in defaults).")
+    var config: String?
+
+    func load() throws -> MeshgateConfiguration {
+        if let config {
+            return try MeshgateConfiguration.load(path: config)
+        }
+        let cwd = FileManager.default.currentDirectoryPath
+        let local = cwd + "/meshgate.yaml"
+        if FileManager.default.fileExists(atPath: local) {
+            return try MeshgateConfiguration.load(path: local)
+        }
+        return MeshgateConfiguration.embeddedDefaults(baseDirectory: cwd)
+    }
+}
+
+/// Prints a one-line cause and exits non-zero: how every command reports bad input.
+func fail(_ error: any Error) -> ExitCode {
+    FileHandle.standardError.write(Data("meshgate: \(error)\n".utf8))
+    return ExitCode(1)
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run all configured listeners (SIGTERM/SIGINT drain gracefully).")
+
+    @OptionGroup var options: ConfigOption
+    @Option(help: "Log level: trace, debug, info, notice, warning, error.")
+    var logLevel: String = "info"
+
+    func run() async throws {
+        let configuration: MeshgateConfiguration
+        do {
+            configuration = try options.load()
+        } catch {
+            throw fail(error)
+        }
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "meshgate")
+        do {
+            try await MeshgateServer.serve(configuration: configuration, logger: logger)
+        } catch {
+            throw fail(error)
+        }
+    }
+}
+
+struct CA: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ca",
+        abstract: "Manage the local CA that signs intercepted connections.",
+        subcommands: [Init.self, Export.self]
+    )
+
+    struct Init: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create the CA certificate and key (key mode 0600) in the state directory.")
+        @OptionGroup var options: ConfigOption
+        @Flag(help: "Replace an existing CA (every client must trust the new one).")
+        var force = false
+        @Option(help: "Key type: ecdsa-p256 (default) or rsa-3072.")
+        var keyType: String?
+
+        func run() async throws {
+            do {
+                let configuration = try options.load()
+                var type: CAKeyType?
+                if let keyType {
+                    guard let parsed = CAKeyType(rawValue: keyType) else {
+                        throw ValidationError("--key-type must be ecdsa-p256 or rsa-3072, not '\(keyType)'")
+                    }
+                    type = parsed
+                }
+                print(try CACommands.initialize(configuration: configuration, force: force, keyType: type))
+            } catch {
+                throw fail(error)
+            }
+        }
+    }
+
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print the CA certificate (PEM, or DER with --der).")
+        @OptionGroup var options: ConfigOption
+        @Flag(help: "Write DER bytes instead of PEM.")
+        var der = false
+
+        func run() async throws {
+            do {
+                let bytes = try CACommands.export(configuration: try options.load(), der: der)
+                FileHandle.standardOutput.write(Data(bytes))
+            } catch {
+                throw fail(error)
+            }
+        }
+    }
+}
