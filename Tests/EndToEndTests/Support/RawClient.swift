@@ -1,0 +1,33 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+/// Sends raw bytes to a port and collects whatever comes back until the peer closes or a timeout:
+/// for requests no well-behaved client would send (smuggling attempts, garbage).
+enum RawClient {
+    static func exchange(port: Int, send: String, timeout: TimeAmount = .seconds(5)) async throws -> String {
+        let collected = NIOLockedValueBox(ByteBuffer())
+        let channel = try await ClientBootstrap(group: TestGroup.shared)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(Collector(box: collected))
+                }
+            }
+            .connect(host: "127.0.0.1", port: port).get()
+        try await channel.writeAndFlush(ByteBuffer(string: send)).get()
+        let timer = channel.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
+        try? await channel.closeFuture.get()
+        timer.cancel()
+        return collected.withLockedValue { String(buffer: $0) }
+    }
+
+    final class Collector: ChannelInboundHandler, Sendable {
+        typealias InboundIn = ByteBuffer
+        let box: NIOLockedValueBox<ByteBuffer>
+        init(box: NIOLockedValueBox<ByteBuffer>) { self.box = box }
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            var incoming = unwrapInboundIn(data)
+            box.withLockedValue { _ = $0.writeBuffer(&incoming) }
+        }
+    }
+}

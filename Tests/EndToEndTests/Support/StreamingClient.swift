@@ -1,0 +1,47 @@
+import Foundation
+import NIOConcurrencyHelpers
+
+/// A client process whose output is watched as it arrives (for streaming tests).
+final class StreamingClient: Sendable {
+    private let process: Process
+    private let output = NIOLockedValueBox("")
+    private let input = Pipe()
+
+    init(_ command: [String], environment: [String: String] = Curl.environment) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try ProcessRunner.which(command[0]))
+        process.arguments = Array(command.dropFirst())
+        process.environment = environment
+        process.standardInput = input
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        let output = self.output
+        pipe.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            if data.isEmpty {
+                handle.readabilityHandler = nil
+                return
+            }
+            output.withLockedValue { $0 += String(decoding: data, as: UTF8.self) }
+        }
+        try process.run()
+        self.process = process
+    }
+
+    var text: String { output.withLockedValue { $0 } }
+
+    func waitForOutput(containing needle: String, timeout: TimeInterval) async throws -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if text.contains(needle) { return true }
+            try await Task.sleep(nanoseconds: 10_000_000)
+        }
+        return false
+    }
+
+    func terminate() {
+        try? input.fileHandleForWriting.close()
+        if process.isRunning { process.terminate() }
+    }
+}
