@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs what meshgate needs to build (and, with --test, to run its tests) on Debian 12.
+# Run as root. Safe to run again: it installs only what is missing.
+set -euo pipefail
+need=()
+pkgs=(libpcre2-dev zlib1g-dev curl openssl ca-certificates)
+if [[ "${1:-}" == "--test" ]]; then pkgs+=(python3 python3-pip dnsutils); fi
+for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
+if ((${#need[@]})); then
+  echo "installing: ${need[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+if [[ "${1:-}" == "--test" ]]; then
+  # The WebSocket end-to-end test drives a real client; Debian's python3-websockets is too old for proxies.
+  python3 -c 'import websockets, sys; sys.exit(int(websockets.__version__.split(".")[0]) < 15)' 2>/dev/null \
+    || python3 -m pip install -q --disable-pip-version-check 'websockets>=15' \
+    || python3 -m pip install -q --break-system-packages 'websockets>=15'
+fi
