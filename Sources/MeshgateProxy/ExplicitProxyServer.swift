@@ -70,7 +70,7 @@ public final class ExplicitProxyServer: Service, Sendable {
             services.registerListener(address)
             bound.succeed(address)
         }
-        services.logger.info("explicit proxy listening", metadata: ["address": "\(serverChannel.localAddress?.description ?? "?")"])
+        services.logger.info("explicit proxy listening", metadata: ["address": "\(serverChannel.localAddress?.auditDescription ?? "?")"])
 
         let drained = group.next().makePromise(of: Void.self)
         let initiated = NIOLockedValueBox(false)

@@ -98,11 +98,18 @@ final class HTTPProxyHandler {
         }
         switch ProxyRequestClassifier.classify(head, mode: mode, configuration: configuration, isOwnAddress: services.isOwnAddress) {
         case .reject(let status, let message):
-            if case .explicit = mode, let url = AbsoluteURL(head.uri), let hp = HostPort(authority: url.authority, defaultPort: 80) {
-                tx.scheme = url.scheme
-                tx.host = hp.host
-                tx.port = hp.port
-                tx.path = url.pathAndQuery
+            if case .explicit = mode {
+                if head.method == .CONNECT, let hp = HostPort(authority: head.uri, defaultPort: nil) {
+                    tx.scheme = "https"
+                    tx.host = hp.host
+                    tx.port = hp.port
+                    tx.path = ""
+                } else if let url = AbsoluteURL(head.uri), let hp = HostPort(authority: url.authority, defaultPort: 80) {
+                    tx.scheme = url.scheme
+                    tx.host = hp.host
+                    tx.port = hp.port
+                    tx.path = url.pathAndQuery
+                }
             }
             respondLocally(tx, LocalResponse(status: status, message: message), close: status == .badRequest)
         case .connect(let authority):
@@ -221,6 +228,8 @@ final class HTTPProxyHandler {
         // A request whose body is still arriving would desynchronise the connection if we kept it.
         let closeAfter = close || !tx.clientKeepAlive
         tx.status = Int(response.status.code)
+        // A request meshgate refuses itself (access, CONNECT port, loop, malformed) is a block, with no rule.
+        if (400..<500).contains(Int(response.status.code)), tx.action == .allow { tx.action = .block }
         tx.responseHeadSent = true
         tx.bytesOut += response.bodyByteCount + 120
         if tx.error == nil, response.status.code >= 400 { tx.error = response.message }
@@ -310,6 +319,8 @@ final class HTTPProxyHandler {
             guard case .idle = state else { return }
             if transactionsServed == 0, let context = self.context {
                 // A client that connected but never finished a request head learns why it was dropped.
+                // The serialising handler only lets responses follow requests, so it leaves first.
+                ProxyPipeline.remove(HTTPServerPipelineHandler.self, from: context.pipeline.syncOperations)
                 let response = LocalResponse(status: .requestTimeout, message: "no complete request head within \(configuration.headerReadTimeout.nanoseconds / 1_000_000_000)s (limits.header_read_timeout)")
                 response.write(to: context, version: .http1_1, close: true, wrap: wrapOutboundOut).whenComplete { _ in
                     self.closeConnection()

@@ -56,7 +56,12 @@ struct UpstreamConnector {
             .flatMap { channel in
                 handshake.futureResult.flatMapError { error in
                     channel.close(promise: nil)
-                    let reason = UpstreamTLS.describe(error, host: key.serverName ?? host)
+                    let handshakeError = error as? UpstreamHandshakeError
+                    let reason = UpstreamTLS.describe(
+                        handshakeError?.underlying ?? error,
+                        host: key.serverName ?? host,
+                        peerCertificate: handshakeError?.peerCertificate
+                    )
                     let failure = UpstreamFailure(
                         status: .badGateway,
                         description: "TLS to \(description) failed: \(reason)",
@@ -108,7 +113,10 @@ final class HandshakeWaiter: ChannelInboundHandler, RemovableChannelHandler {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if let promise {
             self.promise = nil
-            promise.fail(error)
+            // The certificate the origin presented turns BoringSSL's generic verify failure into a
+            // specific cause (expired, unknown issuer, wrong name).
+            let peer = (try? context.pipeline.syncOperations.handler(type: NIOSSLClientHandler.self))?.peerCertificate
+            promise.fail(UpstreamHandshakeError(underlying: error, peerCertificate: peer))
         }
         context.fireErrorCaught(error)
     }
@@ -125,4 +133,10 @@ final class HandshakeWaiter: ChannelInboundHandler, RemovableChannelHandler {
         promise?.fail(ChannelError.ioOnClosedChannel)
         promise = nil
     }
+}
+
+/// A failed upstream handshake together with the certificate the origin presented, if any.
+struct UpstreamHandshakeError: Error {
+    var underlying: any Error
+    var peerCertificate: NIOSSLCertificate?
 }

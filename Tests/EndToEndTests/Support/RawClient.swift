@@ -6,6 +6,11 @@ import NIOPosix
 /// for requests no well-behaved client would send (smuggling attempts, garbage).
 enum RawClient {
     static func exchange(port: Int, send: String, timeout: TimeAmount = .seconds(5)) async throws -> String {
+        try await exchangeWithClose(port: port, send: send, timeout: timeout).text
+    }
+
+    /// Also says whether the peer closed the connection (rather than our timeout).
+    static func exchangeWithClose(port: Int, send: String, timeout: TimeAmount = .seconds(5)) async throws -> (text: String, closedByPeer: Bool) {
         let collected = NIOLockedValueBox(ByteBuffer())
         let channel = try await ClientBootstrap(group: TestGroup.shared)
             .channelInitializer { channel in
@@ -15,10 +20,14 @@ enum RawClient {
             }
             .connect(host: "127.0.0.1", port: port).get()
         try await channel.writeAndFlush(ByteBuffer(string: send)).get()
-        let timer = channel.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
+        let timedOut = NIOLockedValueBox(false)
+        let timer = channel.eventLoop.scheduleTask(in: timeout) {
+            timedOut.withLockedValue { $0 = true }
+            channel.close(promise: nil)
+        }
         try? await channel.closeFuture.get()
         timer.cancel()
-        return collected.withLockedValue { String(buffer: $0) }
+        return (collected.withLockedValue { String(buffer: $0) }, !timedOut.withLockedValue { $0 })
     }
 
     final class Collector: ChannelInboundHandler, Sendable {

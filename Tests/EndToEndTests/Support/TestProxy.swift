@@ -56,7 +56,7 @@ final class TestProxy: Sendable {
     let audit: MemoryAuditSink
     let task: Task<Void, any Error>
 
-    init(group: any EventLoopGroup, pki: TestPKI, configure: (inout ProxyConfiguration) -> Void = { _ in }) async throws {
+    init(group: any EventLoopGroup, pki: TestPKI, run: Bool = true, configure: (inout ProxyConfiguration) -> Void = { _ in }) async throws {
         var configuration = ProxyConfiguration()
         configuration.headerReadTimeout = .seconds(10)
         configure(&configuration)
@@ -75,8 +75,14 @@ final class TestProxy: Sendable {
         let server = ExplicitProxyServer(host: "127.0.0.1", port: 0, services: services, group: group, shutdownGrace: .seconds(1))
         self.server = server
         self.audit = audit
-        self.task = Task { try await server.run() }
-        self.port = try await server.localAddress.port ?? 0
+        if run {
+            self.task = Task { try await server.run() }
+            self.port = try await server.localAddress.port ?? 0
+        } else {
+            // The caller runs the server (e.g. in a ServiceGroup).
+            self.task = Task {}
+            self.port = 0
+        }
     }
 
     var url: String { "http://127.0.0.1:\(port)" }

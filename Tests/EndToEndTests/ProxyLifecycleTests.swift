@@ -1,0 +1,59 @@
+import Foundation
+import Logging
+import NIOCore
+import ServiceLifecycle
+import Testing
+
+/// Timeouts and graceful shutdown, observed from the client's side.
+@Suite(.serialized) struct ProxyLifecycleTests {
+    @Test func incompleteRequestHeadGets408() async throws {
+        let pki = try TestPKI.make()
+        let proxy = try await TestProxy(group: TestGroup.shared, pki: pki) { $0.headerReadTimeout = .seconds(1) }
+        let (reply, closed) = try await RawClient.exchangeWithClose(port: proxy.port, send: "GET http://127.0.0.1/ HTTP/1.1\r\nHost: 127", timeout: .seconds(8))
+        #expect(reply.hasPrefix("HTTP/1.1 408"), "got: \(reply)")
+        #expect(reply.contains("limits.header_read_timeout"))
+        #expect(closed, "meshgate closes the connection after a 408")
+        await proxy.stop()
+    }
+
+    @Test func idleKeepAliveConnectionIsClosed() async throws {
+        let pki = try TestPKI.make()
+        let origin = try await TestOrigin(group: TestGroup.shared)
+        let proxy = try await TestProxy(group: TestGroup.shared, pki: pki) { $0.idleTimeout = .seconds(1) }
+        let (reply, closed) = try await RawClient.exchangeWithClose(
+            port: proxy.port,
+            send: "GET http://127.0.0.1:\(origin.port)/hello HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+            timeout: .seconds(8)
+        )
+        #expect(reply.hasPrefix("HTTP/1.1 200"))
+        #expect(closed, "an idle keep-alive connection is closed by limits.idle_timeout")
+        await proxy.stop()
+        await origin.close()
+    }
+
+    @Test func gracefulShutdownLetsInFlightResponsesFinish() async throws {
+        let pki = try TestPKI.make()
+        let origin = try await TestOrigin(group: TestGroup.shared)
+        let proxy = try await TestProxy(group: TestGroup.shared, pki: pki, run: false)
+        let group = ServiceGroup(configuration: .init(services: [.init(service: proxy.server)], logger: Logger(label: "test")))
+        let running = Task { try await group.run() }
+        let port = try await proxy.server.localAddress.port ?? 0
+
+        let client = try StreamingClient(["curl", "-sS", "-N", "-x", "http://127.0.0.1:\(port)", "http://127.0.0.1:\(origin.port)/sse"])
+        origin.releaseNextEvent()
+        #expect(try await client.waitForOutput(containing: "event-1", timeout: 10))
+
+        await group.triggerGracefulShutdown()
+        // New clients are turned away while the old one is still being served.
+        try await Task.sleep(nanoseconds: 200_000_000)
+        let refused = try await Curl.fetch("http://127.0.0.1:\(origin.port)/hello", proxy: "http://127.0.0.1:\(port)")
+        #expect(refused.status == 0, "the listener should be closed during shutdown")
+
+        origin.releaseNextEvent()
+        origin.releaseNextEvent()
+        #expect(try await client.waitForOutput(containing: "event-3", timeout: 10), "the in-flight stream finishes during the drain")
+        try await running.value
+        client.terminate()
+        await origin.close()
+    }
+}
