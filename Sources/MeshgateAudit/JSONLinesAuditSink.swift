@@ -170,6 +170,8 @@ public final class JSONLinesAuditSink: AuditSink, Service {
 
     /// The next batch to write, waiting for one; nil once stopping and the queue is empty, at
     /// which point the sink is stopped and later events count as dropped.
+    private static let lingerNanoseconds: UInt64 = 2_000_000
+
     private func nextBatch() async -> [AuditEvent]? {
         while true {
             let step = state.withLockedValue { s -> BatchStep in
@@ -199,6 +201,9 @@ public final class JSONLinesAuditSink: AuditSink, Service {
                     }
                     if resumeNow { continuation.resume() }
                 }
+                // Under load every event would wake the writer (three thread hops and a write per
+                // request); lingering a moment lets one batch carry many lines.
+                try? await Task.sleep(nanoseconds: Self.lingerNanoseconds)
             }
         }
     }

@@ -54,6 +54,16 @@ extension HTTPProxyHandler: UpstreamConnectionDelegate {
 
     func upstream(_ connection: UpstreamConnection, didCloseWith error: (any Error)?) {
         guard case .forwarding(let tx, let current) = state, current === connection else { return }
+        // A pooled connection the origin closed while it sat idle: retry once on a fresh one, as
+        // long as nothing was answered yet and nothing of a body would need replaying.
+        if tx.usedPooledConnection, !tx.retried, !tx.responseHeadSent, !tx.bodyForwarded, let context {
+            tx.retried = true
+            services.logger.debug("pooled upstream connection was closed; retrying on a new one", metadata: ["host": "\(tx.host)"])
+            // attach() re-sends the head; an `.end` already received must be replayed with it.
+            if tx.requestEnded { tx.buffered = [.end(nil)] }
+            startForward(tx, context: context, allowPooled: false)
+            return
+        }
         services.metrics.countUpstreamError("closed")
         let reason = error.map { "origin connection failed: \($0)" } ?? "origin closed the connection before the response was complete"
         tx.error = reason

@@ -130,13 +130,15 @@ final class HTTPProxyHandler {
 
     // MARK: forwarding
 
-    private func startForward(_ tx: HTTPTransaction, context: ChannelHandlerContext) {
+    func startForward(_ tx: HTTPTransaction, context: ChannelHandlerContext, allowPooled: Bool = true) {
         guard let target = tx.target else { return }
         let key = UpstreamKey(scheme: target.scheme, origin: target.origin, serverName: target.serverName)
-        if let pool = services.pools.pool(for: context.eventLoop), let connection = pool.take(key) {
+        if allowPooled, let pool = services.pools.pool(for: context.eventLoop), let connection = pool.take(key) {
+            tx.usedPooledConnection = true
             attach(connection, to: tx)
             return
         }
+        tx.usedPooledConnection = false
         state = .connecting(tx)
         services.connector.connect(key, on: context.eventLoop).hop(to: context.eventLoop).whenComplete { [self] result in
             guard case .connecting(let current) = state, current === tx else {
@@ -180,6 +182,7 @@ final class HTTPProxyHandler {
             updateClientReads()
         case .forwarding(let tx, let connection):
             tx.bytesIn += buffer.readableBytes
+            tx.bodyForwarded = true
             connection.write(.body(.byteBuffer(buffer)))
         case .localResponse(let tx, _):
             tx.bytesIn += buffer.readableBytes

@@ -27,6 +27,11 @@ final class HTTPTransaction {
     var upgradeRequested: Bool
     /// The origin answered 101; the connections turn into a byte tunnel at the response's end.
     var switchingProtocols = false
+    /// Whether the current upstream connection came from the pool (it may have gone stale).
+    var usedPooledConnection = false
+    /// Whether any request body bytes went upstream (a retry could not replay them).
+    var bodyForwarded = false
+    var retried = false
     var error: String?
 
     init(head: HTTPRequestHead, scheme: String, host: String, port: Int, path: String, intercepted: Bool) {

@@ -2,11 +2,6 @@ import NIOHTTP1
 
 /// Hop-by-hop header handling for both directions (RFC 9110 §7.6.1), plus `Via` and `Host`.
 enum HeaderRewriter {
-    private static let hopByHop: Set<String> = [
-        "connection", "proxy-connection", "keep-alive", "te", "trailer", "upgrade",
-        "proxy-authorization", "proxy-authenticate",
-    ]
-
     /// Whether the request asks to switch protocols (e.g. WebSocket).
     static func upgradeProtocol(_ headers: HTTPHeaders) -> String? {
         let connectionTokens = headers[canonicalForm: "connection"].map { $0.lowercased() }
@@ -48,17 +43,43 @@ enum HeaderRewriter {
     }
 
     private static func stripped(_ input: HTTPHeaders) -> HTTPHeaders {
-        var named = Set<String>()
-        for value in input[canonicalForm: "connection"] { named.insert(value.lowercased()) }
+        // Tokens named by Connection; "close" and "keep-alive" name no header worth a lookup.
+        var named: [String] = []
+        for value in input[canonicalForm: "connection"] {
+            let token = value.lowercased()
+            if token != "close" && token != "keep-alive" && token != "transfer-encoding" && token != "content-length" {
+                named.append(token)
+            }
+        }
         var out = HTTPHeaders()
         out.reserveCapacity(input.count)
         for (name, value) in input {
-            let lower = name.lowercased()
-            if hopByHop.contains(lower) || (named.contains(lower) && lower != "transfer-encoding" && lower != "content-length") {
-                continue
-            }
+            if isHopByHop(name) { continue }
+            if !named.isEmpty, named.contains(where: { asciiCaseInsensitiveEquals($0, name) }) { continue }
             out.add(name: name, value: value)
         }
         return out
+    }
+
+    /// Hop-by-hop check without allocating a lowercased copy of every header name (hot path).
+    static func isHopByHop(_ name: String) -> Bool {
+        switch name.utf8.count {
+        case 2: return asciiCaseInsensitiveEquals("te", name)
+        case 7: return asciiCaseInsensitiveEquals("trailer", name) || asciiCaseInsensitiveEquals("upgrade", name)
+        case 10: return asciiCaseInsensitiveEquals("connection", name) || asciiCaseInsensitiveEquals("keep-alive", name)
+        case 16: return asciiCaseInsensitiveEquals("proxy-connection", name)
+        case 18: return asciiCaseInsensitiveEquals("proxy-authenticate", name)
+        case 19: return asciiCaseInsensitiveEquals("proxy-authorization", name)
+        default: return false
+        }
+    }
+
+    /// `lower` must already be lowercase ASCII.
+    static func asciiCaseInsensitiveEquals(_ lower: String, _ other: String) -> Bool {
+        guard lower.utf8.count == other.utf8.count else { return false }
+        for (a, b) in zip(lower.utf8, other.utf8) where a != b && a != (b | 0x20) {
+            return false
+        }
+        return true
     }
 }

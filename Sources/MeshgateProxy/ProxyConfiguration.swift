@@ -40,7 +40,7 @@ public struct ProxyConfiguration: Sendable {
         idleTimeout: TimeAmount = .seconds(300),
         upstreamConnectTimeout: TimeAmount = .seconds(10),
         ownAddresses: [HostPort] = [],
-        maxIdleUpstreamPerOrigin: Int = 16,
+        maxIdleUpstreamPerOrigin: Int = 256,
         viaName: String = "meshgate"
     ) {
         self.allowClients = allowClients
@@ -65,6 +65,10 @@ public struct ProxyConfiguration: Sendable {
 
     /// Whether `target` is one of meshgate's own listeners (a request there would loop).
     func isOwnAddress(_ target: HostPort) -> Bool {
+        Self.matchesOwn(target, among: ownAddresses)
+    }
+
+    static func matchesOwn(_ target: HostPort, among ownAddresses: [HostPort]) -> Bool {
         ownAddresses.contains { own in
             guard own.port == target.port else { return false }
             if own.host == target.host { return true }

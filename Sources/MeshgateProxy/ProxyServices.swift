@@ -54,9 +54,9 @@ public final class ProxyServices: Sendable {
 
     /// Whether a request target is one of meshgate's own listeners.
     func isOwnAddress(_ target: HostPort) -> Bool {
-        var all = configuration
-        all.ownAddresses += listenerAddresses.withLockedValue { $0 }
-        return all.isOwnAddress(target)
+        if configuration.isOwnAddress(target) { return true }
+        let registered = listenerAddresses.withLockedValue { $0 }
+        return ProxyConfiguration.matchesOwn(target, among: registered)
     }
 
     /// Closes pooled upstream connections (shutdown).

@@ -55,6 +55,19 @@ import Testing
         await origin.close()
     }
 
+    @Test func staleKeepAliveConnectionIsRetriedOnAFreshOne() async throws {
+        let pki = try TestPKI.make()
+        let origin = try await TestOrigin(group: group)
+        let proxy = try await TestProxy(group: group, pki: pki)
+        let url = "http://127.0.0.1:\(origin.port)/flaky"
+        let result = try await ProcessRunner.run("curl", ["-sS", "-x", proxy.url, url, url], environment: Curl.environment)
+        #expect(result.exitCode == 0, "\(result.stderr)")
+        #expect(result.stdoutText == "flaky ok\nflaky ok\n", "the GET that met a closed pooled connection is retried, not answered with 502")
+        #expect(origin.connectionCount == 2)
+        await proxy.stop()
+        await origin.close()
+    }
+
     @Test func interceptedHTTPSIsSignedByTheMeshgateCA() async throws {
         let pki = try TestPKI.make()
         let origin = try await TestOrigin(group: group, tls: pki.originContext)

@@ -76,6 +76,8 @@ final class OriginHandler: ChannelInboundHandler, @unchecked Sendable {
     let box: OriginBox
     var head: HTTPRequestHead?
     var body = ByteBuffer()
+    /// `/flaky`: the second request on a connection is dropped unanswered (a keep-alive race).
+    var dropNextFlaky = false
 
     init(box: OriginBox) { self.box = box }
 
@@ -111,6 +113,13 @@ final class OriginHandler: ChannelInboundHandler, @unchecked Sendable {
         switch (head.method, path) {
         case (.GET, "/hello"):
             send(context, ByteBuffer(string: "hello from origin\n"), keepAlive: keepAlive)
+        case (.GET, "/flaky"):
+            if dropNextFlaky {
+                context.close(promise: nil)
+            } else {
+                dropNextFlaky = true
+                send(context, ByteBuffer(string: "flaky ok\n"), keepAlive: keepAlive)
+            }
         case (.POST, "/echo"), (.PUT, "/echo"):
             send(context, body, type: "application/octet-stream", keepAlive: keepAlive)
         case (.GET, "/headers"):
