@@ -14,6 +14,7 @@ extension HTTPProxyHandler {
         cancelTimers()
         tx.status = 200
         let setup = TunnelSetup(
+            channel: context.channel,
             services: services,
             authority: authority,
             clientAddress: clientAddress,
@@ -23,7 +24,6 @@ extension HTTPProxyHandler {
         do {
             let ops = context.pipeline.syncOperations
             let peek = ByteToMessageHandler(SNIHandler { [setup] result in setup.decide(result) })
-            setup.channel = context.channel
             try ops.addHandler(peek, position: .after(self))
             ProxyPipeline.remove(HTTPServerPipelineHandler.self, from: ops)
             ProxyPipeline.remove(HTTPResponseEncoder.self, from: ops)
@@ -48,9 +48,10 @@ final class TunnelSetup {
     let clientAddress: SocketAddress?
     let identity: Identity?
     let connectTransaction: HTTPTransaction
-    var channel: (any Channel)?
+    let channel: any Channel
 
-    init(services: ProxyServices, authority: HostPort, clientAddress: SocketAddress?, identity: Identity?, connectTransaction: HTTPTransaction) {
+    init(channel: any Channel, services: ProxyServices, authority: HostPort, clientAddress: SocketAddress?, identity: Identity?, connectTransaction: HTTPTransaction) {
+        self.channel = channel
         self.services = services
         self.authority = authority
         self.clientAddress = clientAddress
@@ -60,7 +61,6 @@ final class TunnelSetup {
 
     /// Called by the SNI peek with the ClientHello's server name (or `.fallback` for no SNI / not TLS).
     func decide(_ result: SNIResult) -> EventLoopFuture<Void> {
-        guard let channel else { preconditionFailure("TunnelSetup used before its channel was set") }
         let sni: String?
         switch result {
         case .hostname(let name): sni = HostPort(host: name, port: authority.port).host
@@ -124,9 +124,7 @@ final class TunnelSetup {
             contextFuture = channel.eventLoop.makeSucceededFuture(services.interceptContext)
         } else {
             // No SNI (a client that connected to an IP): serve a leaf for the CONNECT authority itself.
-            contextFuture = services.leafCache.leaf(for: authority.host, on: channel.eventLoop).flatMapThrowing { leaf in
-                try InterceptContexts.makeServerContext(for: leaf)
-            }
+            contextFuture = services.serverContextWithoutSNI(for: authority.host, on: channel.eventLoop)
         }
         return contextFuture.hop(to: channel.eventLoop).flatMapThrowing { sslContext in
             let ops = channel.pipeline.syncOperations

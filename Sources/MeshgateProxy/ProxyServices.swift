@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import MeshgateAudit
 import MeshgateCore
@@ -23,6 +24,9 @@ public final class ProxyServices: Sendable {
     /// The token sent in `Via`: `meshgate (1a2b3c4d)`.
     let viaToken: String
     private let listenerAddresses = NIOLockedValueBox<[HostPort]>([])
+    /// Server contexts for clients that send no SNI (connections to IP literals): building a context
+    /// is expensive, so each host's is kept.
+    private let noSNIContexts = NIOLockedValueBox(LRUCache<String, (context: NIOSSLContext, refreshAfter: Date)>(capacity: 1024))
 
     /// Assembles the services for listeners running on `group`.
     public init(
@@ -57,6 +61,20 @@ public final class ProxyServices: Sendable {
         if configuration.isOwnAddress(target) { return true }
         let registered = listenerAddresses.withLockedValue { $0 }
         return ProxyConfiguration.matchesOwn(target, among: registered)
+    }
+
+    /// The interception context for a client that sent no SNI, serving a leaf for `host`.
+    func serverContextWithoutSNI(for host: String, on eventLoop: any EventLoop) -> EventLoopFuture<NIOSSLContext> {
+        if let cached = noSNIContexts.withLockedValue({ $0.get(host) }), cached.refreshAfter > Date() {
+            return eventLoop.makeSucceededFuture(cached.context)
+        }
+        return leafCache.leaf(for: host, on: eventLoop).flatMapThrowing { leaf in
+            let context = try InterceptContexts.makeServerContext(for: leaf)
+            // Rebuilt a day before the leaf expires, as the leaf cache itself does.
+            let refreshAfter = leaf.certificate.notValidAfter.addingTimeInterval(-86_400)
+            self.noSNIContexts.withLockedValue { _ = $0.set(host, (context, refreshAfter)) }
+            return context
+        }
     }
 
     /// Closes pooled upstream connections (shutdown).

@@ -91,6 +91,19 @@ import Testing
         await origin.close()
     }
 
+    @Test func clientsWithoutSNIGetALeafForTheAddressTheyConnectedTo() async throws {
+        let pki = try TestPKI.make()
+        let origin = try await TestOrigin(group: group, tls: try pki.originContextWithIPAddress())
+        let proxy = try await TestProxy(group: group, pki: pki) { $0.connectPorts = [443, origin.port] }
+        // curl sends no SNI for an IP literal; meshgate must mint for 127.0.0.1 (an IP SAN).
+        for _ in 0..<2 {
+            let response = try await Curl.fetch("https://127.0.0.1:\(origin.port)/hello", proxy: proxy.url, extra: ["--cacert", pki.meshgateCAPath])
+            #expect(response.status == 200, "stderr: \(response.stderr)")
+        }
+        await proxy.stop()
+        await origin.close()
+    }
+
     @Test func untrustedOriginCertificateIs502NamingTheProblem() async throws {
         let pki = try TestPKI.make()
         let origin = try await TestOrigin(group: group, tls: pki.untrustedOriginContext)

@@ -102,8 +102,9 @@ final class OriginHandler: ChannelInboundHandler, @unchecked Sendable {
         if !keepAlive { headers.add(name: "Connection", value: "close") }
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
-            if !keepAlive { context.close(promise: nil) }
+            if !keepAlive { bound.value.close(promise: nil) }
         }
     }
 
@@ -146,7 +147,9 @@ final class OriginHandler: ChannelInboundHandler, @unchecked Sendable {
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
             return
         }
+        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
         origin.waitForRelease(on: context.eventLoop).whenSuccess { [self] in
+            let context = bound.value
             context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: "data: event-\(index)\n\n")))), promise: nil)
             streamEvents(context: context, remaining: remaining - 1, index: index + 1)
         }

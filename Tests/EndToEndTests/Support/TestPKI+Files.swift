@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import NIOSSL
 import MeshgateTLS
 import SwiftASN1
 import X509
@@ -7,7 +8,16 @@ import X509
 extension TestPKI {
     /// Writes a leaf for `host` signed by the origin CA as PEM files (for origins that are not Swift,
     /// e.g. the Python WebSocket server), returning (certificate path, key path).
-    func writeOriginLeaf(host: String) throws -> (String, String) {
+    func writeOriginLeaf(host: String, ipAddress: [UInt8]? = nil) throws -> (String, String) {
+        let (leaf, key) = try makeOriginLeaf(host: host, ipAddress: ipAddress)
+        let certPath = directory.appendingPathComponent("\(host)-leaf.pem").path
+        let keyPath = directory.appendingPathComponent("\(host)-leaf.key").path
+        try (try leaf.serializeAsPEM().pemString + "\n").write(toFile: certPath, atomically: true, encoding: .utf8)
+        try (key.pemRepresentation + "\n").write(toFile: keyPath, atomically: true, encoding: .utf8)
+        return (certPath, keyPath)
+    }
+
+    func makeOriginLeaf(host: String, ipAddress: [UInt8]?) throws -> (Certificate, P256.Signing.PrivateKey) {
         let key = P256.Signing.PrivateKey()
         let now = Date()
         let leaf = try Certificate(
@@ -21,15 +31,25 @@ extension TestPKI {
             signatureAlgorithm: .ecdsaWithSHA256,
             extensions: try Certificate.Extensions {
                 Critical(BasicConstraints.notCertificateAuthority)
-                SubjectAlternativeNames([.dnsName(host)])
+                SubjectAlternativeNames([.dnsName(host)] + (ipAddress.map { [GeneralName.ipAddress(ASN1OctetString(contentBytes: ArraySlice($0)))] } ?? []))
                 try ExtendedKeyUsage([.serverAuth])
             },
             issuerPrivateKey: originCA.privateKey
         )
-        let certPath = directory.appendingPathComponent("\(host)-leaf.pem").path
-        let keyPath = directory.appendingPathComponent("\(host)-leaf.key").path
-        try (try leaf.serializeAsPEM().pemString + "\n").write(toFile: certPath, atomically: true, encoding: .utf8)
-        try (key.pemRepresentation + "\n").write(toFile: keyPath, atomically: true, encoding: .utf8)
-        return (certPath, keyPath)
+        return (leaf, key)
+    }
+}
+
+extension TestPKI {
+    /// A TLS server context for an origin whose certificate names `localhost` and 127.0.0.1.
+    func originContextWithIPAddress() throws -> NIOSSLContext {
+        let (leaf, key) = try makeOriginLeaf(host: "localhost", ipAddress: [127, 0, 0, 1])
+        var serializer = DER.Serializer()
+        try serializer.serialize(leaf)
+        let config = TLSConfiguration.makeServerConfiguration(
+            certificateChain: [.certificate(try NIOSSLCertificate(bytes: serializer.serializedBytes, format: .der))],
+            privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(key.derRepresentation), format: .der))
+        )
+        return try NIOSSLContext(configuration: config)
     }
 }
