@@ -7,7 +7,7 @@ final class StreamingClient: Sendable {
     private let output = NIOLockedValueBox("")
     private let input = Pipe()
 
-    init(_ command: [String], environment: [String: String] = Curl.environment) throws {
+    init(_ command: [String], environment: [String: String] = Curl.environment, captureStderr: Bool = false) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try ProcessRunner.which(command[0]))
         process.arguments = Array(command.dropFirst())
@@ -15,7 +15,7 @@ final class StreamingClient: Sendable {
         process.standardInput = input
         let pipe = Pipe()
         process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
+        process.standardError = captureStderr ? pipe : FileHandle.nullDevice
         let output = self.output
         pipe.fileHandleForReading.readabilityHandler = { handle in
             let data = handle.availableData
@@ -38,6 +38,20 @@ final class StreamingClient: Sendable {
             try await Task.sleep(nanoseconds: 10_000_000)
         }
         return false
+    }
+
+    func signal(_ signal: Int32) {
+        kill(process.processIdentifier, signal)
+    }
+
+    /// The exit status once the process ends, or nil if it is still running at the timeout.
+    func waitForExit(timeout: TimeInterval) async throws -> Int32? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning {
+            if Date() > deadline { return nil }
+            try await Task.sleep(nanoseconds: 20_000_000)
+        }
+        return process.terminationStatus
     }
 
     func terminate() {
