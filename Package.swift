@@ -27,6 +27,13 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
+        .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"]), .brew(["pcre2"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(
+            name: "MeshgateInspection",
+            dependencies: ["CPCRE2", "CZlib", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strict
+        ),
         .target(
             name: "MeshgateCore",
             dependencies: [.product(name: "NIOCore", package: "swift-nio")],
@@ -116,6 +123,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "MeshgateCoreTests", dependencies: ["MeshgateCore"], swiftSettings: strict),
+        .testTarget(
+            name: "MeshgateInspectionTests",
+            dependencies: ["MeshgateInspection", "CZlib", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "MeshgateTLSTests",
             dependencies: [

@@ -1,0 +1,38 @@
+import MeshgateInspection
+import Testing
+
+@Suite("Content-Encoding parsing")
+struct BodyContentCodingTests {
+    @Test(arguments: [
+        ("gzip", [BodyContentCoding.gzip]),
+        ("x-gzip", [.gzip]),
+        ("GZip", [.gzip]),
+        ("deflate", [.deflate]),
+        ("identity", [.identity]),
+        ("gzip, identity", [.gzip, .identity]),
+        ("deflate,gzip", [.deflate, .gzip]),
+        (" gzip ,\t, deflate ", [.gzip, .deflate]),
+        ("", []),
+    ])
+    func parsesSupportedCodingsInOrderApplied(header: String, expected: [BodyContentCoding]) throws {
+        #expect(try BodyContentCoding.parse(header) == expected)
+    }
+
+    @Test(arguments: [
+        ("br", "br"),
+        ("gzip, br", "br"),
+        ("zstd", "zstd"),
+        ("compress", "compress"),
+        ("gzip;q=1", "gzip;q=1"),
+    ])
+    func rejectsUnsupportedCodingsByName(header: String, offending: String) {
+        #expect(throws: BodyDecodingError.unsupportedEncoding(offending)) {
+            try BodyContentCoding.parse(header)
+        }
+    }
+
+    @Test func unsupportedCodingErrorNamesItAndWhatIsSupported() {
+        let error = BodyDecodingError.unsupportedEncoding("br")
+        #expect(error.description == "unsupported Content-Encoding 'br' (meshgate decodes gzip, x-gzip, deflate and identity)")
+    }
+}
