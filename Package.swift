@@ -40,6 +40,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "MeshgatePolicy",
+            dependencies: ["MeshgateCore", "MeshgateInspection", .product(name: "Yams", package: "Yams")],
+            swiftSettings: strict
+        ),
+        .target(
             name: "MeshgateTLS",
             dependencies: [
                 "MeshgateCore",
@@ -69,7 +74,7 @@ let package = Package(
         .target(
             name: "MeshgateProxy",
             dependencies: [
-                "MeshgateCore", "MeshgateTLS", "MeshgateAudit",
+                "MeshgateCore", "MeshgateTLS", "MeshgateAudit", "MeshgatePolicy", "MeshgateInspection",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -101,7 +106,7 @@ let package = Package(
         .target(
             name: "Meshgate",
             dependencies: [
-                "MeshgateCore", "MeshgateTLS", "MeshgateAudit", "MeshgateProxy", "MeshgateAdmin",
+                "MeshgateCore", "MeshgateTLS", "MeshgateAudit", "MeshgateProxy", "MeshgateAdmin", "MeshgatePolicy",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -123,6 +128,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "MeshgateCoreTests", dependencies: ["MeshgateCore"], swiftSettings: strict),
+        .testTarget(name: "MeshgatePolicyTests", dependencies: ["MeshgatePolicy", "MeshgateCore", "MeshgateInspection"], swiftSettings: strict),
         .testTarget(
             name: "MeshgateInspectionTests",
             dependencies: ["MeshgateInspection", "CZlib", .product(name: "NIOCore", package: "swift-nio")],

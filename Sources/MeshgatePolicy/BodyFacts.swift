@@ -1,0 +1,42 @@
+/// What the inspection layer learnt from a request body (and, for MCP, its headers), handed to
+/// the engine only when a rule needs it.
+public struct BodyFacts: Sendable {
+    /// The body after undoing transfer- and content-encoding, up to the inspection limit.
+    public var raw: [UInt8]
+    /// The canonical JSON form (string escapes decoded), when the body is JSON; nil otherwise.
+    public var canonical: [UInt8]?
+    /// The MCP recognizer's findings.
+    public var mcp: MCPFacts
+
+    /// Creates body facts.
+    public init(raw: [UInt8], canonical: [UInt8]? = nil, mcp: MCPFacts = .none) {
+        self.raw = raw
+        self.canonical = canonical
+        self.mcp = mcp
+    }
+
+    /// An empty body that is not MCP.
+    public static let empty = BodyFacts(raw: [])
+}
+
+/// The MCP recognizer's findings for one request, as the `mcp` selector sees them.
+public struct MCPFacts: Sendable, Hashable {
+    /// Whether the request is MCP by structure (JSON-RPC with MCP methods, MCP headers, SSE
+    /// handshake, WebSocket subprotocol, or MCP servers named in an LLM request).
+    public var isMCP: Bool
+    /// MCP method names seen, in request order (several for a batch); the first becomes the
+    /// verdict's `mcpMethod`.
+    public var methods: [String]
+    /// Detection names such as `MCP JSON-RPC`, `MCP Header`, `MCP in LLM request`.
+    public var detections: [String]
+
+    /// Creates MCP facts.
+    public init(isMCP: Bool, methods: [String] = [], detections: [String] = []) {
+        self.isMCP = isMCP
+        self.methods = methods
+        self.detections = detections
+    }
+
+    /// Not MCP.
+    public static let none = MCPFacts(isMCP: false)
+}

@@ -1,0 +1,75 @@
+import MeshgateCore
+
+/// A rule ready for evaluation: patterns indexed, regexes compiled, the target resolved.
+struct CompiledRule: Sendable {
+    let id: String
+    let rulesetIndex: Int
+    let rulesetName: String
+    let action: PolicyAction
+    let target: ResolvedTarget?
+    let hosts: HostMatcher?
+    let paths: PathMatcher?
+    let methods: Set<String>?
+    let headers: [CompiledHeader]
+    /// Indexes into the engine's pattern table, in profile order then pattern order.
+    let bodyPatterns: [Int]
+    let mcp: MCPSelector?
+    let identities: Set<String>?
+    let teams: Set<String>?
+    /// Whether a `body` or `mcp` selector needs the body facts.
+    let needsBody: Bool
+    /// Whether anything beyond host, identity and team is needed.
+    let needsRequest: Bool
+}
+
+/// A `redirect`/`reroute` target, split so that a request already addressed to it is recognised.
+struct ResolvedTarget: Sendable {
+    let url: String
+    let host: String
+    let port: Int
+    /// Normalised path, as request paths are.
+    let path: String
+
+    init(_ url: AbsoluteURL) {
+        self.url = url.text
+        host = url.hostPort.host
+        port = url.hostPort.port
+        path = PathPattern.normalise(url.target)
+    }
+}
+
+/// One `header:` selector with its regex compiled.
+struct CompiledHeader: Sendable {
+    /// Lowercased.
+    let name: String
+    let regex: any CompiledRegex
+}
+
+/// One DLP pattern with its regex compiled.
+struct CompiledPattern: Sendable {
+    let name: String
+    let profile: String
+    let regex: any CompiledRegex
+}
+
+/// Many path patterns: exact paths in a set, prefixes in a list.
+struct PathMatcher: Sendable {
+    private var exact: Set<String> = []
+    private var prefixes: [String] = []
+
+    init(_ patterns: [PathPattern]) {
+        for pattern in patterns {
+            if pattern.isPrefix {
+                if !prefixes.contains(pattern.value) { prefixes.append(pattern.value) }
+            } else {
+                exact.insert(pattern.value)
+            }
+        }
+        // Shorter prefixes first: they are the likelier hits.
+        prefixes.sort { $0.utf8.count < $1.utf8.count }
+    }
+
+    func matches(normalisedPath path: String) -> Bool {
+        exact.contains(path) || prefixes.contains { path.hasPrefix($0) }
+    }
+}

@@ -1,0 +1,194 @@
+import MeshgateCore
+
+/// The compiled policy: every loaded ruleset's rules in order, first match wins.
+///
+/// An immutable value — pure, deterministic, no I/O or clocks — so the server builds a new one
+/// on reload and swaps it atomically; requests in flight finish on the one they started with.
+public struct PolicyEngine: Sendable {
+    /// The parsed rulesets, in evaluation order.
+    public let rulesets: [Ruleset]
+    /// The configured portal URL that `target: portal` resolves to.
+    public let portal: String?
+    /// Whether any rule has a `body` or `mcp` selector, i.e. whether request bodies (and MCP
+    /// recognition) may ever be needed. When false the proxy need never buffer a body.
+    public let needsBody: Bool
+    let rules: [CompiledRule]
+    let patterns: [CompiledPattern]
+
+    /// No rules: every request is allowed.
+    public static let empty = PolicyEngine(rulesets: [], portal: nil, rules: [], patterns: [])
+
+    /// The number of rules across all rulesets.
+    public var ruleCount: Int { rules.count }
+
+    private init(rulesets: [Ruleset], portal: String?, rules: [CompiledRule], patterns: [CompiledPattern]) {
+        self.rulesets = rulesets
+        self.portal = portal
+        self.rules = rules
+        self.patterns = patterns
+        needsBody = rules.contains(where: \.needsBody)
+    }
+
+    /// Reads, parses and compiles ruleset files, merged in the given order.
+    public static func load(files: [String], regexCompiler: any RegexCompiler, portal: String? = nil) throws(RulesetError) -> PolicyEngine {
+        var rulesets: [Ruleset] = []
+        for file in files { rulesets.append(try Ruleset.load(path: file)) }
+        return try PolicyEngine(rulesets: rulesets, regexCompiler: regexCompiler, portal: portal)
+    }
+
+    /// Compiles parsed rulesets, merged in order: compiles every regex, resolves `portal`, and
+    /// refuses rule ids or ruleset names used twice across files.
+    public init(rulesets: [Ruleset], regexCompiler: any RegexCompiler, portal: String? = nil) throws(RulesetError) {
+        var compiler = RegexCache(compiler: regexCompiler)
+        var patterns: [CompiledPattern] = []
+        var rules: [CompiledRule] = []
+        var ruleLocations: [String: SourceLocation] = [:]
+        var rulesetFiles: [String: String] = [:]
+        let portalURL = portal.flatMap(AbsoluteURL.init)
+
+        for (rulesetIndex, ruleset) in rulesets.enumerated() {
+            if let other = rulesetFiles[ruleset.name] {
+                throw RulesetError(location: SourceLocation(file: ruleset.file, line: nil, column: nil), keyPath: "ruleset",
+                                   message: "ruleset name '\(ruleset.name)' is also used by \(other)",
+                                   fix: "give each ruleset file its own name")
+            }
+            rulesetFiles[ruleset.name] = ruleset.file
+
+            var profilePatterns: [String: [Int]] = [:]
+            for profile in ruleset.dlpProfiles {
+                var indexes: [Int] = []
+                for (patternIndex, pattern) in profile.patterns.enumerated() {
+                    let regex: any CompiledRegex
+                    do {
+                        regex = try compiler.compile(pattern.regex)
+                    } catch {
+                        throw RulesetError(location: pattern.location,
+                                           keyPath: "dlp_profiles.\(profile.name).patterns[\(patternIndex)].regex",
+                                           message: "invalid regex for pattern '\(pattern.name)': \(error)",
+                                           fix: "regexes are PCRE2; in YAML prefer single quotes so backslashes stay as written")
+                    }
+                    indexes.append(patterns.count)
+                    patterns.append(CompiledPattern(name: pattern.name, profile: profile.name, regex: regex))
+                }
+                profilePatterns[profile.name] = indexes
+            }
+
+            for (ruleIndex, rule) in ruleset.rules.enumerated() {
+                if let first = ruleLocations[rule.id] {
+                    throw RulesetError(location: rule.location, rule: rule.id, keyPath: "rules[\(ruleIndex)].id",
+                                       message: "duplicate rule id '\(rule.id)' (first defined at \(first))",
+                                       fix: "rule ids must be unique across all ruleset files")
+                }
+                ruleLocations[rule.id] = rule.location
+                rules.append(try Self.compile(rule, keyPath: "rules[\(ruleIndex)]", rulesetIndex: rulesetIndex,
+                                              ruleset: ruleset, portal: portal,
+                                              portalURL: portalURL, profilePatterns: profilePatterns, compiler: &compiler))
+            }
+        }
+        self.init(rulesets: rulesets, portal: portal, rules: rules, patterns: patterns)
+    }
+
+    private static func compile(
+        _ rule: Rule, keyPath: String, rulesetIndex: Int, ruleset: Ruleset, portal: String?, portalURL: AbsoluteURL?,
+        profilePatterns: [String: [Int]], compiler: inout RegexCache
+    ) throws(RulesetError) -> CompiledRule {
+        let match = rule.match
+        var target: ResolvedTarget?
+        switch rule.target {
+        case nil:
+            break
+        case .portal:
+            guard let portal else {
+                // Without `target:` the location is the rule's own, which is how the two cases differ.
+                let implied = rule.targetLocation == rule.location
+                throw RulesetError(location: rule.targetLocation, rule: rule.id, keyPath: keyPath + (implied ? "" : ".target"),
+                                   message: implied
+                                       ? "\(rule.action.rawValue) without a target goes to the portal, but no portal URL is configured"
+                                       : "target 'portal' needs a portal URL, but none is configured",
+                                   fix: "set 'portal:' in meshgate.yaml, or give an absolute URL as 'target:'")
+            }
+            guard let portalURL else {
+                throw RulesetError(location: rule.targetLocation, rule: rule.id, keyPath: keyPath + ".target",
+                                   message: "target 'portal' but the configured portal '\(portal)' is not an absolute http(s) URL",
+                                   fix: "fix 'portal:' in meshgate.yaml")
+            }
+            target = ResolvedTarget(portalURL)
+        case .url(let text):
+            guard let url = AbsoluteURL(text) else {
+                throw RulesetError(location: rule.targetLocation, rule: rule.id, keyPath: keyPath + ".target",
+                                   message: "target '\(text)' is not an absolute http(s) URL")
+            }
+            target = ResolvedTarget(url)
+        }
+
+        var hosts: HostMatcher?
+        if !match.hosts.isEmpty {
+            var patterns = match.hosts
+            if let index = patterns.firstIndex(of: HostMatcher.portalPlaceholder) {
+                guard let portalURL else {
+                    throw RulesetError(location: rule.location, rule: rule.id, keyPath: keyPath + ".match.host",
+                                       message: "host '$portal' needs a portal URL, but none is configured",
+                                       fix: "set 'portal:' in meshgate.yaml")
+                }
+                patterns[index] = portalURL.hostPort.host
+            }
+            do {
+                hosts = try HostMatcher(patterns)
+            } catch {
+                throw RulesetError(location: rule.location, rule: rule.id, keyPath: keyPath + ".match.host", message: error.description, fix: error.fix)
+            }
+        }
+
+        var headers: [CompiledHeader] = []
+        for header in match.headers {
+            do {
+                headers.append(CompiledHeader(name: header.name.lowercased(), regex: try compiler.compile(header.regex)))
+            } catch {
+                throw RulesetError(location: header.location, rule: rule.id, keyPath: keyPath + ".match.header.\(header.name)",
+                                   message: "invalid regex: \(error)",
+                                   fix: "regexes are PCRE2; in YAML prefer single quotes so backslashes stay as written")
+            }
+        }
+
+        var bodyPatterns: [Int] = []
+        for profile in match.bodyProfiles {
+            guard let indexes = profilePatterns[profile] else {
+                throw RulesetError(location: rule.location, rule: rule.id, keyPath: keyPath + ".match.body",
+                                   message: "unknown DLP profile '\(profile)'",
+                                   fix: "define it under 'dlp_profiles:' in \(ruleset.file) (profiles are per file)")
+            }
+            for index in indexes where !bodyPatterns.contains(index) { bodyPatterns.append(index) }
+        }
+
+        return CompiledRule(
+            id: rule.id, rulesetIndex: rulesetIndex, rulesetName: ruleset.name, action: rule.action, target: target,
+            hosts: hosts,
+            paths: match.paths.isEmpty ? nil : PathMatcher(match.paths),
+            methods: match.methods.isEmpty ? nil : Set(match.methods.map { $0.uppercased() }),
+            headers: headers, bodyPatterns: bodyPatterns, mcp: match.mcp,
+            identities: match.identities.isEmpty ? nil : Set(match.identities),
+            teams: match.teams.isEmpty ? nil : Set(match.teams),
+            needsBody: match.needsBody, needsRequest: match.needsRequest
+        )
+    }
+
+    /// The same policy restricted to one ruleset's rules, for running that ruleset's tests alone.
+    func restricted(toRuleset index: Int) -> PolicyEngine {
+        PolicyEngine(rulesets: rulesets, portal: portal, rules: rules.filter { $0.rulesetIndex == index }, patterns: patterns)
+    }
+}
+
+/// Compiles each distinct regex once (rulesets repeat patterns across profiles and rules).
+struct RegexCache {
+    let compiler: any RegexCompiler
+    private var compiled: [String: any CompiledRegex] = [:]
+
+    init(compiler: any RegexCompiler) { self.compiler = compiler }
+
+    mutating func compile(_ pattern: String) throws -> any CompiledRegex {
+        if let regex = compiled[pattern] { return regex }
+        let regex = try compiler.compile(pattern)
+        compiled[pattern] = regex
+        return regex
+    }
+}

@@ -1,0 +1,17 @@
+/// Turns a ruleset regex (PCRE2 syntax) into something that can match bytes.
+///
+/// The policy module does not link PCRE2 itself: `MeshgateInspection` provides the production
+/// compiler (JIT, match limits) and tests use a stand-in, so the engine stays pure and testable.
+public protocol RegexCompiler: Sendable {
+    /// Compiles `pattern`; the thrown error's `description` carries the compiler's message and
+    /// the offset into the pattern, and is shown to the user verbatim.
+    func compile(_ pattern: String) throws -> any CompiledRegex
+}
+
+/// A compiled regex, safe to share between threads.
+public protocol CompiledRegex: Sendable {
+    /// Whether the pattern matches anywhere in `bytes`. Throws when matching gives up (a match or
+    /// depth limit was hit); the engine then records a ``PatternMatchError`` and treats the
+    /// pattern as not matching, leaving the fail mode to the caller.
+    func matches(_ bytes: [UInt8]) throws -> Bool
+}

@@ -1,0 +1,19 @@
+/// Produces ``BodyFacts`` for a request body: decoding, JSON canonicalisation and MCP
+/// recognition live in `MeshgateInspection`, which conforms to this; the embedded ruleset tests
+/// run bodies through it so that they see what the proxy would see.
+public protocol RequestInspector: Sendable {
+    /// The facts for `body` (already de-chunked and decoded) sent with `request`.
+    func facts(for request: PolicyRequest, body: [UInt8]) -> BodyFacts
+}
+
+/// An inspector that only offers the raw bytes: no canonical JSON form and no MCP recognition.
+/// For tools that run without the inspection module; `mcp` selectors never match under it.
+public struct RawBodyInspector: RequestInspector {
+    /// Creates the inspector.
+    public init() {}
+
+    /// The body as raw bytes, not MCP.
+    public func facts(for request: PolicyRequest, body: [UInt8]) -> BodyFacts {
+        BodyFacts(raw: body)
+    }
+}

@@ -1,0 +1,59 @@
+import MeshgateCore
+
+/// The engine's decision for one request, query or CONNECT.
+public struct Verdict: Sendable, Hashable {
+    /// What to do. `allow` when no rule matched.
+    public var action: PolicyAction
+    /// The deciding rule's id; nil when no rule matched.
+    public var rule: String?
+    /// The deciding rule's ruleset name; nil when no rule matched.
+    public var ruleset: String?
+    /// Names of the DLP patterns (of the deciding rule's `body` profiles) that matched, then the
+    /// MCP recognizer's detections when the rule has an `mcp` selector; no duplicates.
+    public var detections: [String]
+    /// For `redirect` and `reroute`: the absolute URL to send the client or request to
+    /// (`portal` already resolved). Nil for other actions.
+    public var target: String?
+    /// The first MCP method of the request when its body facts were looked at and it is MCP.
+    public var mcpMethod: String?
+    /// Regexes that gave up while matching (limits hit); each was treated as not matching.
+    /// Non-empty means the verdict may be weaker than the rules intend: apply the fail mode.
+    public var matchErrors: [PatternMatchError]
+
+    /// Creates a verdict.
+    public init(
+        action: PolicyAction, rule: String? = nil, ruleset: String? = nil, detections: [String] = [],
+        target: String? = nil, mcpMethod: String? = nil, matchErrors: [PatternMatchError] = []
+    ) {
+        self.action = action
+        self.rule = rule
+        self.ruleset = ruleset
+        self.detections = detections
+        self.target = target
+        self.mcpMethod = mcpMethod
+        self.matchErrors = matchErrors
+    }
+
+    /// No rule matched: allow.
+    public static let noMatch = Verdict(action: .allow)
+}
+
+/// A regex that could not finish matching (e.g. PCRE2's match limit) during an evaluation.
+public struct PatternMatchError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The rule being evaluated.
+    public var rule: String
+    /// What was being matched: `pattern 'NAME' of profile 'P'` or `header 'NAME'`.
+    public var selector: String
+    /// The matcher's error text.
+    public var message: String
+
+    /// Creates a match error.
+    public init(rule: String, selector: String, message: String) {
+        self.rule = rule
+        self.selector = selector
+        self.message = message
+    }
+
+    /// `rule 'ID': SELECTOR: MESSAGE`.
+    public var description: String { "rule '\(rule)': \(selector): \(message)" }
+}

@@ -1,0 +1,216 @@
+import MeshgateCore
+import MeshgatePolicy
+import Foundation
+import Testing
+
+@Suite("PolicyEngine")
+struct PolicyEngineTests {
+    static let shadow = """
+    ruleset: shadow-mcp
+    version: "2026.11.24"
+    rules:
+      - id: allow-portal
+        match: { host: [portal.example.com] }
+        action: allow
+      - id: shadow-mcp-host
+        match: { host: ["mcp.*", "mcp.stripe.com"] }
+        action: reroute
+        target: portal
+      - id: shadow-mcp-uri
+        match: { path: ["/mcp", "/mcp/*", "/sse"] }
+        action: redirect
+      - id: shadow-mcp-body
+        match: { body: [mcp-jsonrpc] }
+        action: block
+    dlp_profiles:
+      mcp-jsonrpc:
+        patterns:
+          - { name: MCP Initialize,       regex: '"method"\\s{0,5}:\\s{0,5}"initialize"' }
+          - { name: MCP Tools Call,       regex: '"method"\\s{0,5}:\\s{0,5}"tools/call"' }
+          - { name: MCP Resources Read,   regex: '"method"\\s{0,5}:\\s{0,5}"resources/read"' }
+          - { name: MCP Protocol Version, regex: '"protocolVersion"\\s{0,5}:\\s{0,5}"202[4-9]' }
+    tests:
+      - { request: { method: POST, url: "https://mcp.linear.app/mcp" }, expect: reroute }
+    """
+
+    static let secrets = """
+    ruleset: dlp-secrets
+    version: "1"
+    rules:
+      - id: block-aws-key
+        match: { body: [secrets] }
+        action: block
+      - id: log-everything-to-mcp
+        match: { host: ["mcp.*"] }
+        action: log
+      - id: block-other
+        match: { host: [other.example] }
+        action: block
+    dlp_profiles:
+      secrets:
+        patterns:
+          - { name: AWS Access Key ID, regex: 'AKIA[0-9A-Z]{16}' }
+          - { name: Slack Token, regex: 'xox[bp]-[0-9A-Za-z-]{10,}' }
+    """
+
+    @Test("first match wins across files, in file order")
+    func firstMatchAcrossFiles() throws {
+        let engine = try policy(Self.shadow, Self.secrets)
+        let toMCP = engine.evaluate(request("POST", "https://mcp.linear.app/mcp", body: "AKIAABCDEFGHIJKLMNOP"))
+        #expect(toMCP.rule == "shadow-mcp-host")
+        #expect(toMCP.ruleset == "shadow-mcp")
+        #expect(toMCP.action == .reroute)
+
+        let other = engine.evaluate(request("GET", "https://other.example/"))
+        #expect(other.rule == "block-other")
+        #expect(other.ruleset == "dlp-secrets")
+
+        // Reversed order: the secrets file now decides first.
+        let reversed = try policy(Self.secrets, Self.shadow)
+        let again = reversed.evaluate(request("POST", "https://mcp.linear.app/mcp", body: "AKIAABCDEFGHIJKLMNOP"))
+        #expect(again.rule == "block-aws-key")
+        #expect(again.ruleset == "dlp-secrets")
+    }
+
+    @Test("the rule order inside a file decides")
+    func ruleOrder() throws {
+        let engine = try policy(Self.shadow)
+        #expect(engine.evaluate(request("POST", "https://portal.example.com/mcp")).rule == "allow-portal")
+        #expect(engine.evaluate(request("GET", "https://api.example.org/sse")).rule == "shadow-mcp-uri")
+        #expect(engine.evaluate(request("GET", "https://api.example.org/")) == .noMatch)
+    }
+
+    @Test("a verdict names every pattern that hit, the target and the MCP method")
+    func verdictDetails() throws {
+        let engine = try policy(Self.shadow)
+        let body = #"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18"}}"#
+        let verdict = engine.evaluate(request("POST", "https://api.example.org/rpc", body: body))
+        #expect(verdict.action == .block)
+        #expect(verdict.rule == "shadow-mcp-body")
+        #expect(verdict.detections == ["MCP Initialize", "MCP Protocol Version"])
+        #expect(verdict.mcpMethod == "initialize")
+        #expect(verdict.target == nil)
+
+        let rerouted = engine.evaluate(request("POST", "https://mcp.stripe.com/v1"))
+        #expect(rerouted.target == "https://portal.example.com/mcp")
+        let redirected = engine.evaluate(request("GET", "https://api.example.org/mcp/sse"))
+        #expect(redirected.action == .redirect)
+        #expect(redirected.target == "https://portal.example.com/mcp")
+    }
+
+    @Test("escapes hidden from the raw bytes are caught in the canonical form")
+    func canonicalView() throws {
+        let engine = try policy(Self.shadow)
+        let body = #"{"jsonrpc":"2.0","id":7,"method":"tools\u002fcall","params":{}}"#
+        let verdict = engine.evaluate(request("POST", "https://api.example.org/rpc", body: body))
+        #expect(verdict.rule == "shadow-mcp-body")
+        #expect(verdict.detections == ["MCP Tools Call"])
+    }
+
+    @Test("an absolute target URL is used as written")
+    func absoluteTarget() throws {
+        let engine = try policy("""
+        ruleset: t
+        version: "1"
+        rules:
+          - { id: to-gateway, match: { host: [mcp.example.com] }, action: redirect, target: "https://gw.corp.example:8443/mcp?from=x" }
+        """, portal: nil)
+        let verdict = engine.evaluate(request("GET", "https://mcp.example.com/"))
+        #expect(verdict.action == .redirect)
+        #expect(verdict.target == "https://gw.corp.example:8443/mcp?from=x")
+    }
+
+    @Test("a request already at the target is let through instead of looping")
+    func noRedirectLoop() throws {
+        let engine = try policy("""
+        ruleset: loop
+        version: "1"
+        rules:
+          - { id: all-mcp-paths, match: { path: [/mcp] }, action: redirect }
+        """)
+        let atPortal = engine.evaluate(request("POST", "https://portal.example.com/mcp?x=1"))
+        #expect(atPortal.action == .allow)
+        #expect(atPortal.rule == "all-mcp-paths")
+        #expect(atPortal.target == nil)
+        // Same host, other port: a different origin, so redirected.
+        #expect(engine.evaluate(request("POST", "https://portal.example.com:8443/mcp")).action == .redirect)
+    }
+
+    @Test("the body is only asked for when a rule needs it")
+    func lazyBody() throws {
+        let engine = try policy(Self.shadow)
+        #expect(engine.needsBody)
+        let asked = CallCounter()
+        var head = PolicyRequest(host: "portal.example.com", method: "POST", path: "/mcp")
+        head.bodyFacts = {
+            asked.increment()
+            return BodyFacts(raw: Array(#"{"method":"initialize"}"#.utf8))
+        }
+        #expect(!engine.requiresBody(for: head))
+        #expect(engine.evaluate(head).rule == "allow-portal")
+        #expect(asked.value == 0)
+
+        head.host = "api.example.org"
+        head.path = "/rpc"
+        #expect(engine.requiresBody(for: head))
+        #expect(engine.evaluate(head).rule == "shadow-mcp-body")
+        #expect(asked.value == 1)
+
+        let hostOnly = try policy("""
+        ruleset: h
+        version: "1"
+        rules:
+          - { id: h, match: { host: [x.com], path: [/a] }, action: block }
+        """)
+        #expect(!hostOnly.needsBody)
+        #expect(!hostOnly.requiresBody(for: head))
+    }
+
+    @Test("without body facts, body and mcp selectors do not hold")
+    func noBody() throws {
+        let engine = try policy(Self.shadow)
+        let verdict = engine.evaluate(PolicyRequest(host: "api.example.org", method: "POST", path: "/rpc"))
+        #expect(verdict == .noMatch)
+    }
+
+    @Test("a regex that gives up is reported and treated as no match")
+    func matchLimit() throws {
+        let engine = try policy("""
+        ruleset: limits
+        version: "1"
+        rules:
+          - { id: slow, match: { body: [slow] }, action: block }
+        dlp_profiles:
+          slow:
+            patterns:
+              - { name: Catastrophic, regex: '(?#limit)(a+)+$' }
+        """, compiler: LimitingRegexCompiler())
+        let verdict = engine.evaluate(request("POST", "https://x.com/", body: String(repeating: "a", count: 64) + "!"))
+        #expect(verdict.action == .allow)
+        #expect(verdict.rule == nil)
+        #expect(verdict.matchErrors.count == 2)   // raw and canonical views
+        #expect(verdict.matchErrors.first?.description == "rule 'slow': pattern 'Catastrophic' of profile 'slow': match limit exceeded")
+    }
+
+    @Test("the empty policy allows everything")
+    func emptyPolicy() {
+        #expect(PolicyEngine.empty.evaluate(request("POST", "https://mcp.x.com/mcp")) == .noMatch)
+        #expect(!PolicyEngine.empty.needsBody)
+        #expect(PolicyEngine.empty.evaluateHostOnly(host: "mcp.x.com", port: 443, identity: nil) == .noMatch)
+    }
+
+    @Test("the contract's example ruleset loads and its embedded test passes")
+    func contractExample() throws {
+        let engine = try policy(Self.shadow)
+        #expect(engine.ruleCount == 4)
+        #expect(RulesetTestRunner.run(engine, inspector: TestInspector()).isEmpty)
+    }
+}
+
+/// Counts calls from a `@Sendable` closure (tests only; macOS 14 lacks `Synchronization`).
+final class CallCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    func increment() { lock.withLock { count += 1 } }
+    var value: Int { lock.withLock { count } }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import MeshgateCore
+import MeshgatePolicy
+import Testing
+
+/// The rulesets in `rulesets/` load with the real PCRE2 compiler and pass their own embedded tests
+/// through the real inspector (canonical JSON + MCP recognizer), as `meshgate rules check` runs them.
+@Suite struct ShippedRulesetsTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let files = ["rulesets/shadow-mcp.yaml", "rulesets/dlp-secrets.yaml"].map { root.appendingPathComponent($0).path }
+
+    @Test func shippedRulesetsPassTheirTests() throws {
+        let policy = try PolicyEngine.load(files: Self.files, regexCompiler: PCRE2RegexCompiler(), portal: "https://portal.example.com/mcp")
+        #expect(policy.needsBody)
+        let failures = RulesetTestRunner.run(policy, inspector: InspectionRequestInspector())
+        #expect(failures.isEmpty, "\(failures.map(\.description).joined(separator: "\n"))")
+        #expect(RulesetTestRunner.testCount(policy) >= 15)
+    }
+
+    @Test func portalPlaceholderFollowsTheConfiguredPortal() throws {
+        let policy = try PolicyEngine.load(files: Self.files, regexCompiler: PCRE2RegexCompiler(), portal: "https://mcp-gateway.corp.example:8443/mcp")
+        let verdict = policy.evaluate(PolicyRequest(host: "mcp-gateway.corp.example", port: 8443, method: "POST", path: "/mcp"))
+        #expect(verdict.action == .allow)
+        #expect(verdict.rule == "allow-portal")
+    }
+
+    @Test func portalPlaceholderWithoutAPortalIsALoadError() {
+        #expect(throws: RulesetError.self) {
+            try PolicyEngine.load(files: Self.files, regexCompiler: PCRE2RegexCompiler(), portal: nil)
+        }
+    }
+
+    @Test(arguments: [
+        // Evasions the seed's 1,024-byte raw scan misses.
+        #"{"jsonrpc":"2.0","id":1,"method":"tools\u002fcall","params":{"name":"x"}}"#,
+        #"{"jsonrpc":"2.0","id":1,"method"      :      "tools/call"}"#,
+        #"{"params":{"pad":"\#(String(repeating: "x", count: 4096))"},"jsonrpc":"2.0","id":1,"method":"tools/call"}"#,
+        #"[{"jsonrpc":"2.0","id":1,"method":"tools/list"},{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"x"}}]"#,
+        #"{"jsonrpc":"2.0","method":"eth_call","method":"tools/call","id":3}"#,
+    ])
+    func evasionsAreRerouted(body: String) throws {
+        let policy = try PolicyEngine.load(files: Self.files, regexCompiler: PCRE2RegexCompiler(), portal: "https://portal.example.com/mcp")
+        let request = PolicyRequest(host: "api.example.org", method: "POST", path: "/v2/rpc", headers: [("Content-Type", "application/json")])
+        let facts = InspectionRequestInspector().facts(for: request, body: Array(body.utf8))
+        let verdict = policy.evaluate(request.withBody(facts))
+        #expect(verdict.action == .reroute, "\(verdict)")
+    }
+
+    @Test(arguments: [
+        #"{"jsonrpc":"2.0","id":1,"method":"eth_call","params":[{"to":"0x0"},"latest"]}"#,
+        #"{"jsonrpc":"2.0","id":1,"method":"textDocument/didOpen","params":{"textDocument":{"uri":"file:///a"}}}"#,
+        #"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"processId":1,"rootUri":"file:///a","capabilities":{}}}"#,
+        #"{"title":"bug","body":"the client sent {\"jsonrpc\":\"2.0\",\"method\":\"tools/call\"} and hung"}"#,
+    ])
+    func lookalikesAreAllowed(body: String) throws {
+        let policy = try PolicyEngine.load(files: Self.files, regexCompiler: PCRE2RegexCompiler(), portal: "https://portal.example.com/mcp")
+        let request = PolicyRequest(host: "api.example.org", method: "POST", path: "/v2/rpc", headers: [("Content-Type", "application/json")])
+        let facts = InspectionRequestInspector().facts(for: request, body: Array(body.utf8))
+        let verdict = policy.evaluate(request.withBody(facts))
+        #expect(verdict.action == .allow, "\(verdict)")
+    }
+}
