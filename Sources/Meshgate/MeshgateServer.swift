@@ -3,6 +3,7 @@ import Logging
 import MeshgateAdmin
 import MeshgateAudit
 import MeshgateCore
+import MeshgatePolicy
 import MeshgateProxy
 import MeshgateTLS
 import Metrics
@@ -79,6 +80,11 @@ public enum MeshgateServer {
         }
         let upstreamContext = try UpstreamTLS.makeClientContext(trust: trust)
 
+        let reloader = PolicyReloader(configuration: configuration, holder: PolicyHolder(), logger: logger)
+        try reloader.loadInitial()
+        health.register("policy", reloader.health)
+        services.append(reloader)
+
         var explicit: ExplicitProxyServer?
         if let address = configuration.listeners.explicit {
             let proxyConfiguration = proxyConfiguration(from: configuration)
@@ -88,6 +94,7 @@ public enum MeshgateServer {
                 upstreamTLSContext: upstreamContext,
                 audit: audit,
                 identities: ConfiguredIdentityResolver(configuration.identities),
+                policy: reloader.holder,
                 group: eventLoopGroup,
                 logger: logger
             )
@@ -112,6 +119,7 @@ public enum MeshgateServer {
                 caCertificatePEM: authority.certificatePEM
             )
             let server = AdminServer(configuration: adminConfiguration, registry: registry, health: health, group: eventLoopGroup, logger: logger)
+            server.setReloadHandler { reloader.reload() }
             admin = server
             services.append(server)
         }
@@ -142,7 +150,9 @@ public enum MeshgateServer {
             headerReadTimeout: TimeAmount(configuration.limits.headerReadTimeout),
             idleTimeout: TimeAmount(configuration.limits.idleTimeout),
             upstreamConnectTimeout: TimeAmount(configuration.limits.upstreamConnectTimeout),
-            ownAddresses: own
+            ownAddresses: own,
+            maxInspectedBodyBytes: configuration.inspection.maxBodyBytes,
+            overLimit: configuration.inspection.overLimit == .block ? .block : .inspectPrefix
         )
     }
 

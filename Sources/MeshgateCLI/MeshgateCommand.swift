@@ -9,7 +9,7 @@ struct MeshgateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "meshgate",
         abstract: "Egress gateway for machines that run AI agents: intercepting proxy, policy, audit.",
-        subcommands: [Serve.self, CA.self]
+        subcommands: [Serve.self, CA.self, Rules.self]
     )
 }
 
@@ -17,6 +17,9 @@ struct MeshgateCommand: AsyncParsableCommand {
 struct ConfigOption: ParsableArguments {
     @Option(name: .long, help: "Configuration file (default: ./meshgate.yaml if present, else built-in defaults).")
     var config: String?
+
+    init() {}
+    init(config: String?) { self.config = config }
 
     func load() throws -> MeshgateConfiguration {
         if let config {
@@ -108,6 +111,79 @@ struct CA: AsyncParsableCommand {
             do {
                 let bytes = try CACommands.export(configuration: try options.load(), der: der)
                 FileHandle.standardOutput.write(Data(bytes))
+            } catch {
+                throw fail(error)
+            }
+        }
+    }
+}
+
+struct Rules: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check rulesets and try requests against the configured policy.",
+        subcommands: [Check.self, Test.self]
+    )
+
+    struct Check: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Parse rulesets, compile every regex, run their embedded tests; exit 1 with file:line errors.")
+        @Argument(help: "Ruleset files, in evaluation order.")
+        var files: [String]
+        @Option(help: "Portal URL for `target: portal` and `$portal` (default: the configuration's, else a placeholder).")
+        var portal: String?
+        @Option(help: "Configuration file to take the portal from.")
+        var config: String?
+
+        func run() async throws {
+            do {
+                var portalURL = portal
+                if portalURL == nil {
+                    let configuration = try ConfigOption(config: config).load()
+                    portalURL = configuration.portal?.absoluteString
+                }
+                for line in try RulesCommands.check(files: files, portal: portalURL) { print(line) }
+            } catch {
+                throw fail(error)
+            }
+        }
+    }
+
+    struct Test: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print the decision for a request as JSON (action, rule, ruleset, detections, mcp_method, target).")
+        @OptionGroup var options: ConfigOption
+        @Option(help: "Absolute URL of the request.")
+        var url: String
+        @Option(help: "HTTP method.")
+        var method: String = "GET"
+        @Option(name: .customLong("header"), help: "A header as 'Name: value' (repeatable).")
+        var headers: [String] = []
+        @Option(help: "Body text, or @FILE to read it from a file.")
+        var body: String?
+        @Option(help: "Evaluate as this configured identity.")
+        var identity: String?
+
+        func run() async throws {
+            do {
+                var parsedHeaders: [(name: String, value: String)] = []
+                for header in headers {
+                    guard let colon = header.firstIndex(of: ":") else {
+                        throw RulesCommands.UsageError(message: "--header must look like 'Name: value', got '\(header)'")
+                    }
+                    parsedHeaders.append((String(header[..<colon]).trimmingCharacters(in: .whitespaces), String(header[header.index(after: colon)...]).trimmingCharacters(in: .whitespaces)))
+                }
+                var bodyBytes: [UInt8]?
+                if let body {
+                    if body.hasPrefix("@") {
+                        let path = String(body.dropFirst())
+                        guard let data = FileManager.default.contents(atPath: path) else {
+                            throw RulesCommands.UsageError(message: "cannot read body file \(path)")
+                        }
+                        bodyBytes = Array(data)
+                    } else {
+                        bodyBytes = Array(body.utf8)
+                    }
+                }
+                let request = RulesCommands.TestRequest(url: url, method: method, headers: parsedHeaders, body: bodyBytes, identity: identity)
+                print(try RulesCommands.test(request, configuration: try options.load()))
             } catch {
                 throw fail(error)
             }

@@ -296,7 +296,8 @@ struct RulesetParser {
                                    expected: "a request { method, url, headers, body, identity, team }")
         let urlNode = try map.required("url", fix: "add url: \"https://mcp.example.com/mcp\"")
         let url = try urlNode.string(expected: "an absolute URL")
-        guard AbsoluteURL(url) != nil else {
+        // `$portal` in a test URL stands for the configured portal's host, as it does in host lists.
+        guard AbsoluteURL(url.replacingOccurrences(of: HostMatcher.portalPlaceholder, with: "portal.invalid")) != nil else {
             throw urlNode.error("'\(url)' is not an absolute http(s) URL", fix: "write e.g. https://mcp.example.com/mcp")
         }
         var request = TestRequest(url: url)

@@ -24,7 +24,12 @@ public enum RulesetTestRunner {
             let engine = scope == .merged ? policy : policy.restricted(toRuleset: index)
             for (number, test) in ruleset.tests.enumerated() {
                 let summary = "\(test.request.method) \(test.request.url)"
-                guard let request = test.request.policyRequest(inspector: inspector) else {
+                var testRequest = test.request
+                if let portal = policy.portal.flatMap(AbsoluteURL.init) {
+                    let authority = portal.hostPort.hostHeader(defaultPort: portal.scheme == "https" ? 443 : 80)
+                    testRequest.url = testRequest.url.replacingOccurrences(of: HostMatcher.portalPlaceholder, with: authority)
+                }
+                guard let request = testRequest.policyRequest(inspector: inspector) else {
                     // The parser refuses such URLs, so this only happens for hand-built rulesets.
                     failures.append(TestFailure(location: test.location, ruleset: ruleset.name, number: number + 1,
                                                 request: summary, expectedAction: test.expectedAction,

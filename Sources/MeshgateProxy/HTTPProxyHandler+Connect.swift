@@ -68,6 +68,23 @@ final class TunnelSetup {
         }
         let bypass = services.configuration.doNotInspect.matches(authority.host)
             || (sni.map { services.configuration.doNotInspect.matches($0) } ?? false)
+        if bypass, let sni, sni != authority.host {
+            // The SNI names another host than the CONNECT did: its host rules apply too. The 200 is
+            // already out, so a refusal can only close the tunnel.
+            let verdict = services.policy.current.evaluateHostOnly(host: sni, port: authority.port, identity: identity)
+            if verdict.action == .block || verdict.action == .redirect || verdict.action == .reroute {
+                let tx = connectTransaction
+                tx.action = .block
+                tx.rule = verdict.rule
+                tx.ruleset = verdict.ruleset
+                tx.status = 403
+                tx.error = "SNI \(sni) is refused by rule \(verdict.rule ?? "-")"
+                services.metrics.countRequest(action: .block, status: 403)
+                services.audit.record(tx.auditEvent(client: clientAddress?.auditDescription, identity: identity))
+                channel.close(promise: nil)
+                return channel.eventLoop.makeFailedFuture(ChannelError.inputClosed)
+            }
+        }
         // Without SNI (an IP, or not TLS at all) we still intercept: splicing unknown bytes would let any
         // client bypass inspection by not sending a ClientHello we can read.
         return bypass ? splice(channel: channel, sni: sni) : intercept(channel: channel, sni: sni)
@@ -90,7 +107,7 @@ final class TunnelSetup {
                     try origin.pipeline.syncOperations.addHandler(originGlue)
                 }
             }
-            .connect(host: authority.host, port: authority.port)
+            .connect(host: services.configuration.staticHosts[authority.host] ?? authority.host, port: authority.port)
             .flatMapThrowing { _ in
                 let initialOut = tx.bytesOut
                 clientGlue.onClose = { fromClient in

@@ -19,7 +19,11 @@ extension HTTPProxyHandler: UpstreamConnectionDelegate {
             }
             tx.status = Int(head.status.code)
             tx.responseHeadSent = true
-            let out = HeaderRewriter.clientResponseHead(head, clientVersion: tx.head.version, via: services.viaToken)
+            var out = HeaderRewriter.clientResponseHead(head, clientVersion: tx.head.version, via: services.viaToken)
+            if let rule = tx.rule {
+                out.headers.replaceOrAdd(name: "X-Meshgate-Rule", value: rule)
+                out.headers.replaceOrAdd(name: "X-Meshgate-Action", value: tx.action.rawValue)
+            }
             tx.bytesOut += HTTPTransaction.estimatedSize(of: out)
             if head.status == .switchingProtocols {
                 guard tx.upgradeRequested else {

@@ -16,6 +16,8 @@ final class HTTPProxyHandler {
         case forwarding(HTTPTransaction, UpstreamConnection)
         /// Our own response is going out; the rest of the request body is discarded.
         case localResponse(HTTPTransaction, closeAfter: Bool)
+        /// The body is held while a rule that needs it decides.
+        case inspecting(HTTPTransaction)
         /// A CONNECT head arrived; the tunnel starts once the decoder has delivered its end.
         case connectPending(HTTPTransaction, HostPort)
         /// The connection now belongs to a tunnel (CONNECT or upgrade).
@@ -117,6 +119,9 @@ final class HTTPProxyHandler {
             tx.port = authority.port
             tx.path = ""
             tx.scheme = "https"
+            if configuration.doNotInspect.matches(authority.host), refuseByHostPolicy(tx, host: authority.host, port: authority.port) {
+                return
+            }
             state = .connectPending(tx, authority)
         case .forward(let target):
             tx.target = target
@@ -124,7 +129,28 @@ final class HTTPProxyHandler {
             tx.host = target.origin.host
             tx.port = target.origin.port
             tx.path = target.path
-            startForward(tx, context: context)
+            applyPolicy(tx, context: context)
+        }
+    }
+
+    /// For a tunnel that will not be inspected, host-level rules decide at CONNECT time: anything but
+    /// allow/log is a 403 to the CONNECT itself (a spliced stream cannot be rerouted or redirected).
+    func refuseByHostPolicy(_ tx: HTTPTransaction, host: String, port: Int) -> Bool {
+        let policy = services.policy.current
+        let verdict = policy.evaluateHostOnly(host: host, port: port, identity: identity)
+        switch verdict.action {
+        case .allow, .log, .limit:
+            tx.action = verdict.action
+            tx.rule = verdict.rule
+            tx.ruleset = verdict.ruleset
+            return false
+        case .block, .redirect, .reroute:
+            tx.action = .block
+            tx.rule = verdict.rule
+            tx.ruleset = verdict.ruleset
+            tx.redirectTarget = verdict.target
+            respondLocally(tx, PolicyResponse.block(rule: verdict.rule, portal: policy.portal, jsonRPC: nil, accept: tx.head.headers.first(name: "accept")), close: true)
+            return true
         }
     }
 
@@ -165,6 +191,7 @@ final class HTTPProxyHandler {
         guard let target = tx.target else { return }
         connection.delegate = self
         state = .forwarding(tx, connection)
+        if tx.buffered.contains(where: { if case .body = $0 { true } else { false } }) { tx.bodyForwarded = true }
         connection.write(.head(HeaderRewriter.upstreamRequestHead(tx.head, target: target, via: services.viaToken)))
         for part in tx.buffered { connection.write(part) }
         tx.buffered.removeAll()
@@ -186,6 +213,8 @@ final class HTTPProxyHandler {
             connection.write(.body(.byteBuffer(buffer)))
         case .localResponse(let tx, _):
             tx.bytesIn += buffer.readableBytes
+        case .inspecting(let tx):
+            inspectBody(tx, buffer)
         case .idle, .handedOff, .closed, .connectPending:
             break
         }
@@ -204,6 +233,10 @@ final class HTTPProxyHandler {
         case .localResponse(let tx, let closeAfter):
             tx.requestEnded = true
             if tx.responseEnded { finishLocal(tx, closeAfter: closeAfter) }
+        case .inspecting(let tx):
+            tx.requestEnded = true
+            tx.buffered.append(.end(trailers))
+            if let context { decideHeld(tx, context: context) }
         case .connectPending(let tx, let authority):
             // Pipeline surgery only now: the decoder must not deliver this `.end` to the TLS peek.
             tx.requestEnded = true
@@ -223,7 +256,7 @@ final class HTTPProxyHandler {
         guard let context else { return }
         if tx.responseHeadSent {
             // Too late for a status; all we can do is cut the connection.
-            tx.error = tx.error ?? response.message
+            tx.error = tx.error ?? response.errorMessage
             finishAudit(tx)
             closeConnection()
             return
@@ -235,7 +268,7 @@ final class HTTPProxyHandler {
         if (400..<500).contains(Int(response.status.code)), tx.action == .allow { tx.action = .block }
         tx.responseHeadSent = true
         tx.bytesOut += response.bodyByteCount + 120
-        if tx.error == nil, response.status.code >= 400 { tx.error = response.message }
+        if tx.error == nil, let message = response.errorMessage { tx.error = message }
         state = .localResponse(tx, closeAfter: closeAfter)
         response.write(to: context, version: tx.head.version, close: closeAfter, wrap: wrapOutboundOut).whenComplete { [self] _ in
             tx.responseEnded = true
@@ -399,6 +432,9 @@ extension HTTPProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             finishAudit(tx)
         case .localResponse(let tx, _):
             if !tx.responseEnded { finishAudit(tx) }
+        case .inspecting(let tx):
+            tx.error = "client closed the connection"
+            finishAudit(tx)
         case .idle, .handedOff, .closed, .connectPending:
             break
         }
@@ -437,7 +473,7 @@ extension HTTPProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 )
                 tx.action = .block
                 respondLocally(tx, LocalResponse(status: status, message: message), close: true)
-            case .connecting(let tx):
+            case .connecting(let tx), .inspecting(let tx):
                 tx.error = message
                 respondLocally(tx, LocalResponse(status: status, message: message), close: true)
             case .forwarding(let tx, let connection):

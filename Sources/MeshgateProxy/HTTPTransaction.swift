@@ -1,5 +1,6 @@
 import Foundation
 import MeshgateCore
+import MeshgatePolicy
 import NIOCore
 import NIOHTTP1
 
@@ -16,6 +17,15 @@ final class HTTPTransaction {
     var intercepted: Bool
     var status: Int?
     var action: PolicyAction = .allow
+    /// The deciding rule and its ruleset (nil when no rule matched).
+    var rule: String?
+    var ruleset: String?
+    /// DLP pattern names and recognizer findings.
+    var detections: [String] = []
+    /// The JSON-RPC method when the body is JSON-RPC (MCP or not).
+    var mcpMethod: String?
+    /// Where a redirect or reroute sent the request.
+    var redirectTarget: String?
     var bytesIn = 0
     var bytesOut = 0
     var requestEnded = false
@@ -32,6 +42,10 @@ final class HTTPTransaction {
     /// Whether any request body bytes went upstream (a retry could not replay them).
     var bodyForwarded = false
     var retried = false
+    /// The policy snapshot this request is decided and finished on.
+    var policy: PolicyEngine?
+    /// The held request body while a rule needs it (nil once decided).
+    var inspection: ByteBuffer?
     var error: String?
 
     init(head: HTTPRequestHead, scheme: String, host: String, port: Int, path: String, intercepted: Bool) {
@@ -75,6 +89,8 @@ final class HTTPTransaction {
             ("bytes_out", .int(Int64(bytesOut))),
             ("duration_ms", .int(elapsed.nanoseconds / 1_000_000)),
         ]
+        if let mcpMethod { fields.append(("mcp_method", .string(mcpMethod))) }
+        if let redirectTarget { fields.append(("target", .string(redirectTarget))) }
         if let error { fields.append(("error", .string(error))) }
         return AuditEvent(
             timestampMillis: startedWallMillis,
@@ -82,6 +98,9 @@ final class HTTPTransaction {
             client: client,
             identity: identity,
             action: action,
+            rule: rule,
+            ruleset: ruleset,
+            detections: detections,
             fields: fields
         )
     }

@@ -27,6 +27,20 @@ public struct ProxyConfiguration: Sendable {
     public var maxIdleUpstreamPerOrigin: Int
     /// The token placed in `Via`.
     public var viaName: String
+    /// Request bodies are inspected up to this many bytes (after decoding).
+    public var maxInspectedBodyBytes: Int
+    /// What happens to a body larger than `maxInspectedBodyBytes` when a rule needs the body.
+    public var overLimit: OverLimit
+    /// Names resolved to fixed addresses instead of DNS, like Squid's `hosts_file` (tests use it).
+    public var staticHosts: [String: String]
+
+    /// `inspection.over_limit`.
+    public enum OverLimit: Sendable {
+        /// Decide on the first `maxInspectedBodyBytes`, then stream the rest unchanged.
+        case inspectPrefix
+        /// Refuse the request.
+        case block
+    }
 
     /// Creates a configuration with the contract's defaults.
     public init(
@@ -41,7 +55,10 @@ public struct ProxyConfiguration: Sendable {
         upstreamConnectTimeout: TimeAmount = .seconds(10),
         ownAddresses: [HostPort] = [],
         maxIdleUpstreamPerOrigin: Int = 256,
-        viaName: String = "meshgate"
+        viaName: String = "meshgate",
+        maxInspectedBodyBytes: Int = 1 << 20,
+        overLimit: OverLimit = .inspectPrefix,
+        staticHosts: [String: String] = [:]
     ) {
         self.allowClients = allowClients
         self.requireIdentity = requireIdentity
@@ -55,6 +72,9 @@ public struct ProxyConfiguration: Sendable {
         self.ownAddresses = ownAddresses
         self.maxIdleUpstreamPerOrigin = maxIdleUpstreamPerOrigin
         self.viaName = viaName
+        self.maxInspectedBodyBytes = maxInspectedBodyBytes
+        self.overLimit = overLimit
+        self.staticHosts = staticHosts
     }
 
     /// Whether a client address may use the proxy.

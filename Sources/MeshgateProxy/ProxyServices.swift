@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import MeshgateAudit
 import MeshgateCore
+import MeshgatePolicy
 import MeshgateTLS
 import NIOConcurrencyHelpers
 import NIOCore
@@ -19,6 +20,9 @@ public final class ProxyServices: Sendable {
     let identities: any IdentityResolver
     let logger: Logger
     let metrics = ProxyMetrics()
+    /// The policy in force; the assembly swaps it on reload.
+    public let policy: PolicyHolder
+    let inspector: any RequestInspector
     /// Identifies this process in `Via`, so a request that comes back to us is recognised as a loop.
     let instanceID: String
     /// The token sent in `Via`: `meshgate (1a2b3c4d)`.
@@ -35,6 +39,8 @@ public final class ProxyServices: Sendable {
         upstreamTLSContext: NIOSSLContext,
         audit: any AuditSink,
         identities: any IdentityResolver = NoIdentities(),
+        policy: PolicyHolder = PolicyHolder(),
+        inspector: any RequestInspector = InspectionRequestInspector(),
         group: any EventLoopGroup,
         logger: Logger
     ) throws {
@@ -43,10 +49,12 @@ public final class ProxyServices: Sendable {
         self.viaToken = "\(configuration.viaName) (\(instanceID))"
         self.leafCache = leafCache
         self.interceptContext = try InterceptContexts.makeSharedServerContext(cache: leafCache)
-        self.connector = UpstreamConnector(tlsContext: upstreamTLSContext, connectTimeout: configuration.upstreamConnectTimeout)
+        self.connector = UpstreamConnector(tlsContext: upstreamTLSContext, connectTimeout: configuration.upstreamConnectTimeout, staticHosts: configuration.staticHosts)
         self.pools = UpstreamPools(group: group, maxIdlePerKey: configuration.maxIdleUpstreamPerOrigin)
         self.audit = audit
         self.identities = identities
+        self.policy = policy
+        self.inspector = inspector
         self.logger = logger
     }
 

@@ -18,6 +18,7 @@ struct UpstreamFailure: Error, CustomStringConvertible {
 struct UpstreamConnector {
     var tlsContext: NIOSSLContext
     var connectTimeout: TimeAmount
+    var staticHosts: [String: String] = [:]
 
     func connect(_ key: UpstreamKey, on eventLoop: any EventLoop) -> EventLoopFuture<UpstreamConnection> {
         let handshake = eventLoop.makePromise(of: Void.self)
@@ -45,7 +46,7 @@ struct UpstreamConnector {
                     )))
                 }
             }
-        let host = key.origin.host
+        let host = staticHosts[key.origin.host] ?? key.origin.host
         let port = key.origin.port
         let description = key.origin.description
         let timeout = connectTimeout

@@ -1,0 +1,100 @@
+import Foundation
+import MeshgateAudit
+import MeshgateCore
+import MeshgateInspection
+import MeshgatePolicy
+
+/// `meshgate rules check` and `meshgate rules test`.
+public enum RulesCommands {
+    /// Used for `target: portal` / `$portal` when checking files without a configured portal.
+    public static let placeholderPortal = "https://portal.invalid/mcp"
+
+    /// Parses each file, compiles every regex and runs the embedded tests. Returns one summary line per
+    /// ruleset; throws the first load error or the test failures.
+    public static func check(files: [String], portal: String?) throws -> [String] {
+        let policy = try PolicyEngine.load(files: files, regexCompiler: PCRE2RegexCompiler(), portal: portal ?? placeholderPortal)
+        let failures = RulesetTestRunner.run(policy, inspector: InspectionRequestInspector())
+        if let first = failures.first {
+            throw RulesetTestsFailed(failures: failures.map(\.description), first: first.description)
+        }
+        return policy.rulesets.map { ruleset in
+            let patterns = ruleset.dlpProfiles.reduce(0) { $0 + $1.patterns.count }
+            return "ok: \(ruleset.name) \(ruleset.version) (\(ruleset.rules.count) rules, \(patterns) patterns, \(ruleset.tests.count) tests passed)"
+        }
+    }
+
+    /// A request for `rules test`.
+    public struct TestRequest: Sendable {
+        /// The absolute URL.
+        public var url: String
+        /// The method (GET by default).
+        public var method: String
+        /// Headers as given.
+        public var headers: [(name: String, value: String)]
+        /// The body bytes, if any.
+        public var body: [UInt8]?
+        /// The identity name to evaluate as.
+        public var identity: String?
+
+        /// Creates a request.
+        public init(url: String, method: String, headers: [(name: String, value: String)], body: [UInt8]?, identity: String?) {
+            self.url = url
+            self.method = method
+            self.headers = headers
+            self.body = body
+            self.identity = identity
+        }
+    }
+
+    /// Decides `request` with the configured rulesets and returns the contract's JSON object.
+    public static func test(_ request: TestRequest, configuration: MeshgateConfiguration) throws -> String {
+        let policy = try PolicyEngine.load(files: configuration.rulesets, regexCompiler: PCRE2RegexCompiler(), portal: configuration.portal?.absoluteString)
+        guard let url = URLComponents(string: request.url), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
+              let host = url.host, !host.isEmpty else {
+            throw UsageError(message: "--url must be an absolute http(s) URL, got '\(request.url)'")
+        }
+        var identity: Identity?
+        if let name = request.identity {
+            guard let configured = configuration.identities.first(where: { $0.name == name }) else {
+                throw UsageError(message: "no identity named '\(name)' in the configuration's identities")
+            }
+            identity = Identity(name: configured.name, team: configured.team)
+        }
+        var path = url.percentEncodedPath.isEmpty ? "/" : url.percentEncodedPath
+        if let query = url.percentEncodedQuery { path += "?" + query }
+        let policyRequest = PolicyRequest(
+            scheme: scheme,
+            host: host,
+            port: url.port ?? (scheme == "https" ? 443 : 80),
+            method: request.method.uppercased(),
+            path: path,
+            headers: request.headers,
+            identity: identity
+        )
+        var body = request.body ?? []
+        if let encoding = request.headers.first(where: { $0.name.lowercased() == "content-encoding" })?.value {
+            body = (try? BodyDecoder.decode(body, contentEncoding: encoding, maxDecodedBytes: configuration.inspection.maxBodyBytes).bytes) ?? body
+        }
+        let facts = InspectionRequestInspector().facts(for: policyRequest, body: body)
+        let verdict = policy.evaluate(policyRequest.withBody(facts))
+        let mcpMethod = verdict.mcpMethod ?? facts.mcp.methods.first
+        func string(_ s: String?) -> String {
+            guard let s else { return "null" }
+            var out: [UInt8] = []
+            JSONText.appendString(s, to: &out)
+            return String(decoding: out, as: UTF8.self)
+        }
+        let detections = "[" + verdict.detections.map { string($0) }.joined(separator: ",") + "]"
+        return #"{"action":\#(string(verdict.action.rawValue)),"rule":\#(string(verdict.rule)),"ruleset":\#(string(verdict.ruleset)),"detections":\#(detections),"mcp_method":\#(string(mcpMethod)),"target":\#(string(verdict.target))}"#
+    }
+
+    /// Bad command-line input, named plainly.
+    public struct UsageError: Error, CustomStringConvertible {
+        /// What was wrong and what to do.
+        public var message: String
+        /// Creates the error.
+        public init(message: String) { self.message = message }
+        /// The message.
+        public var description: String { message }
+    }
+}

@@ -1,0 +1,170 @@
+import MeshgateCore
+import MeshgateInspection
+import MeshgatePolicy
+import NIOCore
+import NIOHTTP1
+
+extension HTTPProxyHandler {
+    /// Decides a forwardable request: from its head when no rule needs the body, otherwise after
+    /// holding the body (up to `inspection.max_body_bytes`) and inspecting it. The held body is then
+    /// forwarded unchanged.
+    func applyPolicy(_ tx: HTTPTransaction, context: ChannelHandlerContext) {
+        let policy = services.policy.current
+        tx.policy = policy
+        let request = policyRequest(for: tx)
+        if policy.needsBody, Self.hasBody(tx.head), policy.requiresBody(for: request) {
+            tx.inspection = ByteBuffer()
+            state = .inspecting(tx)
+            return
+        }
+        decide(tx, request: request, body: nil, context: context)
+    }
+
+    /// A body part arrived while the request is held for inspection.
+    func inspectBody(_ tx: HTTPTransaction, _ buffer: ByteBuffer) {
+        tx.bytesIn += buffer.readableBytes
+        tx.buffered.append(.body(.byteBuffer(buffer)))
+        tx.bufferedBytes += buffer.readableBytes
+        var incoming = buffer
+        tx.inspection?.writeBuffer(&incoming)
+        guard tx.bufferedBytes > configuration.maxInspectedBodyBytes, let context else { return }
+        switch configuration.overLimit {
+        case .block:
+            tx.action = .block
+            tx.detections.append("Body over inspection limit")
+            respondLocally(tx, LocalResponse(
+                status: .payloadTooLarge,
+                message: "request body exceeds \(configuration.maxInspectedBodyBytes) bytes and inspection.over_limit is block"
+            ), close: true)
+        case .inspectPrefix:
+            // Decide on what we have; the rest streams through unchanged.
+            decideHeld(tx, context: context)
+        }
+    }
+
+    /// The whole held body arrived (or the inspection limit was reached).
+    func decideHeld(_ tx: HTTPTransaction, context: ChannelHandlerContext) {
+        let raw = tx.inspection.map { Array($0.readableBytesView) } ?? []
+        tx.inspection = nil
+        let cap = configuration.maxInspectedBodyBytes
+        var body = raw
+        if let encoding = tx.head.headers.first(name: "content-encoding") {
+            do {
+                body = try BodyDecoder.decode(raw, contentEncoding: encoding, maxDecodedBytes: cap).bytes
+            } catch {
+                // An undecodable body is inspected as sent; saying so helps whoever reads the audit line.
+                tx.detections.append("Undecodable body (\(encoding))")
+            }
+        }
+        decide(tx, request: policyRequest(for: tx), body: Array(body.prefix(cap)), context: context)
+    }
+
+    private func decide(_ tx: HTTPTransaction, request: PolicyRequest, body: [UInt8]?, context: ChannelHandlerContext) {
+        guard let policy = tx.policy else { return }
+        let inspector = services.inspector
+        var facts: BodyFacts?
+        var evaluated = request
+        if let body {
+            let bodyFacts = inspector.facts(for: request, body: body)
+            facts = bodyFacts
+            evaluated = request.withBody(bodyFacts)
+        } else {
+            // Header-only MCP (Mcp-Method, MCP-Protocol-Version, SSE handshake) needs no body.
+            evaluated.bodyFacts = { inspector.facts(for: request, body: []) }
+        }
+        let verdict = policy.evaluate(evaluated)
+        tx.action = verdict.action
+        tx.rule = verdict.rule
+        tx.ruleset = verdict.ruleset
+        tx.detections += verdict.detections
+        tx.mcpMethod = verdict.mcpMethod ?? facts?.mcp.methods.first ?? facts.flatMap { Self.jsonRPCMethod($0.canonicalValue) }
+        for failure in verdict.matchErrors {
+            // A pattern that hit its match limit counts as not matching; the audit line says so.
+            tx.detections.append("Detection error: \(failure.rule)")
+            logger.warning("pattern match limit hit; the pattern was treated as not matching", metadata: [
+                "rule_id": "\(failure.rule)", "selector": "\(failure.selector)", "error": "\(failure.message)",
+            ])
+        }
+
+        switch verdict.action {
+        case .allow, .log, .limit:
+            startForward(tx, context: context)
+        case .block:
+            let response = PolicyResponse.block(
+                rule: verdict.rule,
+                portal: policy.portal,
+                jsonRPC: facts.flatMap { Self.jsonRPCShape($0.canonicalValue) },
+                accept: tx.head.headers.first(name: "accept")
+            )
+            respondLocally(tx, response, close: !tx.requestEnded)
+        case .redirect:
+            guard let target = verdict.target else { return startForward(tx, context: context) }
+            tx.redirectTarget = target
+            respondLocally(tx, PolicyResponse.redirect(rule: verdict.rule, location: target), close: !tx.requestEnded)
+        case .reroute:
+            guard let target = verdict.target, let rerouted = Self.reroute(tx.target, to: target) else {
+                tx.error = "reroute target '\(verdict.target ?? "")' is not an absolute http(s) URL"
+                return respondLocally(tx, LocalResponse(status: .badGateway, message: tx.error ?? ""), close: true)
+            }
+            tx.redirectTarget = target
+            tx.target = rerouted
+            startForward(tx, context: context)
+        }
+    }
+
+    func policyRequest(for tx: HTTPTransaction) -> PolicyRequest {
+        PolicyRequest(
+            scheme: tx.scheme,
+            host: tx.host,
+            port: tx.port,
+            method: tx.head.method.rawValue,
+            path: tx.path,
+            headers: tx.head.headers.map { ($0.name, $0.value) },
+            identity: identity
+        )
+    }
+
+    static func hasBody(_ head: HTTPRequestHead) -> Bool {
+        if head.headers.contains(name: "transfer-encoding") { return true }
+        if let length = head.headers.first(name: "content-length"), let n = Int(length) { return n > 0 }
+        return false
+    }
+
+    /// The target's scheme, host, port and path replace the original's; the original query is kept
+    /// when the target has none (legacy MCP `/messages?sessionId=` keeps its session).
+    static func reroute(_ original: ForwardTarget?, to url: String) -> ForwardTarget? {
+        guard let parsed = AbsoluteURL(url), parsed.scheme == "http" || parsed.scheme == "https",
+              let origin = HostPort(authority: parsed.authority, defaultPort: parsed.scheme == "https" ? 443 : 80) else { return nil }
+        var path = parsed.pathAndQuery
+        if !path.contains("?"), let query = original?.path.split(separator: "?", maxSplits: 1).dropFirst().first {
+            path += "?" + query
+        }
+        return ForwardTarget(scheme: parsed.scheme, origin: origin, path: path, serverName: origin.isIPLiteral ? nil : origin.host)
+    }
+
+    static func jsonRPCShape(_ value: JSONValue?) -> JSONRPCShape? {
+        guard let value else { return nil }
+        func isRequest(_ v: JSONValue) -> Bool { v["jsonrpc"]?.stringValue == "2.0" && v["method"]?.stringValue != nil }
+        if let items = value.arrayValue {
+            let requests = items.filter(isRequest)
+            guard !requests.isEmpty else { return nil }
+            return .batch(ids: requests.compactMap { $0["id"].map(\.description) })
+        }
+        guard isRequest(value) else { return nil }
+        return .single(id: value["id"].map(\.description))
+    }
+
+    static func jsonRPCMethod(_ value: JSONValue?) -> String? {
+        guard let value else { return nil }
+        let first = value.arrayValue?.first ?? value
+        guard first["jsonrpc"]?.stringValue == "2.0" else { return nil }
+        return first["method"]?.stringValue
+    }
+}
+
+extension BodyFacts {
+    /// The parsed body, when it was JSON (re-parsed from the canonical text, which is cheap and exact).
+    var canonicalValue: JSONValue? {
+        canonical.flatMap { try? JSONParser.parse($0) }
+    }
+}
