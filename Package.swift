@@ -191,7 +191,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "Meshgate", "MeshgateTLS", "MeshgateProxy", "MeshgateAudit", "MeshgateCore",
+                "Meshgate", "MeshgateTLS", "MeshgateProxy", "MeshgateAudit", "MeshgateCore", "MeshgatePolicy", "MeshgateInspection", "CZlib",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

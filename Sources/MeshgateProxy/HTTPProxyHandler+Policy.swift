@@ -96,11 +96,11 @@ extension HTTPProxyHandler {
                 jsonRPC: facts.flatMap { Self.jsonRPCShape($0.canonicalValue) },
                 accept: tx.head.headers.first(name: "accept")
             )
-            respondLocally(tx, response, close: !tx.requestEnded)
+            respondLocally(tx, response, close: Self.hasBody(tx.head) && !tx.requestEnded)
         case .redirect:
             guard let target = verdict.target else { return startForward(tx, context: context) }
             tx.redirectTarget = target
-            respondLocally(tx, PolicyResponse.redirect(rule: verdict.rule, location: target), close: !tx.requestEnded)
+            respondLocally(tx, PolicyResponse.redirect(rule: verdict.rule, location: target), close: Self.hasBody(tx.head) && !tx.requestEnded)
         case .reroute:
             guard let target = verdict.target, let rerouted = Self.reroute(tx.target, to: target) else {
                 tx.error = "reroute target '\(verdict.target ?? "")' is not an absolute http(s) URL"

@@ -24,7 +24,10 @@ final class TestOrigin: Sendable {
     var connectionCount: Int { state.withLockedValue { $0.connections } }
     var requests: [String] { state.withLockedValue { $0.requests } }
 
-    init(group: any EventLoopGroup, tls: NIOSSLContext? = nil) async throws {
+    let name: String
+
+    init(group: any EventLoopGroup, tls: NIOSSLContext? = nil, name: String = "origin") async throws {
+        self.name = name
         let box = OriginBox()
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -112,6 +115,12 @@ final class OriginHandler: ChannelInboundHandler, @unchecked Sendable {
         let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
         let keepAlive = head.isKeepAlive
         switch (head.method, path) {
+        case (.POST, "/mcp"), (.GET, "/mcp"), (.POST, "/rpc"), (.POST, "/v2/rpc"):
+            // Says who answered and what arrived, so reroutes and untouched bodies can be checked.
+            var reply = ByteBuffer(string: "origin \(box.origin?.name ?? "?") got \(head.method.rawValue) \(head.uri) host=\(head.headers.first(name: "host") ?? "-") body=")
+            var copy = body
+            reply.writeBuffer(&copy)
+            send(context, reply, keepAlive: keepAlive)
         case (.GET, "/hello"):
             send(context, ByteBuffer(string: "hello from origin\n"), keepAlive: keepAlive)
         case (.GET, "/flaky"):

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import MeshgateAudit
 import MeshgateCore
+import MeshgatePolicy
 import MeshgateProxy
 import MeshgateTLS
 import NIOCore
@@ -54,9 +55,10 @@ final class TestProxy: Sendable {
     let server: ExplicitProxyServer
     let port: Int
     let audit: MemoryAuditSink
+    let services: ProxyServices
     let task: Task<Void, any Error>
 
-    init(group: any EventLoopGroup, pki: TestPKI, run: Bool = true, configure: (inout ProxyConfiguration) -> Void = { _ in }) async throws {
+    init(group: any EventLoopGroup, pki: TestPKI, run: Bool = true, policy: PolicyEngine = .empty, configure: (inout ProxyConfiguration) -> Void = { _ in }) async throws {
         var configuration = ProxyConfiguration()
         configuration.headerReadTimeout = .seconds(10)
         configure(&configuration)
@@ -69,9 +71,11 @@ final class TestProxy: Sendable {
             leafCache: cache,
             upstreamTLSContext: try UpstreamTLS.makeClientContext(trust: .pemBundle(path: pki.originCAPath)),
             audit: audit,
+            policy: PolicyHolder(policy),
             group: group,
             logger: logger
         )
+        self.services = services
         let server = ExplicitProxyServer(host: "127.0.0.1", port: 0, services: services, group: group, shutdownGrace: .seconds(1))
         self.server = server
         self.audit = audit
