@@ -4,7 +4,7 @@
 set -euo pipefail
 need=()
 pkgs=(libpcre2-dev zlib1g-dev curl openssl ca-certificates)
-if [[ "${1:-}" == "--test" ]]; then pkgs+=(python3 python3-pip dnsutils); fi
+if [[ "${1:-}" == "--test" ]]; then pkgs+=(python3 python3-pip python3-venv dnsutils); fi
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
 if ((${#need[@]})); then
   echo "installing: ${need[*]}"
@@ -16,4 +16,6 @@ if [[ "${1:-}" == "--test" ]]; then
   python3 -c 'import websockets, sys; sys.exit(int(websockets.__version__.split(".")[0]) < 15)' 2>/dev/null \
     || python3 -m pip install -q --disable-pip-version-check 'websockets>=15' \
     || python3 -m pip install -q --break-system-packages 'websockets>=15'
+  # The official MCP Python SDK, pinned, in a virtualenv under .build (the MCP end-to-end tests use it).
+  "$(dirname "$0")/../Tests/EndToEndTests/Fixtures/mcp/setup_venvs.sh" "$(dirname "$0")/../.build/mcp-venv"
 fi

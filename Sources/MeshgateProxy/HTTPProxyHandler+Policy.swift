@@ -12,7 +12,9 @@ extension HTTPProxyHandler {
         let policy = services.policy.current
         tx.policy = policy
         let request = policyRequest(for: tx)
-        if policy.needsBody, Self.hasBody(tx.head), policy.requiresBody(for: request) {
+        // Small JSON bodies are read even when the head decides, so the audit line can name the
+        // JSON-RPC method (seeing which MCP servers agents use is half the point).
+        if Self.hasBody(tx.head), (policy.needsBody && policy.requiresBody(for: request)) || Self.isSmallJSON(tx.head) {
             tx.inspection = ByteBuffer()
             state = .inspecting(tx)
             return
@@ -122,6 +124,12 @@ extension HTTPProxyHandler {
             headers: tx.head.headers.map { ($0.name, $0.value) },
             identity: identity
         )
+    }
+
+    static func isSmallJSON(_ head: HTTPRequestHead) -> Bool {
+        guard let type = head.headers.first(name: "content-type"), type.lowercased().contains("json"),
+              let length = head.headers.first(name: "content-length").flatMap({ Int($0) }) else { return false }
+        return length <= 64 * 1024
     }
 
     static func hasBody(_ head: HTTPRequestHead) -> Bool {

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Creates the virtualenvs that run the MCP fixtures (the official MCP Python SDK from PyPI).
+#   setup_venvs.sh DIR            -> DIR/new     mcp==2.3.0 (both modes: 2026-07-28 stateless and initialize)
+#   setup_venvs.sh DIR --legacy   -> also DIR/legacy  mcp==1.30.0 (initialize only; a cross-check, not required)
+# Versions are pinned in requirements-*.txt beside this script. Safe to run again: a venv whose
+# installed packages already match its requirements file is left alone (~0.5 s).
+# Needs python3 with the venv module (Debian: python3-venv) and PyPI. ~11 s for new, ~14 s for legacy.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+dir="${1:?usage: setup_venvs.sh DIR [--legacy]}"
+kinds=(new)
+[[ "${2:-}" == "--legacy" ]] && kinds+=(legacy)
+python="${PYTHON:-python3}"
+mkdir -p "$dir"
+for kind in "${kinds[@]}"; do
+    venv="$dir/$kind"
+    requirements="$here/requirements-$kind.txt"
+    if [[ -x "$venv/bin/python" ]] \
+        && diff -q <("$venv/bin/python" -m pip freeze --disable-pip-version-check 2>/dev/null | sort -f) <(sort -f "$requirements") >/dev/null; then
+        echo "$venv: up to date"
+        continue
+    fi
+    rm -rf "$venv"
+    if ! "$python" -m venv "$venv"; then
+        echo "error: '$python -m venv' failed; on Debian install python3-venv (apt-get install python3-venv)" >&2
+        exit 1
+    fi
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check --no-input -r "$requirements"
+    echo "$venv: installed $("$venv/bin/python" -c 'from importlib.metadata import version; print("mcp", version("mcp"))')"
+done
