@@ -95,4 +95,86 @@ import Testing
         #expect(result.stderr.contains("bad.yaml:3"), "\(result.stderr)")
         #expect(result.stderr.contains("admin"), "a did-you-mean names the right key: \(result.stderr)")
     }
+
+    @Test func reloadSwapsThePolicyAndABrokenFileKeepsTheOldOne() async throws {
+        let pki = try TestPKI.make()
+        let rules = pki.directory.appendingPathComponent("rules.yaml").path
+        func writeRules(blockPath: String) throws {
+            try """
+                ruleset: reload-test
+                version: "1"
+                rules:
+                  - { id: block-\(blockPath.dropFirst()), match: { path: ["\(blockPath)"] }, action: block }
+                """.write(toFile: rules, atomically: true, encoding: .utf8)
+        }
+        try writeRules(blockPath: "/one")
+        let config = try Self.writeConfig(pki.directory, extra: "rulesets: [rules.yaml]\n")
+        let origin = try await TestOrigin(group: TestGroup.shared)
+        let server = try StreamingClient([Self.binary, "serve", "--config", config], environment: Curl.environment, captureStderr: true)
+        defer { server.terminate() }
+        #expect(try await server.waitForOutput(containing: "admin listener started", timeout: 30), "\(server.text)")
+        #expect(try await server.waitForOutput(containing: "explicit proxy listening", timeout: 10))
+        let proxy = "http://127.0.0.1:\(try #require(Self.port(of: "explicit proxy listening", in: server.text)))"
+        let admin = "http://127.0.0.1:\(try #require(Self.port(of: "admin listener started", in: server.text)))"
+        func status(_ path: String) async throws -> Int {
+            try await Curl.fetch("http://127.0.0.1:\(origin.port)\(path)", proxy: proxy).status
+        }
+        #expect(try await status("/one") == 403)
+        #expect(try await status("/two") == 404)
+
+        // SIGHUP picks up an edited ruleset.
+        try writeRules(blockPath: "/two")
+        server.signal(SIGHUP)
+        #expect(try await server.waitForOutput(containing: "policy reloaded", timeout: 10))
+        #expect(try await status("/one") == 404)
+        #expect(try await status("/two") == 403)
+
+        // A broken file: the reload fails, the old policy stays, /healthz says why.
+        try "ruleset: reload-test\nversion: '1'\nrules:\n  - { id: x, match: { header: { X-A: '(' } }, action: block }\n".write(toFile: rules, atomically: true, encoding: .utf8)
+        let failed = try await Curl.fetch("\(admin)/admin/reload", proxy: nil, extra: ["-X", "POST"])
+        #expect(failed.status == 500)
+        #expect(failed.bodyText.contains("rules.yaml:4"), "\(failed.bodyText)")
+        #expect(try await status("/two") == 403, "the previous policy is still in force")
+        let health = try await Curl.fetch("\(admin)/healthz", proxy: nil)
+        #expect(health.status == 503)
+        #expect(health.bodyText.contains("last reload failed"))
+
+        // Fixed again: POST /admin/reload succeeds and health recovers.
+        try writeRules(blockPath: "/one")
+        let fixed = try await Curl.fetch("\(admin)/admin/reload", proxy: nil, extra: ["-X", "POST"])
+        #expect(fixed.status == 200, "\(fixed.bodyText)")
+        #expect(try await Curl.fetch("\(admin)/healthz", proxy: nil).status == 200)
+        #expect(try await status("/one") == 403)
+        server.signal(SIGTERM)
+        _ = try await server.waitForExit(timeout: 15)
+        await origin.close()
+    }
+
+    @Test func rulesCheckAndRulesTest() async throws {
+        let pki = try TestPKI.make()
+        let root = URL(fileURLWithPath: Self.binary).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let shipped = ["rulesets/shadow-mcp.yaml", "rulesets/dlp-secrets.yaml"].map { root.appendingPathComponent($0).path }
+        let check = try await ProcessRunner.run(Self.binary, ["rules", "check"] + shipped)
+        #expect(check.exitCode == 0, "\(check.stderr)")
+        #expect(check.stdoutText.contains("ok: shadow-mcp"))
+
+        let broken = pki.directory.appendingPathComponent("broken.yaml").path
+        try "ruleset: b\nversion: '1'\nrules:\n  - id: r\n    match: { body: [p] }\n    action: block\ndlp_profiles:\n  p:\n    patterns:\n      - { name: P, regex: 'a(b' }\n".write(toFile: broken, atomically: true, encoding: .utf8)
+        let bad = try await ProcessRunner.run(Self.binary, ["rules", "check", broken])
+        #expect(bad.exitCode == 1)
+        #expect(bad.stderr.contains("broken.yaml:10"), "\(bad.stderr)")
+        #expect(bad.stderr.contains("offset"), "the PCRE2 offset is named: \(bad.stderr)")
+
+        let config = try Self.writeConfig(pki.directory, extra: "portal: https://portal.example.com/mcp\nrulesets: [\(shipped.joined(separator: ", "))]\n")
+        let test = try await ProcessRunner.run(Self.binary, ["rules", "test", "--config", config, "--url", "https://api.example.org/rpc", "--method", "POST",
+                                                             "--body", #"{"jsonrpc":"2.0","id":1,"method":"tools\u002fcall","params":{"name":"x"}}"#])
+        #expect(test.exitCode == 0, "\(test.stderr)")
+        let decision = try #require(try JSONSerialization.jsonObject(with: test.stdout) as? [String: Any])
+        #expect(decision["action"] as? String == "reroute")
+        #expect(decision["rule"] as? String == "shadow-mcp-body")
+        #expect(decision["ruleset"] as? String == "shadow-mcp")
+        #expect(decision["mcp_method"] as? String == "tools/call")
+        #expect(decision["target"] as? String == "https://portal.example.com/mcp")
+        #expect(decision["detections"] as? [String] == ["MCP Tools Call"])
+    }
 }
