@@ -24,7 +24,8 @@ worker_processes 1; pid $W/nginx.pid; error_log $W/nginx.err; daemon off;
 events { worker_connections 4096; }
 http { access_log off; keepalive_requests 1000000;
   server { listen 127.0.0.1:18080; listen 127.0.0.1:18443 ssl; server_name _;
-    ssl_certificate $W/o.pem; ssl_certificate_key $W/o.key; root $W; } }
+    ssl_certificate $W/o.pem; ssl_certificate_key $W/o.key; root $W;
+    client_max_body_size 4m; location = /post { return 200 "ok"; } } }
 NGX
 nginx -c "$W/nginx.conf" & PIDS+=($!)
 
@@ -36,6 +37,19 @@ tls: { upstream_ca: $W/ca.pem }
 audit: { path: $W/audit.jsonl }
 YML
 "$MESHGATE" serve --config "$W/meshgate.yaml" --log-level warning & PIDS+=($!)
+# A second instance with the shipped rulesets, so bodies are held and inspected.
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+cat > "$W/meshgate-inspect.yaml" <<YML
+state_dir: $W/state
+listeners: { explicit: 127.0.0.1:13129, admin: 127.0.0.1:19091 }
+access: { connect_ports: [443, 18443] }
+tls: { upstream_ca: $W/ca.pem }
+audit: { path: $W/audit-inspect.jsonl }
+portal: https://portal.example.com/mcp
+rulesets: [$REPO/rulesets/shadow-mcp.yaml, $REPO/rulesets/dlp-secrets.yaml]
+YML
+sleep 1
+"$MESHGATE" serve --config "$W/meshgate-inspect.yaml" --log-level warning & PIDS+=($!)
 sleep 2
 "$MESHGATE" ca export --config "$W/meshgate.yaml" > "$W/mg-ca.pem"
 
@@ -62,6 +76,31 @@ t_direct=$(run_parallel --cacert "$W/ca.pem" -K "$W/https.cfg")
 t_mg=$(run_parallel -x http://127.0.0.1:13128 --cacert "$W/mg-ca.pem" -K "$W/https.cfg")
 echo "direct:  $(awk "BEGIN{printf \"%d\", $N*$P/$t_direct}") req/s"
 echo "meshgate (intercepted): $(awk "BEGIN{printf \"%d\", $N*$P/$t_mg}") req/s ($(awk "BEGIN{printf \"%.2f\", $t_direct/$t_mg}")x of direct)"
+
+# 64 KiB JSON POSTs over intercepted keep-alive connections, inspection off vs on.
+python3 - "$W/body.json" <<'PY'
+import json, sys, random
+random.seed(7)
+doc = {"model": "m", "messages": [{"role": "user", "content": "".join(random.choice("abcdefghij klmnop") for _ in range(200))} for _ in range(300)]}
+text = json.dumps(doc)
+while len(text) < 65536:
+    doc["messages"].append({"role": "user", "content": "x" * 100}); text = json.dumps(doc)
+open(sys.argv[1], "w").write(text)
+PY
+NP=300
+post_cfg() { # $1 = proxy port; `next` resets options, so each transfer repeats them
+  for i in $(seq $NP); do
+    [[ $i -gt 1 ]] && echo "next"
+    printf 'url = "https://localhost:18443/post"\nproxy = "http://127.0.0.1:%s"\ncacert = "%s"\ndata-binary = "@%s"\nheader = "Content-Type: application/json"\noutput = "/dev/null"\n' "$1" "$W/mg-ca.pem" "$W/body.json"
+  done
+}
+post_cfg 13128 > "$W/post-off.cfg"; post_cfg 13129 > "$W/post-on.cfg"
+echo "== intercepted 64 KiB JSON POSTs, $P clients x $NP requests (curl)"
+t_off=$(run_parallel -K "$W/post-off.cfg")
+t_on=$(run_parallel -K "$W/post-on.cfg")
+echo "inspection off: $(awk "BEGIN{printf \"%d\", $NP*$P/$t_off}") req/s"
+echo "inspection on:  $(awk "BEGIN{printf \"%d\", $NP*$P/$t_on}") req/s ($(awk "BEGIN{printf \"%.0f\", 100*(1-$t_off/$t_on)}")% slower)"
+grep -c '"action":"allow"' "$W/audit-inspect.jsonl" | sed 's/^/inspected requests audited as allow: /'
 
 # New TLS connection per request to distinct hostnames: cold leaf cache, then warm.
 if [[ -w /etc/hosts ]]; then
