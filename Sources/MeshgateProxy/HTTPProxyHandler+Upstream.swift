@@ -1,3 +1,5 @@
+import MeshgateInspection
+import MeshgatePolicy
 import NIOCore
 import NIOHTTP1
 
@@ -40,7 +42,11 @@ extension HTTPProxyHandler: UpstreamConnectionDelegate {
                 return
             }
             context.write(wrapOutboundOut(.head(out)), promise: nil)
+            if let type = head.headers.first(name: "content-type"), type.lowercased().contains("text/event-stream") {
+                tx.ssePrefix = []
+            }
         case .body(let buffer):
+            if tx.ssePrefix != nil, watchLegacySSE(tx, buffer) { return }
             tx.bytesOut += buffer.readableBytes
             // Flushing per part keeps server-sent events flowing event by event.
             context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
@@ -82,5 +88,44 @@ extension HTTPProxyHandler: UpstreamConnectionDelegate {
 
     func upstreamWritabilityChanged(_ connection: UpstreamConnection) {
         updateClientReads()
+    }
+}
+
+extension HTTPProxyHandler {
+    /// Legacy MCP over SSE announces itself in the response (`event: endpoint`), whatever the request
+    /// looked like. Seeing it adds the `MCP SSE` detection; if the policy would not let MCP through to
+    /// this host, the stream is cut before the client reads the endpoint. Returns true when cut.
+    func watchLegacySSE(_ tx: HTTPTransaction, _ buffer: ByteBuffer) -> Bool {
+        guard var prefix = tx.ssePrefix else { return false }
+        prefix.append(contentsOf: buffer.readableBytesView.prefix(4096 - prefix.count))
+        switch MCPLegacySSE.inspect(streamPrefix: prefix, maxBytes: 4096) {
+        case .incomplete where prefix.count < 4096:
+            tx.ssePrefix = prefix
+            return false
+        case .incomplete, .notHandshake:
+            tx.ssePrefix = nil
+            return false
+        case .endpoint:
+            tx.ssePrefix = nil
+        }
+        let detection = MCPDetection.sse.rawValue
+        if !tx.detections.contains(detection) { tx.detections.append(detection) }
+        guard tx.action == .allow || tx.action == .log, let policy = tx.policy else { return false }
+        var request = policyRequest(for: tx)
+        request.bodyFacts = { BodyFacts(raw: [], mcp: MCPFacts(isMCP: true, detections: [detection])) }
+        let verdict = policy.evaluate(request)
+        guard verdict.action == .block || verdict.action == .reroute || verdict.action == .redirect else { return false }
+        tx.action = .block
+        tx.rule = verdict.rule
+        tx.ruleset = verdict.ruleset
+        tx.error = "legacy MCP SSE stream cut by rule \(verdict.rule ?? "-")"
+        logger.info("cut a legacy MCP SSE stream", metadata: ["host": "\(tx.host)", "rule_id": "\(verdict.rule ?? "-")"])
+        if case .forwarding(_, let connection) = state {
+            connection.delegate = nil
+            connection.close()
+        }
+        finishAudit(tx)
+        closeConnection()
+        return true
     }
 }

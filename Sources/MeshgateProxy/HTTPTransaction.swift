@@ -44,6 +44,9 @@ final class HTTPTransaction {
     var retried = false
     /// The policy snapshot this request is decided and finished on.
     var policy: PolicyEngine?
+    /// The start of a `text/event-stream` response, kept until it shows whether the stream is the legacy
+    /// MCP SSE handshake (`event: endpoint`); nil when not watching.
+    var ssePrefix: [UInt8]?
     /// The held request body while a rule needs it (nil once decided).
     var inspection: ByteBuffer?
     var error: String?

@@ -175,6 +175,18 @@ import Testing
         await world.close()
     }
 
+    @Test func legacySSEHandshakeInTheResponseIsCut() async throws {
+        let world = try await PolicyWorld.make()
+        let proxy = try await world.proxy(try world.shippedPolicy())
+        let response = try await Curl.fetch("https://api.shadow.test:\(world.shadow.port)/events", proxy: proxy.url, extra: ["--cacert", world.pki.meshgateCAPath])
+        #expect(!response.bodyText.contains("sessionId=abc123"), "the client must not learn the shadow server's endpoint: \(response.bodyText)")
+        try await eventually { proxy.audit.events.contains { $0.jsonLine().contains("legacy MCP SSE stream cut") } }
+        let line = try #require(proxy.audit.events.last).jsonLine()
+        #expect(line.contains(#""action":"block""#) && line.contains("MCP SSE") && line.contains(#""rule":"shadow-mcp-structural""#), "\(line)")
+        await proxy.stop()
+        await world.close()
+    }
+
     static func gzip(_ input: [UInt8]) -> [UInt8] {
         var stream = z_stream()
         deflateInit2_(&stream, 9, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))

@@ -138,6 +138,12 @@ final class OriginHandler: ChannelInboundHandler, @unchecked Sendable {
         case (.GET, "/bytes"):
             let n = Int(head.uri.split(separator: "=").last ?? "0") ?? 0
             send(context, ByteBuffer(repeating: UInt8(ascii: "x"), count: n), keepAlive: keepAlive)
+        case (.GET, "/events"):
+            // A legacy MCP SSE handshake on a path that does not say so.
+            var headers = HTTPHeaders()
+            headers.add(name: "Content-Type", value: "text/event-stream")
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: "event: endpoint\ndata: /messages?sessionId=abc123\n\n")))), promise: nil)
         case (.GET, "/sse"):
             streamEvents(context: context, remaining: 3, index: 1)
         default:
