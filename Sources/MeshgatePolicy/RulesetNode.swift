@@ -1,3 +1,4 @@
+import MeshgateCore
 import Yams
 
 /// A YAML node with the key path that led to it and the rule it belongs to, so that every

@@ -1,4 +1,5 @@
 import Foundation
+import MeshgateCore
 import Yams
 
 /// A YAML node together with the key path that led to it, so every conversion failure can name

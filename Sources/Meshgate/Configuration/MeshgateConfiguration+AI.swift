@@ -1,4 +1,5 @@
 import Foundation
+import MeshgateCore
 
 extension MeshgateConfiguration {
     /// `ai:` — the AI gateway's providers, model routing, token budgets and ledger.

@@ -1,8 +1,8 @@
-/// "Did you mean …?" hints for misspelt keys, actions and rule or profile names.
-enum KeySuggestion {
+/// "Did you mean …?" hints for misspelt configuration keys, enum values, actions and rule or profile names.
+public enum KeySuggestion {
     /// The candidate closest to `word` by edit distance, when it is close enough to be a likely
     /// typo (at most a third of the word's length, and at least 2, edits away).
-    static func closest(to word: String, in candidates: some Sequence<String>) -> String? {
+    public static func closest(to word: String, in candidates: some Sequence<String>) -> String? {
         let limit = max(2, word.count / 3)
         var best: (candidate: String, distance: Int)?
         for candidate in candidates {
