@@ -8,10 +8,23 @@ struct JSONScanner {
     private let limits: JSONLimits
     private let buildTree: Bool
     private let writeCanonical: Bool
-    /// The canonical text written so far.
+    /// The canonical text, once `scan` has succeeded.
     private(set) var canonical: [UInt8] = []
     private var valueCount = 0
-    private var scratch: [UInt8] = []
+
+    // Output goes to a raw buffer, not an Array: string content is copied in runs with one memcpy
+    // and single bytes without a uniqueness check each. Strings are written straight from the input
+    // in their canonical spelling and their tree value is read back from that, so each content byte
+    // is copied once on its way to the canonical text.
+    private var out: UnsafeMutablePointer<UInt8>?
+    private var outCount = 0
+    private var outCapacity = 0
+    /// Whether `out` was allocated here (else it is borrowed storage of the canonical array).
+    private var ownsOut = false
+    /// Output offsets of the backslashes re-inserted into the current string (`\"`, `\\`).
+    private var reescapes: [Int] = []
+    /// Whether the current string's text has a byte >= 0x80 (false means it is ASCII).
+    private var nonASCII = false
 
     // Parallel stacks rather than an enum of payloads, so appending to the innermost container
     // mutates it in place instead of copying it (which would make long arrays quadratic).
@@ -29,7 +42,41 @@ struct JSONScanner {
 
     /// Parses `bytes` (UTF-8, BOM already removed) as one JSON text.
     mutating func scan(_ bytes: [UInt8]) -> Result<JSONValue, JSONParseError> {
-        if writeCanonical { canonical.reserveCapacity(bytes.count) }
+        // Canonical text is almost never longer than the input (whitespace goes, escapes shrink);
+        // only U+FFFD repairs grow it, and `grow` handles those.
+        let capacity = bytes.count + 64
+        guard writeCanonical else {
+            out = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
+            outCapacity = capacity
+            ownsOut = true
+            defer { releaseOut() }
+            return scanInput(bytes)
+        }
+        // Written straight into the result array's storage: for a large body a second buffer
+        // and the copy out of it cost as much as the scanning (page faults on fresh memory).
+        var result: Result<JSONValue, JSONParseError> = .failure(JSONParseError(.unexpectedEnd, at: 0))
+        var spilled: [UInt8]?
+        let text = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, initialized in
+            out = buffer.baseAddress
+            outCapacity = buffer.count
+            ownsOut = false
+            result = scanInput(bytes)
+            initialized = 0
+            if case .success = result {
+                if ownsOut, let out {
+                    spilled = Array(UnsafeBufferPointer(start: out, count: outCount))
+                } else {
+                    initialized = outCount
+                }
+            }
+            releaseOut()
+        }
+        canonical = spilled ?? text
+        return result
+    }
+
+    private mutating func scanInput(_ bytes: [UInt8]) -> Result<JSONValue, JSONParseError> {
+        outCount = 0
         return bytes.withUnsafeBufferPointer { input in
             do throws(JSONParseError) {
                 return .success(try scan(input))
@@ -37,6 +84,13 @@ struct JSONScanner {
                 return .failure(error)
             }
         }
+    }
+
+    /// Frees the output buffer if this scanner allocated it (not when it is the result array's).
+    private mutating func releaseOut() {
+        if ownsOut { out?.deallocate() }
+        out = nil
+        ownsOut = false
     }
 
     // MARK: - The state machine
@@ -84,9 +138,8 @@ struct JSONScanner {
                     continue parseValue
                 }
             case UInt8(ascii: "\""):
-                try parseString(input, &pos)
-                emitScratchAsString()
-                produced = buildTree ? .string(String(decoding: scratch, as: UTF8.self)) : .null
+                let text = try parseString(input, &pos)
+                produced = buildTree ? .string(text) : .null
             case UInt8(ascii: "t"):
                 try expectLiteral("true", input, &pos)
                 produced = .bool(true)
@@ -100,7 +153,7 @@ struct JSONScanner {
                 let start = pos
                 try skipNumber(input, &pos)
                 let text = UnsafeBufferPointer(rebasing: input[start..<pos])
-                if writeCanonical { canonical.append(contentsOf: text) }
+                if writeCanonical { write(text) }
                 produced = buildTree ? .number(String(decoding: text, as: UTF8.self)) : .null
             case let byte:
                 throw JSONParseError(.unexpectedByte(byte), at: pos)
@@ -155,9 +208,7 @@ struct JSONScanner {
     private mutating func parseKey(_ input: UnsafeBufferPointer<UInt8>, _ pos: inout Int) throws(JSONParseError) -> String {
         guard pos < input.count else { throw JSONParseError(.unexpectedEnd, at: pos) }
         guard input[pos] == UInt8(ascii: "\"") else { throw JSONParseError(.unexpectedByte(input[pos]), at: pos) }
-        try parseString(input, &pos)
-        emitScratchAsString()
-        let key = buildTree ? String(decoding: scratch, as: UTF8.self) : ""
+        let key = try parseString(input, &pos)
         skipWhitespace(input, &pos)
         guard pos < input.count else { throw JSONParseError(.unexpectedEnd, at: pos) }
         guard input[pos] == UInt8(ascii: ":") else { throw JSONParseError(.unexpectedByte(input[pos]), at: pos) }
@@ -167,35 +218,195 @@ struct JSONScanner {
         return key
     }
 
-    /// Decodes the string starting at the `"` under `pos` into `scratch` (valid UTF-8, escapes
-    /// undone); leaves `pos` after the closing quote.
-    private mutating func parseString(_ input: UnsafeBufferPointer<UInt8>, _ pos: inout Int) throws(JSONParseError) {
-        scratch.removeAll(keepingCapacity: true)
+    /// Parses the string starting at the `"` under `pos`, writes it quoted in canonical form and
+    /// returns its decoded value ("" when no tree is built); leaves `pos` after the closing quote.
+    ///
+    /// Canonical form: every escape decoded except `"` and `\`, written `\"` and `\\`. They are the
+    /// two characters that could otherwise let a string's content pose as JSON structure (a quoted
+    /// `{"method":"tools/call"}` inside a GitHub issue body stays `{\"method\":\"tools/call\"}`);
+    /// every other escape stays decoded, so `tools\u002fcall` reads `tools/call`. Invalid UTF-8
+    /// becomes U+FFFD. Runs of plain bytes and valid UTF-8 are canonical already and are copied
+    /// verbatim, found eight bytes at a time.
+    private mutating func parseString(_ input: UnsafeBufferPointer<UInt8>, _ pos: inout Int) throws(JSONParseError) -> String {
+        rawEmit(UInt8(ascii: "\""))
+        let contentStart = outCount
+        reescapes.removeAll(keepingCapacity: true)
+        nonASCII = false
         pos += 1
         let n = input.count
+        guard let base = input.baseAddress else { throw JSONParseError(.unexpectedEnd, at: pos) }
         while true {
-            // Copy runs of plain printable ASCII in one go.
-            let runStart = pos
-            while pos < n, input[pos] >= 0x20, input[pos] < 0x80, input[pos] != UInt8(ascii: "\""), input[pos] != UInt8(ascii: "\\") {
-                pos += 1
+            // Run bytes are written one for one, so room for the rest of the input (plus one word)
+            // makes every store below safe; only escapes and repairs can grow the text, and this
+            // is re-checked after each of them.
+            reserve(n - pos + 8)
+            guard let o = out else { throw JSONParseError(.unexpectedEnd, at: pos) }
+            var oc = outCount
+            scanRun: while pos < n {
+                if pos + 8 <= n {
+                    let word = UnsafeRawPointer(base + pos).loadUnaligned(as: UInt64.self)
+                    // The word is stored whole (the room is there) and then only its clean
+                    // prefix counted, which saves copying that prefix byte by byte.
+                    UnsafeMutableRawPointer(o + oc).storeBytes(of: word, as: UInt64.self)
+                    let mask = Self.attentionMask(word)
+                    // A branch, not a select: a clean word then advances by a constant, so the
+                    // next load does not wait on this one.
+                    if _fastPath(mask == 0) {
+                        pos += 8
+                        oc += 8
+                        continue scanRun
+                    }
+                    let clean = mask.trailingZeroBitCount >> 3
+                    pos += clean
+                    oc += clean
+                }
+                let byte = base[pos]
+                if byte >= 0x80 {
+                    guard let length = Self.validUTF8Length(input, pos) else { break scanRun }
+                    nonASCII = true
+                    for k in 0..<length { o[oc + k] = base[pos + k] }
+                    pos += length
+                    oc += length
+                } else if byte == UInt8(ascii: "\\"), pos + 1 < n {
+                    // Two-byte escapes write at most two bytes, so the room above still holds;
+                    // code pasted into a prompt has one every few bytes.
+                    let next = base[pos + 1]
+                    switch next {
+                    case UInt8(ascii: "n"): o[oc] = 0x0A
+                    case UInt8(ascii: "t"): o[oc] = 0x09
+                    case UInt8(ascii: "r"): o[oc] = 0x0D
+                    case UInt8(ascii: "/"): o[oc] = next
+                    case UInt8(ascii: "\""), UInt8(ascii: "\\"):
+                        reescapes.append(oc)
+                        o[oc] = UInt8(ascii: "\\")
+                        o[oc + 1] = next
+                        oc += 1
+                    default: break scanRun
+                    }
+                    pos += 2
+                    oc += 1
+                } else if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+                    break scanRun
+                } else {
+                    o[oc] = byte
+                    pos += 1
+                    oc += 1
+                }
             }
-            if pos > runStart { scratch.append(contentsOf: UnsafeBufferPointer(rebasing: input[runStart..<pos])) }
+            outCount = oc
             guard pos < n else { throw JSONParseError(.unexpectedEnd, at: pos) }
-            let byte = input[pos]
+            let byte = base[pos]
             switch byte {
             case UInt8(ascii: "\""):
                 pos += 1
-                return
+                let contentEnd = outCount
+                rawEmit(UInt8(ascii: "\""))
+                var value = ""
+                if buildTree, let out {
+                    let content = UnsafeBufferPointer(start: out + contentStart, count: contentEnd - contentStart)
+                    value = reescapes.isEmpty
+                        ? Self.string(content, isASCII: !nonASCII)
+                        : Self.unescaped(content, dropping: reescapes, from: contentStart, isASCII: !nonASCII)
+                }
+                // The parser alone needs the text only long enough to make the value.
+                if !writeCanonical { outCount = 0 }
+                return value
             case UInt8(ascii: "\\"):
-                try parseEscape(input, &pos)
+                // The common escapes inline; `\u` and errors in `parseEscape`.
+                let next: UInt8 = pos + 1 < n ? base[pos + 1] : 0
+                switch next {
+                case UInt8(ascii: "n"): rawEmit(0x0A); pos += 2
+                case UInt8(ascii: "t"): rawEmit(0x09); pos += 2
+                case UInt8(ascii: "r"): rawEmit(0x0D); pos += 2
+                case UInt8(ascii: "/"): rawEmit(next); pos += 2
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"):
+                    reescapes.append(outCount)
+                    rawEmit(UInt8(ascii: "\\"))
+                    rawEmit(next)
+                    pos += 2
+                default:
+                    try parseEscape(input, &pos)
+                }
             case 0..<0x20:
                 throw JSONParseError(.controlCharacterInString(byte), at: pos)
             default:
+                // Ill-formed UTF-8: a well-formed sequence would have stayed in the run.
                 appendUTF8Sequence(input, &pos)
             }
         }
     }
 
+    /// The high bit of each byte of `word` (memory order = little-endian) that is `"`, `\`, below
+    /// 0x20, or 0x80 and above. Bits above the lowest one may be spurious (a borrow carries up),
+    /// but the lowest set bit is always exact, which is all the caller uses.
+    @inline(__always)
+    private static func attentionMask(_ word: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let quote = word ^ (ones &* 0x22)
+        let backslash = word ^ (ones &* 0x5C)
+        let hasQuote = (quote &- ones) & ~quote
+        let hasBackslash = (backslash &- ones) & ~backslash
+        let hasControl = (word &- ones &* 0x20) & ~word
+        return ((hasQuote | hasBackslash | hasControl) | word) & highs
+    }
+
+    /// The length of the well-formed UTF-8 sequence starting at `pos` (a byte >= 0x80), or nil.
+    @inline(__always)
+    private static func validUTF8Length(_ input: UnsafeBufferPointer<UInt8>, _ pos: Int) -> Int? {
+        let length: Int
+        var secondRange: ClosedRange<UInt8> = 0x80...0xBF
+        switch input[pos] {
+        case 0xC2...0xDF: length = 2
+        case 0xE0: length = 3; secondRange = 0xA0...0xBF
+        case 0xE1...0xEC, 0xEE...0xEF: length = 3
+        case 0xED: length = 3; secondRange = 0x80...0x9F
+        case 0xF0: length = 4; secondRange = 0x90...0xBF
+        case 0xF1...0xF3: length = 4
+        case 0xF4: length = 4; secondRange = 0x80...0x8F
+        default: return nil
+        }
+        guard pos + length <= input.count, secondRange.contains(input[pos + 1]) else { return nil }
+        var i = 2
+        while i < length {
+            guard input[pos + i] & 0xC0 == 0x80 else { return nil }
+            i += 1
+        }
+        return length
+    }
+
+    /// `content` as a String. The scanner has already validated it (repairing with U+FFFD), so
+    /// where the standard library can take known-valid UTF-8 it is not validated a second time;
+    /// for long strings that second pass cost as much as all the scanning.
+    @inline(__always)
+    private static func string(_ content: UnsafeBufferPointer<UInt8>, isASCII: Bool) -> String {
+        #if compiler(>=6.2)
+        if #available(macOS 26, iOS 26, tvOS 26, watchOS 26, visionOS 26, *) {
+            return String(copying: UTF8Span(unchecked: content.span, isKnownASCII: isASCII))
+        }
+        #endif
+        return String(decoding: content, as: UTF8.self)
+    }
+
+    /// Canonical string content without the backslashes at `offsets` (output offsets, from
+    /// `base`), so its `\"` and `\\` read `"` and `\` again.
+    private static func unescaped(_ content: UnsafeBufferPointer<UInt8>, dropping offsets: [Int], from base: Int, isASCII: Bool) -> String {
+        let count = content.count - offsets.count
+        let target = UnsafeMutablePointer<UInt8>.allocate(capacity: max(count, 1))
+        defer { target.deallocate() }
+        guard let source = content.baseAddress else { return "" }
+        var i = 0, j = 0
+        for offset in offsets {
+            let backslash = offset - base
+            (target + j).update(from: source + i, count: backslash - i)
+            j += backslash - i
+            i = backslash + 1
+        }
+        (target + j).update(from: source + i, count: content.count - i)
+        return string(UnsafeBufferPointer(start: target, count: count), isASCII: isASCII)
+    }
+
+    /// Writes the escape under `pos` decoded (`\"` and `\\` re-escaped, noted in `reescapes`).
     private mutating func parseEscape(_ input: UnsafeBufferPointer<UInt8>, _ pos: inout Int) throws(JSONParseError) {
         let escapeStart = pos
         pos += 1
@@ -203,12 +414,16 @@ struct JSONScanner {
         let c = input[pos]
         pos += 1
         switch c {
-        case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): scratch.append(c)
-        case UInt8(ascii: "b"): scratch.append(0x08)
-        case UInt8(ascii: "f"): scratch.append(0x0C)
-        case UInt8(ascii: "n"): scratch.append(0x0A)
-        case UInt8(ascii: "r"): scratch.append(0x0D)
-        case UInt8(ascii: "t"): scratch.append(0x09)
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"):
+            reescapes.append(outCount)
+            rawEmit(UInt8(ascii: "\\"))
+            rawEmit(c)
+        case UInt8(ascii: "/"): rawEmit(c)
+        case UInt8(ascii: "b"): rawEmit(0x08)
+        case UInt8(ascii: "f"): rawEmit(0x0C)
+        case UInt8(ascii: "n"): rawEmit(0x0A)
+        case UInt8(ascii: "r"): rawEmit(0x0D)
+        case UInt8(ascii: "t"): rawEmit(0x09)
         case UInt8(ascii: "u"):
             let unit = try readHex4(input, &pos, escapeStart: escapeStart)
             switch unit {
@@ -226,9 +441,9 @@ struct JSONScanner {
                         return
                     }
                 }
-                JSONTextEncoding.appendReplacement(to: &scratch)
+                appendReplacement()
             case 0xDC00...0xDFFF:
-                JSONTextEncoding.appendReplacement(to: &scratch)
+                appendReplacement()
             default:
                 appendScalar(UInt32(unit))
             }
@@ -255,17 +470,33 @@ struct JSONScanner {
         return value
     }
 
+    /// Writes scalar `value` as UTF-8 (`"` and `\` re-escaped, noted in `reescapes`).
     private mutating func appendScalar(_ value: UInt32) {
-        if let scalar = Unicode.Scalar(value) {
-            UTF8.encode(scalar) { scratch.append($0) }
-        } else {
-            JSONTextEncoding.appendReplacement(to: &scratch)
+        guard let scalar = Unicode.Scalar(value) else {
+            appendReplacement()
+            return
         }
+        if value == 0x22 || value == 0x5C {
+            reescapes.append(outCount)
+            rawEmit(UInt8(ascii: "\\"))
+            rawEmit(UInt8(truncatingIfNeeded: value))
+            return
+        }
+        if value >= 0x80 { nonASCII = true }
+        UTF8.encode(scalar) { rawEmit($0) }
     }
 
-    /// Copies one UTF-8 sequence starting at a byte >= 0x80, or U+FFFD for its maximal invalid
+    private mutating func appendReplacement() {
+        nonASCII = true
+        rawEmit(0xEF)
+        rawEmit(0xBF)
+        rawEmit(0xBD)
+    }
+
+    /// Handles one ill-formed sequence starting at a byte >= 0x80: U+FFFD for its maximal invalid
     /// subpart (Unicode §3.9, "substitution of maximal subparts", as Swift's own decoder does).
     private mutating func appendUTF8Sequence(_ input: UnsafeBufferPointer<UInt8>, _ pos: inout Int) {
+        nonASCII = true
         let lead = input[pos]
         let length: Int
         var secondRange: ClosedRange<UInt8> = 0x80...0xBF
@@ -278,7 +509,7 @@ struct JSONScanner {
         case 0xF1...0xF3: length = 4
         case 0xF4: length = 4; secondRange = 0x80...0x8F
         default:
-            JSONTextEncoding.appendReplacement(to: &scratch)
+            appendReplacement()
             pos += 1
             return
         }
@@ -287,13 +518,13 @@ struct JSONScanner {
             let i = pos + consumed
             let range = consumed == 1 ? secondRange : 0x80...0xBF
             guard i < input.count, range.contains(input[i]) else {
-                JSONTextEncoding.appendReplacement(to: &scratch)
+                appendReplacement()
                 pos += consumed
                 return
             }
             consumed += 1
         }
-        scratch.append(contentsOf: UnsafeBufferPointer(rebasing: input[pos..<(pos + length)]))
+        write(UnsafeBufferPointer(rebasing: input[pos..<(pos + length)]))
         pos += length
     }
 
@@ -329,7 +560,7 @@ struct JSONScanner {
             guard input[pos] == expected else { throw JSONParseError(.unexpectedByte(input[pos]), at: pos) }
             pos += 1
         }
-        if writeCanonical { canonical.append(contentsOf: bytes) }
+        if writeCanonical { write(bytes) }
     }
 
     private func skipWhitespace(_ input: UnsafeBufferPointer<UInt8>, _ pos: inout Int) {
@@ -343,21 +574,43 @@ struct JSONScanner {
 
     // MARK: - Canonical output
 
+    /// Writes a structural byte (skipped when only the tree is wanted).
+    @inline(__always)
     private mutating func emit(_ byte: UInt8) {
-        if writeCanonical { canonical.append(byte) }
+        if writeCanonical { rawEmit(byte) }
     }
 
-    /// Writes `scratch` as a quoted string. Only `"` and `\` are escaped again: they are the two
-    /// characters that could otherwise let a string's content pose as JSON structure (a quoted
-    /// `{"method":"tools/call"}` inside a GitHub issue body stays `{\"method\":\"tools/call\"}`).
-    /// Every other escape stays decoded, so `tools\u002fcall` reads `tools/call`.
-    private mutating func emitScratchAsString() {
-        guard writeCanonical else { return }
-        canonical.append(UInt8(ascii: "\""))
-        for byte in scratch {
-            if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { canonical.append(UInt8(ascii: "\\")) }
-            canonical.append(byte)
+    /// Writes one byte of string text (always: the string's tree value is read back from it).
+    @inline(__always)
+    private mutating func rawEmit(_ byte: UInt8) {
+        if outCount == outCapacity { grow(to: outCount + 1) }
+        out?[outCount] = byte
+        outCount += 1
+    }
+
+    @inline(__always)
+    private mutating func write(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard let source = bytes.baseAddress, bytes.count > 0 else { return }
+        reserve(bytes.count)
+        guard let out else { return }
+        (out + outCount).update(from: source, count: bytes.count)
+        outCount += bytes.count
+    }
+
+    @inline(__always)
+    private mutating func reserve(_ extra: Int) {
+        if outCount + extra > outCapacity { grow(to: outCount + extra) }
+    }
+
+    private mutating func grow(to minimum: Int) {
+        let capacity = max(minimum, outCapacity * 2)
+        let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
+        if let out {
+            bigger.update(from: out, count: outCount)
+            if ownsOut { out.deallocate() }
         }
-        canonical.append(UInt8(ascii: "\""))
+        out = bigger
+        outCapacity = capacity
+        ownsOut = true
     }
 }
