@@ -121,7 +121,7 @@ struct CA: AsyncParsableCommand {
 struct Rules: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check rulesets and try requests against the configured policy.",
-        subcommands: [Check.self, Test.self]
+        subcommands: [Check.self, Test.self, Keygen.self, Sign.self]
     )
 
     struct Check: AsyncParsableCommand {
@@ -184,6 +184,36 @@ struct Rules: AsyncParsableCommand {
                 }
                 let request = RulesCommands.TestRequest(url: url, method: method, headers: parsedHeaders, body: bodyBytes, identity: identity)
                 print(try RulesCommands.test(request, configuration: try options.load()))
+            } catch {
+                throw fail(error)
+            }
+        }
+    }
+
+    struct Keygen: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Make an Ed25519 key pair for signing rulesets; prints the public key for ruleset_updates.public_key.")
+        @Option(help: "Directory for ruleset-signing.key (mode 0600) and ruleset-signing.pub.")
+        var out: String
+
+        func run() async throws {
+            do {
+                print(try RulesetSigning.generateKeyPair(in: out))
+            } catch {
+                throw fail(error)
+            }
+        }
+    }
+
+    struct Sign: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Write FILE.sig: the Ed25519 signature over FILE's exact bytes (for ruleset publishers).")
+        @Option(help: "The private key from `meshgate rules keygen`.")
+        var key: String
+        @Argument(help: "The ruleset file to sign.")
+        var file: String
+
+        func run() async throws {
+            do {
+                print(try RulesetSigning.sign(file: file, keyPath: key))
             } catch {
                 throw fail(error)
             }
