@@ -11,6 +11,12 @@ extension HTTPProxyHandler {
     func applyPolicy(_ tx: HTTPTransaction, context: ChannelHandlerContext) {
         let policy = services.policy.current
         tx.policy = policy
+        // With no rules loaded (the default config) every request is allowed: skip building the
+        // policy request unless a small JSON body is read for the audit's mcp_method.
+        if policy.ruleCount == 0, !(Self.hasBody(tx.head) && Self.isSmallJSON(tx.head)) {
+            startForward(tx, context: context)
+            return
+        }
         let request = policyRequest(for: tx)
         // Small JSON bodies are read even when the head decides, so the audit line can name the
         // JSON-RPC method (seeing which MCP servers agents use is half the point).

@@ -57,6 +57,8 @@ extension HTTPProxyHandler: UpstreamConnectionDelegate {
                 return
             }
             tx.responseEnded = true
+            // Recorded before the last byte goes out, so whoever reads the response can find its line.
+            finishAudit(tx)
             context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
             finishForwarded(tx, connection)
         }

@@ -270,6 +270,8 @@ final class HTTPProxyHandler {
         tx.bytesOut += response.bodyByteCount + 120
         if tx.error == nil, let message = response.errorMessage { tx.error = message }
         state = .localResponse(tx, closeAfter: closeAfter)
+        // Recorded before the last byte goes out, so whoever reads the response can find its line.
+        finishAudit(tx)
         response.write(to: context, version: tx.head.version, close: closeAfter, wrap: wrapOutboundOut).whenComplete { [self] _ in
             tx.responseEnded = true
             if tx.requestEnded || closeAfter {
@@ -306,6 +308,8 @@ final class HTTPProxyHandler {
     }
 
     func finishAudit(_ tx: HTTPTransaction) {
+        guard !tx.audited else { return }
+        tx.audited = true
         services.metrics.countRequest(action: tx.action, status: tx.status ?? 499)
         services.audit.record(tx.auditEvent(client: clientAddress?.auditDescription, identity: identity))
         transactionsServed += 1

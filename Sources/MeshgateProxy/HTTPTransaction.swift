@@ -42,6 +42,8 @@ final class HTTPTransaction {
     /// Whether any request body bytes went upstream (a retry could not replay them).
     var bodyForwarded = false
     var retried = false
+    /// Set once the audit line is recorded, so each transaction has exactly one.
+    var audited = false
     /// The policy snapshot this request is decided and finished on.
     var policy: PolicyEngine?
     /// The start of a `text/event-stream` response, kept until it shows whether the stream is the legacy

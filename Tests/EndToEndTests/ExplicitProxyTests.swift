@@ -30,6 +30,8 @@ import Testing
         #expect(chunked.status == 200)
         #expect(chunked.body == payload, "a chunked upload arrives intact")
 
+        // The last line is written on the proxy's thread right after the response's end goes out.
+        try await eventually { proxy.audit.events.count == 3 }
         let events = proxy.audit.events
         #expect(events.count == 3)
         let line = try #require(events.first).jsonLine()

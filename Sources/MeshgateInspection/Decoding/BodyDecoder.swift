@@ -96,10 +96,7 @@ public final class BodyDecoder {
         contentEncoding: String?,
         maxDecodedBytes: Int
     ) throws(BodyDecodingError) -> BodyDecodingResult {
-        let decoder = try BodyDecoder(contentEncoding: contentEncoding, maxDecodedBytes: maxDecodedBytes)
-        let bytes = try decoder.decode(body)
-        try decoder.finish()
-        return BodyDecodingResult(bytes: bytes, truncated: decoder.truncated)
+        try decodeWhole(contentEncoding: contentEncoding, maxDecodedBytes: maxDecodedBytes) { (decoder: BodyDecoder) throws(BodyDecodingError) -> [UInt8] in try decoder.decode(body) }
     }
 
     /// Decodes a whole body held in a `ByteBuffer` (its readable bytes).
@@ -108,8 +105,16 @@ public final class BodyDecoder {
         contentEncoding: String?,
         maxDecodedBytes: Int
     ) throws(BodyDecodingError) -> BodyDecodingResult {
+        try decodeWhole(contentEncoding: contentEncoding, maxDecodedBytes: maxDecodedBytes) { (decoder: BodyDecoder) throws(BodyDecodingError) -> [UInt8] in try decoder.decode(body) }
+    }
+
+    private static func decodeWhole(
+        contentEncoding: String?,
+        maxDecodedBytes: Int,
+        _ feed: (BodyDecoder) throws(BodyDecodingError) -> [UInt8]
+    ) throws(BodyDecodingError) -> BodyDecodingResult {
         let decoder = try BodyDecoder(contentEncoding: contentEncoding, maxDecodedBytes: maxDecodedBytes)
-        let bytes = try decoder.decode(body)
+        let bytes = try feed(decoder)
         try decoder.finish()
         return BodyDecodingResult(bytes: bytes, truncated: decoder.truncated)
     }
