@@ -80,10 +80,17 @@ public enum MeshgateServer {
         }
         let upstreamContext = try UpstreamTLS.makeClientContext(trust: trust)
 
-        let reloader = PolicyReloader(configuration: configuration, holder: PolicyHolder(), logger: logger)
+        let adminToken = try AdminToken.loadOrCreate(path: (configuration.stateDirectory as NSString).appendingPathComponent(AdminToken.fileName))
+
+        let reloader = PolicyReloader(configuration: configuration, holder: PolicyHolder(), audit: audit, logger: logger)
         try reloader.loadInitial()
         health.register("policy", reloader.health)
         services.append(reloader)
+        if let updates = configuration.rulesetUpdates, let interval = updates.interval {
+            let periodic = PeriodicRulesetUpdater(configuration: configuration, interval: interval, reloader: reloader, logger: logger)
+            health.register("ruleset_updates", periodic.health)
+            services.append(periodic)
+        }
 
         var explicit: ExplicitProxyServer?
         if let address = configuration.listeners.explicit {
@@ -116,10 +123,11 @@ public enum MeshgateServer {
                 bindPort: address.port,
                 allowClients: configuration.access.allowClients,
                 explicitProxyAddress: configuration.listeners.explicit.map { pacAddress(for: $0) },
-                caCertificatePEM: authority.certificatePEM
+                caCertificatePEM: authority.certificatePEM,
+                adminToken: adminToken
             )
             let server = AdminServer(configuration: adminConfiguration, registry: registry, health: health, group: eventLoopGroup, logger: logger)
-            server.setReloadHandler { reloader.reload() }
+            server.setReloadHandler { requestedBy in reloader.reload(requestedBy: requestedBy) }
             admin = server
             services.append(server)
         }

@@ -1,6 +1,8 @@
 import Foundation
 import Logging
 import MeshgateAdmin
+import MeshgateAudit
+import MeshgateCore
 import MeshgatePolicy
 import MeshgateProxy
 import NIOConcurrencyHelpers
@@ -16,21 +18,31 @@ public final class PolicyReloader: Service, Sendable {
     private let configuration: NIOLockedValueBox<MeshgateConfiguration>
     private let lastError = NIOLockedValueBox<String?>(nil)
     private let logger: Logger
+    private let audit: (any AuditSink)?
+    // One reload at a time, so two audit lines never claim the same old version.
+    private let reloading = NIOLock()
 
-    /// Creates a reloader for `configuration`; call ``loadInitial()`` before serving.
-    public init(configuration: MeshgateConfiguration, holder: PolicyHolder, logger: Logger) {
+    /// Creates a reloader for `configuration`; call ``loadInitial()`` before serving. Policy
+    /// changes are written to `audit` as `event: ruleset` lines.
+    public init(configuration: MeshgateConfiguration, holder: PolicyHolder, audit: (any AuditSink)? = nil, logger: Logger) {
         self.configuration = NIOLockedValueBox(configuration)
         self.holder = holder
+        self.audit = audit
         self.logger = logger
     }
 
-    /// Compiles the rulesets a configuration names and runs their embedded tests.
+    /// Compiles the rulesets in force for a configuration — the configured files, with any
+    /// ruleset `rules update` installed in `state_dir/rulesets` in place of the file of the same
+    /// name — and runs their embedded tests.
     public static func compile(_ configuration: MeshgateConfiguration) throws -> PolicyEngine {
-        let policy = try PolicyEngine.load(
-            files: configuration.rulesets,
-            regexCompiler: PCRE2RegexCompiler(),
-            portal: configuration.portal?.absoluteString
-        )
+        let store = RulesetStore(stateDirectory: configuration.stateDirectory)
+        return try compile(rulesets: store.effectiveRulesets(configured: configuration.rulesets),
+                           portal: configuration.portal?.absoluteString)
+    }
+
+    /// Compiles `rulesets` and runs their embedded tests.
+    public static func compile(rulesets: [Ruleset], portal: String?) throws -> PolicyEngine {
+        let policy = try PolicyEngine(rulesets: rulesets, regexCompiler: PCRE2RegexCompiler(), portal: portal)
         let failures = RulesetTestRunner.run(policy, inspector: InspectionRequestInspector())
         if let first = failures.first {
             throw RulesetTestsFailed(failures: failures.map(\.description), first: first.description)
@@ -46,8 +58,13 @@ public final class PolicyReloader: Service, Sendable {
     }
 
     /// Re-reads the configuration file (for `rulesets` and `portal`) and the rulesets, and swaps the
-    /// policy in one step. Returns a message for the caller.
-    public func reload() -> Result<String, any Error> {
+    /// policy in one step; requests already started finish on the old one. Every ruleset whose
+    /// version changed gets an audit line naming `requestedBy`. Returns a message for the caller.
+    public func reload(requestedBy: String = "SIGHUP") -> Result<String, any Error> {
+        reloading.withLock { reloadLocked(requestedBy: requestedBy) }
+    }
+
+    private func reloadLocked(requestedBy: String) -> Result<String, any Error> {
         do {
             var current = configuration.withLockedValue { $0 }
             if let path = current.sourcePath {
@@ -55,10 +72,12 @@ public final class PolicyReloader: Service, Sendable {
             }
             let policy = try Self.compile(current)
             configuration.withLockedValue { $0 = current }
+            let previous = holder.current
             holder.replace(with: policy)
             lastError.withLockedValue { $0 = nil }
+            recordChanges(from: previous, to: policy, requestedBy: requestedBy)
             let summary = "reloaded \(policy.ruleCount) rules from \(policy.rulesets.map { "\($0.name)@\($0.version)" }.joined(separator: ", "))"
-            logger.notice("policy reloaded", metadata: ["rules": "\(policy.ruleCount)"])
+            logger.notice("policy reloaded", metadata: ["rules": "\(policy.ruleCount)", "requested_by": "\(requestedBy)"])
             return .success(summary)
         } catch {
             let message = "\(error)"
@@ -68,20 +87,46 @@ public final class PolicyReloader: Service, Sendable {
         }
     }
 
-    /// `/healthz`: failing while the last reload failed.
-    public func health() -> HealthStatus {
-        if let error = lastError.withLockedValue({ $0 }) {
-            return .failing("last reload failed, previous policy in force: \(error)")
+    private func recordChanges(from old: PolicyEngine, to new: PolicyEngine, requestedBy: String) {
+        guard let audit else { return }
+        let before = Dictionary(old.rulesets.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        let after = Dictionary(new.rulesets.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        for name in Set(before.keys).union(after.keys).sorted() {
+            let oldVersion = before[name]?.version, newVersion = after[name]?.version
+            guard oldVersion != newVersion else { continue }
+            let change: String
+            switch (oldVersion, newVersion) {
+            case (nil, _): change = "add"
+            case (_, nil): change = "remove"
+            case (let o?, let n?): change = RulesetVersion.isOlder(n, than: o) ? "downgrade" : "update"
+            }
+            audit.record(.rulesetChange(timestampMillis: now, change: change, ruleset: name, oldVersion: oldVersion,
+                                        newVersion: newVersion, requestedBy: requestedBy, file: after[name]?.file))
         }
+    }
+
+    /// `/healthz`: failing while the last reload failed; lists the rulesets in force and which of
+    /// them `rules update` installed.
+    public func health() -> HealthStatus {
         let policy = holder.current
-        return HealthStatus(ok: true, details: ["rulesets": policy.rulesets.map { "\($0.name)@\($0.version)" }.joined(separator: ",")])
+        let installedDirectory = RulesetStore(stateDirectory: configuration.withLockedValue { $0.stateDirectory }).directory + "/"
+        let installed = policy.rulesets.filter { $0.file.hasPrefix(installedDirectory) }
+        var details = ["rulesets": policy.rulesets.map { "\($0.name)@\($0.version)" }.joined(separator: ",")]
+        if !installed.isEmpty {
+            details["installed"] = installed.map { "\($0.name)@\($0.version)" }.joined(separator: ",")
+        }
+        if let error = lastError.withLockedValue({ $0 }) {
+            return .failing("last reload failed, previous policy in force: \(error)", details: details)
+        }
+        return HealthStatus(ok: true, details: details)
     }
 
     /// Reloads on every SIGHUP until shutdown.
     public func run() async throws {
         let signals = await UnixSignalsSequence(trapping: .sighup)
         for await _ in signals.cancelOnGracefulShutdown() {
-            _ = reload()
+            _ = reload(requestedBy: "SIGHUP")
         }
     }
 }

@@ -48,7 +48,9 @@ public enum RulesCommands {
 
     /// Decides `request` with the configured rulesets and returns the contract's JSON object.
     public static func test(_ request: TestRequest, configuration: MeshgateConfiguration) throws -> String {
-        let policy = try PolicyEngine.load(files: configuration.rulesets, regexCompiler: PCRE2RegexCompiler(), portal: configuration.portal?.absoluteString)
+        let store = RulesetStore(stateDirectory: configuration.stateDirectory)
+        let policy = try PolicyEngine(rulesets: store.effectiveRulesets(configured: configuration.rulesets),
+                                      regexCompiler: PCRE2RegexCompiler(), portal: configuration.portal?.absoluteString)
         guard let url = URLComponents(string: request.url), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
               let host = url.host, !host.isEmpty else {
             throw UsageError(message: "--url must be an absolute http(s) URL, got '\(request.url)'")

@@ -17,6 +17,10 @@ public struct AdminConfiguration: Sendable {
     public var caCertificatePEM: String
     /// Request bodies are read and ignored up to this many bytes; larger ones get 413.
     public var maxRequestBodyBytes: Int
+    /// The secret `POST /admin/reload` (and the other state-changing or private endpoints) must
+    /// present as `Authorization: Bearer TOKEN`; `serve` reads it from `state_dir/admin.token`.
+    /// nil refuses those endpoints to everyone.
+    public var adminToken: String?
 
     /// Loopback only: `127.0.0.0/8` and `::1/128`, the contract's default `access.allow_clients`.
     public static let loopbackClients: [CIDR] = ["127.0.0.0/8", "::1/128"].compactMap { CIDR($0) }
@@ -28,7 +32,8 @@ public struct AdminConfiguration: Sendable {
         allowClients: [CIDR] = AdminConfiguration.loopbackClients,
         explicitProxyAddress: String? = nil,
         caCertificatePEM: String = "",
-        maxRequestBodyBytes: Int = 64 * 1024
+        maxRequestBodyBytes: Int = 64 * 1024,
+        adminToken: String? = nil
     ) {
         self.bindHost = bindHost
         self.bindPort = bindPort
@@ -36,5 +41,6 @@ public struct AdminConfiguration: Sendable {
         self.explicitProxyAddress = explicitProxyAddress
         self.caCertificatePEM = caCertificatePEM
         self.maxRequestBodyBytes = maxRequestBodyBytes
+        self.adminToken = adminToken
     }
 }

@@ -8,8 +8,8 @@ import Prometheus
 /// Maps admin requests to responses. Shared by every connection; everything here is either
 /// immutable or behind a lock.
 final class AdminRouter: Sendable {
-    /// `POST /admin/reload`'s work: a message for the operator on success.
-    typealias ReloadHandler = @Sendable () async -> Result<String, any Error>
+    /// `POST /admin/reload`'s work, given who asked: a message for the operator on success.
+    typealias ReloadHandler = @Sendable (_ requestedBy: String) async -> Result<String, any Error>
 
     private let configuration: AdminConfiguration
     private let registry: PrometheusCollectorRegistry
@@ -60,7 +60,9 @@ final class AdminRouter: Sendable {
         case .caCertificate: return caCertificate(request)
         case .proxyAutoConfig: return proxyAutoConfig(request)
         case .metrics: return metrics()
-        case .reload: return await reload()
+        case .reload:
+            if let refusal = authorizationRefusal(request) { return refusal }
+            return await reload(requestedBy: requester(request))
         }
     }
 
@@ -107,11 +109,36 @@ final class AdminRouter: Sendable {
         AdminResponse(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8", body: registry.emitToBuffer())
     }
 
-    private func reload() async -> AdminResponse {
+    /// 401 unless the request carries the admin token, so that other local users (who can reach a
+    /// loopback listener too) cannot reload the policy or read usage.
+    private func authorizationRefusal(_ request: AdminRequest) -> AdminResponse? {
+        let challenge: [(String, String)] = [("WWW-Authenticate", #"Bearer realm="meshgate admin""#)]
+        guard let expected = configuration.adminToken else {
+            return .error(.forbidden, "no admin token is configured, so this endpoint is disabled")
+        }
+        guard let header = request.headers.first(name: "Authorization") else {
+            return .error(.unauthorized, "this endpoint needs Authorization: Bearer TOKEN, where TOKEN is the contents of state_dir/admin.token",
+                          extraHeaders: challenge)
+        }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer",
+              AdminToken.constantTimeEquals(Array(parts[1].utf8), Array(expected.utf8)) else {
+            return .error(.unauthorized, "wrong admin token; use the contents of state_dir/admin.token", extraHeaders: challenge)
+        }
+        return nil
+    }
+
+    /// Who asked, for the audit line: what the caller says it is (e.g. `rules update`), and from where.
+    private func requester(_ request: AdminRequest) -> String {
+        let claimed = request.headers.first(name: "X-Meshgate-Requested-By").map { String($0.prefix(200)) } ?? "admin API"
+        return "\(claimed) from \(request.clientDescription)"
+    }
+
+    private func reload(requestedBy: String) async -> AdminResponse {
         guard let handler = reloadHandler.withLockedValue({ $0 }) else {
             return .error(.serviceUnavailable, "reload is not available yet")
         }
-        switch await handler() {
+        switch await handler(requestedBy) {
         case .success(let message):
             return .json(.ok, #"{"status":"reloaded","message":"# + JSONText.quoted(message) + "}")
         case .failure(let error):

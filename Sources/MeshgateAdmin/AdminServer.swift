@@ -39,7 +39,7 @@ public final class AdminServer: Service, Sendable {
     /// Installs the work behind `POST /admin/reload`: success answers 200 with the message,
     /// failure 500 with the error. Until one is set the endpoint answers 503. Concurrent
     /// reload requests call the handler concurrently.
-    public func setReloadHandler(_ handler: @escaping @Sendable () async -> Result<String, any Error>) {
+    public func setReloadHandler(_ handler: @escaping @Sendable (_ requestedBy: String) async -> Result<String, any Error>) {
         router.setReloadHandler(handler)
     }
 

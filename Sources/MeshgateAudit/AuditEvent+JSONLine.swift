@@ -24,7 +24,7 @@ extension AuditEvent {
         out.append(contentsOf: #","team":"#.utf8)
         JSONText.appendOptionalString(team, to: &out)
         out.append(contentsOf: #","action":"#.utf8)
-        JSONText.appendString(action.rawValue, to: &out)
+        JSONText.appendString(actionText ?? action.rawValue, to: &out)
         out.append(contentsOf: #","rule":"#.utf8)
         JSONText.appendOptionalString(rule, to: &out)
         out.append(contentsOf: #","ruleset":"#.utf8)

@@ -121,7 +121,7 @@ struct CA: AsyncParsableCommand {
 struct Rules: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check rulesets and try requests against the configured policy.",
-        subcommands: [Check.self, Test.self, Keygen.self, Sign.self]
+        subcommands: [Check.self, Test.self, Update.self, Rollback.self, Keygen.self, Sign.self]
     )
 
     struct Check: AsyncParsableCommand {
@@ -214,6 +214,56 @@ struct Rules: AsyncParsableCommand {
         func run() async throws {
             do {
                 print(try RulesetSigning.sign(file: file, keyPath: key))
+            } catch {
+                throw fail(error)
+            }
+        }
+    }
+
+    struct Update: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Fetch a signed ruleset, verify and check it, install it atomically and have the running server reload.",
+            discussion: """
+            The ruleset and its detached signature (SOURCE.sig) are fetched over https (server verified), http, \
+            file:// or a path, verified against ruleset_updates.public_key(s), refused unless its version is newer \
+            than the one in force, checked like `rules check` together with the other rulesets in force, installed \
+            into state_dir/rulesets (keeping the previous 5 versions), and the server is told to reload. On any \
+            failure the installed rulesets are left exactly as they were and the exit code is 1.
+            """
+        )
+        @OptionGroup var options: ConfigOption
+        @Option(help: "URL or path of the ruleset (default: ruleset_updates.source).")
+        var source: String?
+        @Flag(help: "Install even if the version is not newer than the one in force.")
+        var allowDowngrade = false
+        @Flag(help: "Install only; do not ask a running server to reload.")
+        var noReload = false
+
+        func run() async throws {
+            do {
+                let configuration = try options.load()
+                print(try await RulesetInstallCommands.update(
+                    configuration: configuration, source: source, allowDowngrade: allowDowngrade,
+                    reload: !noReload, showProgress: true
+                ))
+            } catch {
+                throw fail(error)
+            }
+        }
+    }
+
+    struct Rollback: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Reinstate the previous version of an installed ruleset and have the running server reload.")
+        @OptionGroup var options: ConfigOption
+        @Option(help: "Which installed ruleset (needed when more than one is installed).")
+        var ruleset: String?
+        @Flag(help: "Change the files only; do not ask a running server to reload.")
+        var noReload = false
+
+        func run() async throws {
+            do {
+                let configuration = try options.load()
+                print(try await RulesetInstallCommands.rollback(configuration: configuration, ruleset: ruleset, reload: !noReload))
             } catch {
                 throw fail(error)
             }

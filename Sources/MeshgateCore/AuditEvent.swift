@@ -19,6 +19,9 @@ public struct AuditEvent: Sendable {
     public var team: String?
     /// `action`.
     public var action: PolicyAction
+    /// Written as `action` instead of ``action`` for events that are not policy decisions
+    /// (a ruleset `update`, `rollback` or `reload`).
+    public var actionText: String?
     /// `rule` (null when no rule matched).
     public var rule: String?
     /// `ruleset` (null when no rule matched).
@@ -50,6 +53,26 @@ public struct AuditEvent: Sendable {
         self.ruleset = ruleset
         self.detections = detections
         self.fields = fields
+    }
+}
+
+extension AuditEvent {
+    /// A change of the policy in force: one line per ruleset whose version changed, naming both
+    /// versions and who asked (`event: ruleset`).
+    public static func rulesetChange(
+        timestampMillis: Int64, change: String, ruleset: String, oldVersion: String?, newVersion: String?,
+        requestedBy: String, file: String?
+    ) -> AuditEvent {
+        var event = AuditEvent(
+            timestampMillis: timestampMillis, kind: .ruleset, client: nil, identity: nil, action: .log,
+            ruleset: ruleset,
+            fields: [
+                ("old_version", .optional(oldVersion)), ("new_version", .optional(newVersion)),
+                ("requested_by", .string(requestedBy)), ("file", .optional(file)),
+            ]
+        )
+        event.actionText = change
+        return event
     }
 }
 

@@ -8,13 +8,13 @@ import Testing
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent(".build/debug/meshgate").path
 
-    static func writeConfig(_ dir: URL, extra: String = "") throws -> String {
+    static func writeConfig(_ dir: URL, adminPort: Int = 0, extra: String = "") throws -> String {
         let path = dir.appendingPathComponent("meshgate.yaml").path
         try """
             state_dir: ./state
             listeners:
               explicit: 127.0.0.1:0
-              admin: 127.0.0.1:0
+              admin: 127.0.0.1:\(adminPort)
             audit:
               path: ./state/audit.jsonl
             \(extra)
@@ -129,9 +129,16 @@ import Testing
         #expect(try await status("/one") == 404)
         #expect(try await status("/two") == 403)
 
+        // POST /admin/reload needs the token `serve` wrote (0600) into state_dir.
+        let tokenPath = pki.directory.appendingPathComponent("state/admin.token").path
+        #expect(try FileManager.default.attributesOfItem(atPath: tokenPath)[.posixPermissions] as? Int == 0o600)
+        let token = try String(contentsOfFile: tokenPath, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let authorized = ["-X", "POST", "-H", "Authorization: Bearer \(token)"]
+        #expect(try await Curl.fetch("\(admin)/admin/reload", proxy: nil, extra: ["-X", "POST"]).status == 401)
+
         // A broken file: the reload fails, the old policy stays, /healthz says why.
         try "ruleset: reload-test\nversion: '1'\nrules:\n  - { id: x, match: { header: { X-A: '(' } }, action: block }\n".write(toFile: rules, atomically: true, encoding: .utf8)
-        let failed = try await Curl.fetch("\(admin)/admin/reload", proxy: nil, extra: ["-X", "POST"])
+        let failed = try await Curl.fetch("\(admin)/admin/reload", proxy: nil, extra: authorized)
         #expect(failed.status == 500)
         #expect(failed.bodyText.contains("rules.yaml:4"), "\(failed.bodyText)")
         #expect(try await status("/two") == 403, "the previous policy is still in force")
@@ -141,7 +148,7 @@ import Testing
 
         // Fixed again: POST /admin/reload succeeds and health recovers.
         try writeRules(blockPath: "/one")
-        let fixed = try await Curl.fetch("\(admin)/admin/reload", proxy: nil, extra: ["-X", "POST"])
+        let fixed = try await Curl.fetch("\(admin)/admin/reload", proxy: nil, extra: authorized)
         #expect(fixed.status == 200, "\(fixed.bodyText)")
         #expect(try await Curl.fetch("\(admin)/healthz", proxy: nil).status == 200)
         #expect(try await status("/one") == 403)

@@ -142,7 +142,7 @@ struct AdminServerTests {
 
     @Test func reloadWithoutAHandlerIsUnavailable() async throws {
         try await withAdminServer { base in
-            let response = try await curl("POST", base + "/admin/reload")
+            let response = try await curl("POST", base + "/admin/reload", headers: [adminAuthorization])
             #expect(response.status == 503)
             #expect(response.text == #"{"error":"reload is not available yet"}"#)
         }
@@ -151,24 +151,62 @@ struct AdminServerTests {
     @Test func reloadRunsTheHandler() async throws {
         let calls = Calls()
         try await withAdminServer(configure: { server in
-            server.setReloadHandler {
+            server.setReloadHandler { requestedBy in
                 await calls.increment()
+                await calls.record(requestedBy)
                 try? await Task.sleep(for: .milliseconds(20))
                 return .success("3 rulesets, 41 rules")
             }
         }) { base in
-            let response = try await curl("POST", base + "/admin/reload")
+            let response = try await curl("POST", base + "/admin/reload", headers: [adminAuthorization])
             #expect(response.status == 200)
             #expect(response.text == #"{"status":"reloaded","message":"3 rulesets, 41 rules"}"#)
             #expect(await calls.count == 1)
+
+            _ = try await curl("POST", base + "/admin/reload", headers: [adminAuthorization, "X-Meshgate-Requested-By: rules update (uid 0)"])
+            let requesters = await calls.requesters
+            #expect(requesters.first?.hasPrefix("admin API from 127.0.0.1") == true)
+            #expect(requesters.last?.hasPrefix("rules update (uid 0) from 127.0.0.1") == true)
+        }
+    }
+
+    @Test(arguments: [
+        ([] as [String], "needs Authorization: Bearer TOKEN"),
+        (["Authorization: Bearer not-the-token"], "wrong admin token"),
+        (["Authorization: Basic \(testAdminToken)"], "wrong admin token"),
+        (["Authorization: Bearer \(testAdminToken)x"], "wrong admin token"),
+    ])
+    func reloadWithoutTheTokenIs401(headers: [String], message: String) async throws {
+        let calls = Calls()
+        try await withAdminServer(configure: { server in
+            server.setReloadHandler { _ in
+                await calls.increment()
+                return .success("reloaded")
+            }
+        }) { base in
+            let response = try await curl("POST", base + "/admin/reload", headers: headers)
+            #expect(response.status == 401)
+            #expect(response.headers["www-authenticate"]?.hasPrefix("Bearer") == true)
+            #expect(response.text.contains(message))
+            #expect(await calls.count == 0)
+            // The public endpoints need no token.
+            #expect(try await curl("GET", base + "/healthz").status == 200)
+        }
+    }
+
+    @Test func reloadWithNoTokenConfiguredIsRefusedToEveryone() async throws {
+        try await withAdminServer(AdminConfiguration(bindPort: 0, adminToken: nil), configure: { $0.setReloadHandler { _ in .success("ok") } }) { base in
+            let response = try await curl("POST", base + "/admin/reload", headers: [adminAuthorization])
+            #expect(response.status == 403)
+            #expect(response.text.contains("no admin token"))
         }
     }
 
     @Test func reloadFailureIs500WithTheError() async throws {
         try await withAdminServer(configure: { server in
-            server.setReloadHandler { .failure(ReloadFailed()) }
+            server.setReloadHandler { _ in .failure(ReloadFailed()) }
         }) { base in
-            let response = try await curl("POST", base + "/admin/reload")
+            let response = try await curl("POST", base + "/admin/reload", headers: [adminAuthorization])
             #expect(response.status == 500)
             #expect(response.text == #"{"error":"rulesets/shadow-mcp.yaml:7: unknown action \"deny\""}"#)
         }
@@ -209,12 +247,12 @@ struct AdminServerTests {
             try? FileManager.default.removeItem(at: small)
             try? FileManager.default.removeItem(at: large)
         }
-        try await withAdminServer(configure: { $0.setReloadHandler { .success("ok") } }) { base in
-            let accepted = try await curl("POST", base + "/admin/reload", bodyFile: small.path)
+        try await withAdminServer(configure: { $0.setReloadHandler { _ in .success("ok") } }) { base in
+            let accepted = try await curl("POST", base + "/admin/reload", headers: [adminAuthorization], bodyFile: small.path)
             #expect(accepted.status == 200)
             // The server may close before curl has sent everything; either a 413 or a reset is a refusal.
             do {
-                let refused = try await curl("POST", base + "/admin/reload", bodyFile: large.path)
+                let refused = try await curl("POST", base + "/admin/reload", headers: [adminAuthorization], bodyFile: large.path)
                 #expect(refused.status == 413)
             } catch let failure as CurlFailure {
                 #expect(failure.exitCode == 55 || failure.exitCode == 56)
@@ -230,7 +268,7 @@ struct AdminServerTests {
                 #expect(response.status == 403, "\(path)")
                 #expect(response.text.contains("127.0.0.1"))
             }
-            #expect(try await curl("POST", base + "/admin/reload").status == 403)
+            #expect(try await curl("POST", base + "/admin/reload", headers: [adminAuthorization]).status == 403)
         }
     }
 
@@ -258,13 +296,13 @@ struct AdminServerTests {
     @Test func gracefulShutdownFinishesTheRequestInFlight() async throws {
         let gate = Gate()
         let server = AdminServer(
-            configuration: AdminConfiguration(bindHost: "127.0.0.1", bindPort: 0),
+            configuration: AdminConfiguration(bindHost: "127.0.0.1", bindPort: 0, adminToken: testAdminToken),
             registry: PrometheusCollectorRegistry(),
             health: HealthRegistry(),
             group: MultiThreadedEventLoopGroup.singleton,
             logger: Logger(label: "test")
         )
-        server.setReloadHandler {
+        server.setReloadHandler { _ in
             await gate.enterAndWait()
             return .success("done late")
         }
@@ -272,7 +310,7 @@ struct AdminServerTests {
         let run = Task { try await group.run() }
         let port = try #require(await server.boundPort)
 
-        async let reload = curl("POST", "http://127.0.0.1:\(port)/admin/reload")
+        async let reload = curl("POST", "http://127.0.0.1:\(port)/admin/reload", headers: [adminAuthorization])
         await gate.waitUntilEntered()
         await group.triggerGracefulShutdown()
         // Only once the listener is gone does the handler finish, so the drain is what delivers it.
@@ -347,7 +385,9 @@ private actor Gate {
 
 private actor Calls {
     var count = 0
+    var requesters: [String] = []
     func increment() { count += 1 }
+    func record(_ requester: String) { requesters.append(requester) }
 }
 
 private struct ReloadFailed: Error, CustomStringConvertible {

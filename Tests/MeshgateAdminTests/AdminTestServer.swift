@@ -7,7 +7,7 @@ import Prometheus
 
 /// Runs an `AdminServer` on 127.0.0.1 with a free port for the duration of `body`.
 func withAdminServer<T>(
-    _ configuration: AdminConfiguration = AdminConfiguration(bindPort: 0),
+    _ configuration: AdminConfiguration = AdminConfiguration(bindPort: 0, adminToken: testAdminToken),
     registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
     health: HealthRegistry = HealthRegistry(),
     configure: (AdminServer) -> Void = { _ in },
@@ -44,3 +44,8 @@ func pemBlock(_ der: [UInt8]) -> String {
     let base64 = Data(der).base64EncodedString(options: [.lineLength64Characters, .endLineWithLineFeed])
     return "-----BEGIN CERTIFICATE-----\n\(base64)\n-----END CERTIFICATE-----\n"
 }
+
+/// The admin token the test servers expect.
+let testAdminToken = "0123456789abcdef0123456789abcdef"
+/// The header that presents it.
+let adminAuthorization = "Authorization: Bearer \(testAdminToken)"

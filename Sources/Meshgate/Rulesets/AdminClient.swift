@@ -1,0 +1,68 @@
+import AsyncHTTPClient
+import Foundation
+import MeshgateAdmin
+import NIOCore
+import NIOHTTP1
+
+/// How local commands talk to a running `meshgate serve`: its admin listener, authenticated with
+/// the token in `state_dir/admin.token`.
+public struct AdminClient: Sendable {
+    /// `http://127.0.0.1:9090` or similar.
+    public let baseURL: String
+    private let tokenPath: String
+    private let host: String
+    private let port: Int
+
+    /// The admin endpoint of the server running `configuration`.
+    public init(configuration: MeshgateConfiguration) throws {
+        guard let admin = configuration.listeners.admin else {
+            throw StoreError("listeners.admin is off, so a running meshgate cannot be told to reload; use --no-reload and send it SIGHUP")
+        }
+        guard admin.port != 0 else {
+            throw StoreError("listeners.admin has port 0 (any free port), so this command cannot find the running server; give it a fixed port, or use --no-reload and send SIGHUP")
+        }
+        baseURL = "http://" + MeshgateServer.pacAddress(for: admin)
+        host = admin.isWildcard || admin.host.isEmpty ? "127.0.0.1" : admin.host
+        port = admin.port
+        tokenPath = (configuration.stateDirectory as NSString).appendingPathComponent(AdminToken.fileName)
+    }
+
+    /// Fails with a clear cause unless a server answers on the admin listener and the token is
+    /// readable: checked before anything is installed.
+    public func ensureReachable() async throws {
+        _ = try AdminToken.load(path: tokenPath)
+        // HTTP clients retry a refused connection until their deadline; a direct connect says at once.
+        if let failure = TCPProbe.failure(host: host, port: port) {
+            throw StoreError("meshgate does not seem to be running: nothing answers on its admin listener \(baseURL) (\(failure)); start `meshgate serve`, or pass --no-reload to install for its next start")
+        }
+        _ = try await send(method: .GET, path: "/healthz", requestedBy: nil)
+    }
+
+    /// Asks the server to reload; returns its message, or throws the server's error.
+    public func reload(requestedBy: String) async throws -> String {
+        let (status, body) = try await send(method: .POST, path: "/admin/reload", requestedBy: requestedBy)
+        let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any]
+        guard status == 200 else {
+            let reason = object?["error"] as? String ?? String(decoding: body, as: UTF8.self)
+            throw StoreError("the running meshgate refused to reload (\(status)): \(reason)")
+        }
+        return object?["message"] as? String ?? "reloaded"
+    }
+
+    private func send(method: HTTPMethod, path: String, requestedBy: String?) async throws -> (Int, [UInt8]) {
+        let token = try AdminToken.load(path: tokenPath)
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        if let requestedBy { request.headers.add(name: "X-Meshgate-Requested-By", value: requestedBy) }
+        do {
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+            let body = try await response.body.collect(upTo: 1 << 20)
+            return (Int(response.status.code), Array(body.readableBytesView))
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError("meshgate does not seem to be running: nothing answers on its admin listener \(baseURL) (\(RulesetFetcher.describe(error))); start `meshgate serve`, or pass --no-reload to install for its next start")
+        }
+    }
+}
