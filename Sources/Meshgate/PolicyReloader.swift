@@ -5,6 +5,7 @@ import MeshgateAudit
 import MeshgateCore
 import MeshgatePolicy
 import MeshgateProxy
+import Metrics
 import NIOConcurrencyHelpers
 import ServiceLifecycle
 import UnixSignals
@@ -54,6 +55,7 @@ public final class PolicyReloader: Service, Sendable {
     public func loadInitial() throws {
         let policy = try Self.compile(configuration.withLockedValue { $0 })
         holder.replace(with: policy)
+        Self.publishVersions(from: nil, to: policy)
         logger.info("policy loaded", metadata: ["rules": "\(policy.ruleCount)", "rulesets": "\(policy.rulesets.map { "\($0.name)@\($0.version)" }.joined(separator: ","))"])
     }
 
@@ -76,6 +78,7 @@ public final class PolicyReloader: Service, Sendable {
             holder.replace(with: policy)
             lastError.withLockedValue { $0 = nil }
             recordChanges(from: previous, to: policy, requestedBy: requestedBy)
+            Self.publishVersions(from: previous, to: policy)
             let summary = "reloaded \(policy.ruleCount) rules from \(policy.rulesets.map { "\($0.name)@\($0.version)" }.joined(separator: ", "))"
             logger.notice("policy reloaded", metadata: ["rules": "\(policy.ruleCount)", "requested_by": "\(requestedBy)"])
             return .success(summary)
@@ -84,6 +87,18 @@ public final class PolicyReloader: Service, Sendable {
             lastError.withLockedValue { $0 = message }
             logger.error("policy reload failed; the previous policy stays in force", metadata: ["error": "\(message)"])
             return .failure(error)
+        }
+    }
+
+    /// `meshgate_ruleset_loaded{ruleset,version}`: 1 for each version in force, 0 for versions
+    /// that were, so a dashboard shows what each node enforces.
+    private static func publishVersions(from old: PolicyEngine?, to new: PolicyEngine) {
+        let current = Set(new.rulesets.map { "\($0.name)\u{0}\($0.version)" })
+        for ruleset in old?.rulesets ?? [] where !current.contains("\(ruleset.name)\u{0}\(ruleset.version)") {
+            Gauge(label: "meshgate_ruleset_loaded", dimensions: [("ruleset", ruleset.name), ("version", ruleset.version)]).record(0)
+        }
+        for ruleset in new.rulesets {
+            Gauge(label: "meshgate_ruleset_loaded", dimensions: [("ruleset", ruleset.name), ("version", ruleset.version)]).record(1)
         }
     }
 

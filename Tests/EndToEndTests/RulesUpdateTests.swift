@@ -260,6 +260,8 @@ import Testing
         #expect(try await world.status(host: "localhost", path: "/hello") == 403)
         let metrics = try await Curl.fetch("\(world.admin)/metrics", proxy: nil)
         #expect(metrics.bodyText.contains("meshgate_ruleset_update_last_success_timestamp_seconds"), "\(metrics.bodyText.prefix(2000))")
+        #expect(metrics.bodyText.contains(#"meshgate_ruleset_loaded{ruleset="fleet",version="2026.11.02"} 1"#), "\(metrics.bodyText.prefix(3000))")
+        #expect(metrics.bodyText.contains(#"meshgate_ruleset_loaded{ruleset="fleet",version="2026.11.01"} 0"#))
 
         // A bad publication afterwards is refused by the server too, and the rules stay.
         try "garbage".write(to: world.publish.appendingPathComponent("fleet.yaml.sig"), atomically: true, encoding: .utf8)
