@@ -191,7 +191,7 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "MeshgateTests", dependencies: ["Meshgate", "MeshgateCore"], swiftSettings: strict),
+        .testTarget(name: "MeshgateTests", dependencies: ["Meshgate", "MeshgateCore", .product(name: "NIOCore", package: "swift-nio")], swiftSettings: strict),
         .testTarget(
             name: "EndToEndTests",
             dependencies: [

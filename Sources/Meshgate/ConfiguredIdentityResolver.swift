@@ -4,12 +4,15 @@ import MeshgateCore
 import NIOCore
 
 /// Identifies clients from `identities:` — by presented token (stored as SHA-256, compared in
-/// constant time) or by source CIDR. A token, when presented, wins over an address match.
+/// constant time), by the uid or cgroup of a local process, or by source CIDR. A token, when
+/// presented, wins over the rest; a workload match wins over an address match.
 public struct ConfiguredIdentityResolver: IdentityResolver {
     struct Entry: Sendable {
         var identity: Identity
         var tokenSHA256: [UInt8]?
         var cidrs: [CIDR]
+        var uid: UInt32?
+        var cgroup: String?
     }
 
     let entries: [Entry]
@@ -17,8 +20,32 @@ public struct ConfiguredIdentityResolver: IdentityResolver {
     /// Builds the resolver from the configured identities.
     public init(_ identities: [MeshgateConfiguration.Identity]) {
         entries = identities.map {
-            Entry(identity: Identity(name: $0.name, team: $0.team), tokenSHA256: $0.tokenSHA256, cidrs: $0.cidrs)
+            Entry(identity: Identity(name: $0.name, team: $0.team), tokenSHA256: $0.tokenSHA256, cidrs: $0.cidrs,
+                  uid: $0.uid, cgroup: $0.cgroup)
         }
+    }
+
+    /// Whether any identity names a uid or cgroup.
+    public var usesWorkloads: Bool { entries.contains { $0.uid != nil || $0.cgroup != nil } }
+
+    /// The first identity whose `uid` and `cgroup` (when set) both hold for `workload`; a cgroup
+    /// matches itself and everything below it (`/system.slice/ci.service` covers its children).
+    public func identify(client: SocketAddress?, workload: LocalWorkload?) -> IdentityResolution {
+        if let workload {
+            for entry in entries where entry.uid != nil || entry.cgroup != nil {
+                if let uid = entry.uid, uid != workload.uid { continue }
+                if let prefix = entry.cgroup {
+                    guard let cgroup = workload.cgroup, Self.cgroup(cgroup, isWithin: prefix) else { continue }
+                }
+                return .identified(entry.identity)
+            }
+        }
+        return identify(client: client, credentials: nil)
+    }
+
+    static func cgroup(_ path: String, isWithin prefix: String) -> Bool {
+        let trimmed = prefix.count > 1 && prefix.hasSuffix("/") ? String(prefix.dropLast()) : prefix
+        return path == trimmed || trimmed == "/" || path.hasPrefix(trimmed + "/")
     }
 
     /// Whether any identity is configured at all.

@@ -93,9 +93,20 @@ public enum MeshgateServer {
         }
 
         var explicit: ExplicitProxyServer?
-        if let address = configuration.listeners.explicit {
-            let proxyConfiguration = proxyConfiguration(from: configuration)
-            let proxyServices = try ProxyServices(
+        var proxyServices: ProxyServices?
+        if configuration.listeners.explicit != nil || configuration.listeners.transparent != nil {
+            var proxyConfiguration = proxyConfiguration(from: configuration)
+            if configuration.listeners.transparent != nil, let mark = configuration.transparent.mark {
+                if let problem = SocketMark.check(mark) {
+                    logger.warning("cannot mark upstream sockets, so the node's redirect rules cannot tell meshgate's own connections by mark", metadata: [
+                        "mark": "0x\(String(mark, radix: 16))", "error": "\(problem)",
+                        "fix": "give meshgate CAP_NET_ADMIN (contrib/systemd/meshgate.service does), or exempt its user in the rules (contrib/egress.sh --user)",
+                    ])
+                } else {
+                    proxyConfiguration.socketMark = mark
+                }
+            }
+            proxyServices = try ProxyServices(
                 configuration: proxyConfiguration,
                 leafCache: cache,
                 upstreamTLSContext: upstreamContext,
@@ -105,6 +116,8 @@ public enum MeshgateServer {
                 group: eventLoopGroup,
                 logger: logger
             )
+        }
+        if let address = configuration.listeners.explicit, let proxyServices {
             let server = ExplicitProxyServer(
                 host: address.host,
                 port: address.port,
@@ -114,6 +127,15 @@ public enum MeshgateServer {
             )
             explicit = server
             services.append(server)
+        }
+        if let address = configuration.listeners.transparent, let proxyServices {
+            services.append(TransparentProxyServer(
+                host: address.host,
+                port: address.port,
+                services: proxyServices,
+                group: eventLoopGroup,
+                shutdownGrace: TimeAmount(configuration.limits.shutdownGrace)
+            ))
         }
 
         var admin: AdminServer?
@@ -132,7 +154,7 @@ public enum MeshgateServer {
             services.append(server)
         }
 
-        for (name, address) in [("transparent", configuration.listeners.transparent), ("dns", configuration.listeners.dns), ("ai", configuration.listeners.ai)] {
+        for (name, address) in [("dns", configuration.listeners.dns), ("ai", configuration.listeners.ai)] {
             if let address {
                 logger.warning("listener is configured but not available in this version; it is ignored", metadata: [
                     "listener": "\(name)", "address": "\(address)",

@@ -44,19 +44,59 @@ extension HTTPProxyHandler {
 /// Decides what happens inside an accepted CONNECT once the first client bytes are seen.
 final class TunnelSetup {
     let services: ProxyServices
-    let authority: HostPort
+    var authority: HostPort
     let clientAddress: SocketAddress?
     let identity: Identity?
     let connectTransaction: HTTPTransaction
     let channel: any Channel
+    /// For a transparent connection: the address the client dialled (the upstream goes there, not
+    /// to a lookup of the SNI) and the names the DNS filter gave this client for it.
+    let transparent: (destination: SocketAddress, resolvedNames: [String])?
 
-    init(channel: any Channel, services: ProxyServices, authority: HostPort, clientAddress: SocketAddress?, identity: Identity?, connectTransaction: HTTPTransaction) {
+    init(channel: any Channel, services: ProxyServices, authority: HostPort, clientAddress: SocketAddress?, identity: Identity?,
+         connectTransaction: HTTPTransaction, transparent: (destination: SocketAddress, resolvedNames: [String])? = nil) {
         self.channel = channel
         self.services = services
         self.authority = authority
         self.clientAddress = clientAddress
         self.identity = identity
         self.connectTransaction = connectTransaction
+        self.transparent = transparent
+    }
+
+    /// A transparent connection's host-level refusal or SNI/DNS disagreement, before any bytes
+    /// go anywhere. Returns false when the connection was closed.
+    private func checkTransparent(sni: String?, bypass: Bool) -> Bool {
+        guard let transparent else { return true }
+        let tx = connectTransaction
+        // Name the connection by SNI, else by what the client resolved, else by the address.
+        let host = sni ?? transparent.resolvedNames.first ?? authority.host
+        authority = HostPort(host: host, port: authority.port)
+        tx.host = host
+        if let sni, !transparent.resolvedNames.isEmpty, !transparent.resolvedNames.contains(sni) {
+            tx.detections.append("SNI/DNS mismatch")
+            services.logger.warning("transparent connection's SNI is not a name this client resolved to its destination", metadata: [
+                "sni": "\(sni)", "destination": "\(transparent.destination.auditDescription)",
+                "resolved": "\(transparent.resolvedNames.joined(separator: ","))",
+            ])
+            if !bypass { services.audit.record(tx.auditEvent(client: clientAddress?.auditDescription, identity: identity)) }
+        }
+        // Spliced hosts are decided here; intercepted ones request by request inside the tunnel.
+        guard bypass else { return true }
+        let verdict = services.policy.current.evaluateHostOnly(host: host, port: authority.port, identity: identity)
+        tx.rule = verdict.rule
+        tx.ruleset = verdict.ruleset
+        tx.action = verdict.action
+        if verdict.action == .block || verdict.action == .redirect || verdict.action == .reroute {
+            tx.action = .block
+            tx.status = 403
+            tx.error = "\(host) is refused by rule \(verdict.rule ?? "-") (spliced, so it cannot be redirected)"
+            services.metrics.countRequest(action: .block, status: 403)
+            services.audit.record(tx.auditEvent(client: clientAddress?.auditDescription, identity: identity))
+            channel.close(promise: nil)
+            return false
+        }
+        return true
     }
 
     /// Called by the SNI peek with the ClientHello's server name (or `.fallback` for no SNI / not TLS).
@@ -68,6 +108,10 @@ final class TunnelSetup {
         }
         let bypass = services.configuration.doNotInspect.matches(authority.host)
             || (sni.map { services.configuration.doNotInspect.matches($0) } ?? false)
+            || (transparent?.resolvedNames.first.map { services.configuration.doNotInspect.matches($0) } ?? false)
+        guard checkTransparent(sni: sni, bypass: bypass) else {
+            return channel.eventLoop.makeFailedFuture(ChannelError.inputClosed)
+        }
         if bypass, let sni, sni != authority.host {
             // The SNI names another host than the CONNECT did: its host rules apply too. The 200 is
             // already out, so a refusal can only close the tunnel.
@@ -98,16 +142,19 @@ final class TunnelSetup {
         let client = clientAddress?.auditDescription
         let identity = self.identity
         let (clientGlue, originGlue) = GlueHandler.matchedPair()
-        return ClientBootstrap(group: channel.eventLoop)
+        let bootstrap = ClientBootstrap(group: channel.eventLoop)
             .connectTimeout(services.configuration.upstreamConnectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelOption(.allowRemoteHalfClosure, value: true)
+            .marked(services.configuration.socketMark)
             .channelInitializer { origin in
                 origin.eventLoop.makeCompletedFuture {
                     try origin.pipeline.syncOperations.addHandler(originGlue)
                 }
             }
-            .connect(host: services.configuration.staticHosts[authority.host] ?? authority.host, port: authority.port)
+        let connected = transparent.map { bootstrap.connect(to: $0.destination) }
+            ?? bootstrap.connect(host: services.configuration.staticHosts[authority.host] ?? authority.host, port: authority.port)
+        return connected
             .flatMapThrowing { _ in
                 let initialOut = tx.bytesOut
                 clientGlue.onClose = { fromClient in
@@ -149,8 +196,9 @@ final class TunnelSetup {
             try ProxyPipeline.addHTTPServerHandlers(
                 to: ops,
                 services: services,
-                mode: .intercepted(authority: authority, serverName: sni),
-                identity: identity
+                mode: .intercepted(authority: authority, serverName: sni, pinned: self.transparent?.destination),
+                identity: identity,
+                transparent: self.connectTransaction.transparentDestination.map { TransparentFacts(destination: $0, workload: self.connectTransaction.workload) }
             )
         }
     }

@@ -32,6 +32,8 @@ final class HTTPProxyHandler {
     var clientAddress: SocketAddress?
     var identity: Identity?
     var transactionsServed = 0
+    /// Set for requests on redirected connections, for their audit lines.
+    var transparent: TransparentFacts?
     private var headerTimer: Scheduled<Void>?
     private var readsHeld = false
     private var pendingRead = false
@@ -67,9 +69,13 @@ final class HTTPProxyHandler {
             path: head.uri,
             intercepted: intercepted
         )
-        if case .intercepted(let authority, _) = mode {
+        if case .intercepted(let authority, _, _) = mode {
             tx.host = authority.host
             tx.port = authority.port
+        }
+        if let transparent {
+            tx.transparentDestination = transparent.destination
+            tx.workload = transparent.workload
         }
 
         guard configuration.allows(clientAddress) else {
@@ -158,7 +164,7 @@ final class HTTPProxyHandler {
 
     func startForward(_ tx: HTTPTransaction, context: ChannelHandlerContext, allowPooled: Bool = true) {
         guard let target = tx.target else { return }
-        let key = UpstreamKey(scheme: target.scheme, origin: target.origin, serverName: target.serverName)
+        let key = UpstreamKey(scheme: target.scheme, origin: target.origin, serverName: target.serverName, pinned: target.pinnedAddress)
         if allowPooled, let pool = services.pools.pool(for: context.eventLoop), let connection = pool.take(key) {
             tx.usedPooledConnection = true
             attach(connection, to: tx)

@@ -52,6 +52,9 @@ final class HTTPTransaction {
     /// The held request body while a rule needs it (nil once decided).
     var inspection: ByteBuffer?
     var error: String?
+    /// For redirected connections: the original destination (`ip:port`) and the local process behind it.
+    var transparentDestination: String?
+    var workload: LocalWorkload?
 
     init(head: HTTPRequestHead, scheme: String, host: String, port: Int, path: String, intercepted: Bool) {
         self.head = head
@@ -97,6 +100,11 @@ final class HTTPTransaction {
         if let mcpMethod { fields.append(("mcp_method", .string(mcpMethod))) }
         if let redirectTarget { fields.append(("target", .string(redirectTarget))) }
         if let error { fields.append(("error", .string(error))) }
+        if let transparentDestination { fields.append(("destination", .string(transparentDestination))) }
+        if let workload {
+            fields.append(("uid", .int(Int64(workload.uid))))
+            fields.append(("cgroup", .optional(workload.cgroup)))
+        }
         return AuditEvent(
             timestampMillis: startedWallMillis,
             kind: .http,

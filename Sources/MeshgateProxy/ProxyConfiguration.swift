@@ -33,6 +33,11 @@ public struct ProxyConfiguration: Sendable {
     public var overLimit: OverLimit
     /// Names resolved to fixed addresses instead of DNS, like Squid's `hosts_file` (tests use it).
     public var staticHosts: [String: String]
+    /// `SO_MARK` on meshgate's upstream sockets, so node redirect rules can exempt them (nil: none).
+    public var socketMark: Int32?
+    /// Look up the uid and cgroup of local processes behind redirected connections for the audit
+    /// line even when no identity names them.
+    public var auditWorkloads = true
 
     /// `inspection.over_limit`.
     public enum OverLimit: Sendable {
@@ -58,7 +63,8 @@ public struct ProxyConfiguration: Sendable {
         viaName: String = "meshgate",
         maxInspectedBodyBytes: Int = 1 << 20,
         overLimit: OverLimit = .inspectPrefix,
-        staticHosts: [String: String] = [:]
+        staticHosts: [String: String] = [:],
+        socketMark: Int32? = nil
     ) {
         self.allowClients = allowClients
         self.requireIdentity = requireIdentity
@@ -75,6 +81,7 @@ public struct ProxyConfiguration: Sendable {
         self.maxInspectedBodyBytes = maxInspectedBodyBytes
         self.overLimit = overLimit
         self.staticHosts = staticHosts
+        self.socketMark = socketMark
     }
 
     /// Whether a client address may use the proxy.

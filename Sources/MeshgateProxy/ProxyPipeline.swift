@@ -8,7 +8,8 @@ enum ProxyPipeline {
         to ops: ChannelPipeline.SynchronousOperations,
         services: ProxyServices,
         mode: ProxyRequestMode,
-        identity: Identity?
+        identity: Identity?,
+        transparent: TransparentFacts? = nil
     ) throws {
         var limits = NIOHTTPDecoderLimitConfiguration()
         limits.maxHeaderFieldSize = services.configuration.maxHeaderBytes
@@ -20,7 +21,9 @@ enum ProxyPipeline {
             limitConfiguration: limits
         )))
         try ops.addHandler(HTTPServerPipelineHandler())
-        try ops.addHandler(HTTPProxyHandler(services: services, mode: mode, identity: identity))
+        let handler = HTTPProxyHandler(services: services, mode: mode, identity: identity)
+        handler.transparent = transparent
+        try ops.addHandler(handler)
     }
 
     /// Removes the first handler of `type`, if the pipeline has one (pipeline surgery for tunnels).
@@ -28,4 +31,12 @@ enum ProxyPipeline {
         guard let context = try? ops.context(handlerType: type) else { return }
         ops.removeHandler(context: context, promise: nil)
     }
+}
+
+/// What a redirected connection carries into each of its requests' audit lines.
+struct TransparentFacts {
+    /// The original destination as `ip:port`.
+    var destination: String
+    /// The local process behind it, when it is one of this host's.
+    var workload: LocalWorkload?
 }

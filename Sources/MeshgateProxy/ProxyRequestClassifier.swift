@@ -1,4 +1,5 @@
 import MeshgateCore
+import NIOCore
 import NIOHTTP1
 
 /// Where a forwarded request goes.
@@ -11,13 +12,17 @@ public struct ForwardTarget: Sendable, Hashable {
     public var path: String
     /// The name sent as TLS SNI (https only): the client's SNI when it gave one, else the origin host.
     public var serverName: String?
+    /// For transparent connections: the address the client dialled, connected to instead of looking
+    /// the host up, so a client cannot steer meshgate elsewhere by naming another host.
+    public var pinnedAddress: SocketAddress?
 
     /// Creates a target.
-    public init(scheme: String, origin: HostPort, path: String, serverName: String? = nil) {
+    public init(scheme: String, origin: HostPort, path: String, serverName: String? = nil, pinnedAddress: SocketAddress? = nil) {
         self.scheme = scheme
         self.origin = origin
         self.path = path
         self.serverName = serverName
+        self.pinnedAddress = pinnedAddress
     }
 
     /// The scheme's default port.
@@ -38,8 +43,12 @@ public enum ProxyRequestKind: Sendable, Equatable {
 public enum ProxyRequestMode: Sendable, Equatable {
     /// The explicit listener: absolute-form requests and CONNECT.
     case explicit
-    /// Inside an intercepted TLS tunnel to `authority`: origin-form requests.
-    case intercepted(authority: HostPort, serverName: String?)
+    /// Inside an intercepted TLS tunnel to `authority`: origin-form requests. `pinned` is the
+    /// address a transparent client dialled (nil for CONNECT, where the authority is looked up).
+    case intercepted(authority: HostPort, serverName: String?, pinned: SocketAddress? = nil)
+    /// A redirected plain-HTTP connection to `destination`: origin-form requests named by `Host`
+    /// (or `fallbackHost`, the DNS filter's name for the address, or the address itself).
+    case transparentHTTP(destination: SocketAddress, fallbackHost: String)
 }
 
 /// Classifies request heads (the proxy's request-target rules from RFC 9110/9112 plus the contract's).
@@ -58,8 +67,15 @@ public enum ProxyRequestClassifier {
         switch mode {
         case .explicit:
             return classifyExplicit(head, configuration: configuration, isOwnAddress: isOwn)
-        case .intercepted(let authority, let serverName):
-            return classifyIntercepted(head, authority: authority, serverName: serverName)
+        case .intercepted(let authority, let serverName, let pinned):
+            var kind = classifyIntercepted(head, authority: authority, serverName: serverName)
+            if case .forward(var target) = kind, let pinned {
+                target.pinnedAddress = pinned
+                kind = .forward(target)
+            }
+            return kind
+        case .transparentHTTP(let destination, let fallbackHost):
+            return classifyTransparentHTTP(head, destination: destination, fallbackHost: fallbackHost)
         }
     }
 
@@ -111,6 +127,24 @@ public enum ProxyRequestClassifier {
             return .reject(.badRequest, "request target '\(head.uri.prefix(200))' does not belong to the tunnel to \(authority)")
         }
         return .forward(ForwardTarget(scheme: "https", origin: authority, path: url.pathAndQuery, serverName: serverName ?? tlsName(authority)))
+    }
+
+    private static func classifyTransparentHTTP(_ head: HTTPRequestHead, destination: SocketAddress, fallbackHost: String) -> ProxyRequestKind {
+        if head.method == .CONNECT {
+            return .reject(.badRequest, "CONNECT on a redirected connection is not supported")
+        }
+        let port = destination.port ?? 80
+        var path = head.uri
+        var host = head.headers.first(name: "host").flatMap { HostPort(authority: $0, defaultPort: port)?.host } ?? fallbackHost
+        if !head.uri.hasPrefix("/") && head.uri != "*" {
+            guard let url = AbsoluteURL(head.uri), url.scheme == "http", let origin = HostPort(authority: url.authority, defaultPort: port) else {
+                return .reject(.badRequest, "malformed request target '\(head.uri.prefix(200))'")
+            }
+            host = origin.host
+            path = url.pathAndQuery
+        }
+        // The port is the one dialled; a Host header naming another port does not move the connection.
+        return .forward(ForwardTarget(scheme: "http", origin: HostPort(host: host, port: port), path: path, pinnedAddress: destination))
     }
 
     private static func tlsName(_ authority: HostPort) -> String? {

@@ -28,6 +28,13 @@ public final class ProxyServices: Sendable {
     /// The token sent in `Via`: `meshgate (1a2b3c4d)`.
     let viaToken: String
     private let listenerAddresses = NIOLockedValueBox<[HostPort]>([])
+    private let nameMemoryBox = NIOLockedValueBox<(any AddressNameMemory)?>(nil)
+
+    /// The DNS filter's memory of its answers, when the DNS listener runs (set once at assembly).
+    public var nameMemory: (any AddressNameMemory)? {
+        get { nameMemoryBox.withLockedValue { $0 } }
+        set { nameMemoryBox.withLockedValue { $0 = newValue } }
+    }
     /// Server contexts for clients that send no SNI (connections to IP literals): building a context
     /// is expensive, so each host's is kept.
     private let noSNIContexts = NIOLockedValueBox(LRUCache<String, (context: NIOSSLContext, refreshAfter: Date)>(capacity: 1024))
@@ -49,7 +56,8 @@ public final class ProxyServices: Sendable {
         self.viaToken = "\(configuration.viaName) (\(instanceID))"
         self.leafCache = leafCache
         self.interceptContext = try InterceptContexts.makeSharedServerContext(cache: leafCache)
-        self.connector = UpstreamConnector(tlsContext: upstreamTLSContext, connectTimeout: configuration.upstreamConnectTimeout, staticHosts: configuration.staticHosts)
+        self.connector = UpstreamConnector(tlsContext: upstreamTLSContext, connectTimeout: configuration.upstreamConnectTimeout,
+                                           staticHosts: configuration.staticHosts, socketMark: configuration.socketMark)
         self.pools = UpstreamPools(group: group, maxIdlePerKey: configuration.maxIdleUpstreamPerOrigin)
         self.audit = audit
         self.identities = identities

@@ -15,6 +15,8 @@ struct UpstreamKey: Hashable {
     var scheme: String
     var origin: HostPort
     var serverName: String?
+    /// The address to connect to instead of resolving `origin` (transparent connections).
+    var pinned: SocketAddress?
 }
 
 /// One HTTP/1.1 connection to an origin (plain or verified TLS), lent to one client transaction at a time.

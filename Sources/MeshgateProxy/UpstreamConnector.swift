@@ -19,6 +19,9 @@ struct UpstreamConnector {
     var tlsContext: NIOSSLContext
     var connectTimeout: TimeAmount
     var staticHosts: [String: String] = [:]
+    /// `SO_MARK` for every upstream socket, so the node's redirect rules can exempt meshgate's own
+    /// connections (needs CAP_NET_ADMIN).
+    var socketMark: Int32?
 
     func connect(_ key: UpstreamKey, on eventLoop: any EventLoop) -> EventLoopFuture<UpstreamConnection> {
         let handshake = eventLoop.makePromise(of: Void.self)
@@ -27,6 +30,7 @@ struct UpstreamConnector {
             .connectTimeout(connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelOption(.autoRead, value: true)
+            .marked(socketMark)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let ops = channel.pipeline.syncOperations
@@ -50,7 +54,8 @@ struct UpstreamConnector {
         let port = key.origin.port
         let description = key.origin.description
         let timeout = connectTimeout
-        return bootstrap.connect(host: host, port: port)
+        let connected = key.pinned.map { bootstrap.connect(to: $0) } ?? bootstrap.connect(host: host, port: port)
+        return connected
             .flatMapError { error in
                 eventLoop.makeFailedFuture(Self.classify(connectError: error, target: description, timeout: timeout)) as EventLoopFuture<any Channel>
             }
@@ -140,4 +145,12 @@ final class HandshakeWaiter: ChannelInboundHandler, RemovableChannelHandler {
 struct UpstreamHandshakeError: Error {
     var underlying: any Error
     var peerCertificate: NIOSSLCertificate?
+}
+
+extension ClientBootstrap {
+    /// Sets `SO_MARK` when a mark is configured.
+    func marked(_ mark: Int32?) -> ClientBootstrap {
+        guard let mark else { return self }
+        return channelOption(ChannelOptions.Types.SocketOption(level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(SO_MARK)), value: SocketOptionValue(mark))
+    }
 }

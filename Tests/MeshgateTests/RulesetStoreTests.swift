@@ -100,3 +100,4 @@ import Testing
         withExtendedLifetime(held) {}
     }
 }
+

@@ -3,7 +3,7 @@ import Yams
 
 extension MeshgateConfiguration {
     static let topLevelKeys = ["state_dir", "listeners", "access", "tls", "limits", "portal", "rulesets",
-                               "ruleset_updates", "inspection", "audit", "identities", "dns", "ai"]
+                               "ruleset_updates", "inspection", "audit", "identities", "dns", "ai", "transparent"]
 
     /// Section keys written at the top level by mistake, mapped to the section they belong in.
     static let misplacedKeys: [String: String] = {
@@ -31,7 +31,7 @@ extension MeshgateConfiguration {
         let top = try root.mapping(keys: topLevelKeys, misplaced: misplacedKeys)
         let state = try top["state_dir"]?.path() ?? context.resolve("state")
         let identities = try Identity.list(node: top["identities"])
-        let configuration = MeshgateConfiguration(
+        var configuration = MeshgateConfiguration(
             sourcePath: nil,
             stateDirectory: state,
             listeners: try Listeners(node: top["listeners"]),
@@ -47,6 +47,7 @@ extension MeshgateConfiguration {
             dns: try DNS(node: top["dns"]),
             ai: try AI(node: top["ai"], stateDirectory: state, identities: identities)
         )
+        configuration.transparent = try Transparent(node: top["transparent"])
         try configuration.validate(top)
         return configuration
     }

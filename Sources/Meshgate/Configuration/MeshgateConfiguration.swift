@@ -34,6 +34,8 @@ public struct MeshgateConfiguration: Sendable, Hashable {
     public var dns: DNS
     /// `ai`.
     public var ai: AI
+    /// `transparent`.
+    public var transparent = Transparent()
 
     /// Creates a configuration from its parts.
     public init(
