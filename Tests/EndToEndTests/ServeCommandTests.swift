@@ -8,6 +8,10 @@ import Testing
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent(".build/debug/meshgate").path
 
+    /// The checkout this test binary was built from.
+    static let repositoryRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
     static func writeConfig(_ dir: URL, adminPort: Int = 0, extra: String = "") throws -> String {
         let path = dir.appendingPathComponent("meshgate.yaml").path
         try """

@@ -50,6 +50,19 @@ enum ProcessRunner {
         return ProcessResult(exitCode: process.terminationStatus, stdout: o, stderr: String(decoding: e, as: UTF8.self))
     }
 
+    /// For teardown in `defer`, where nothing can be awaited: runs to completion.
+    @discardableResult
+    static func runBlocking(_ executable: String, _ arguments: [String]) throws -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try which(executable))
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
     static func which(_ name: String) throws -> String {
         if name.hasPrefix("/") { return name }
         for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {

@@ -1,0 +1,125 @@
+import Foundation
+import Testing
+
+/// A node set up for real: a client namespace routed through a gateway namespace where meshgate
+/// runs behind the shipped nftables redirect rules (contrib/egress.sh), and an origin namespace
+/// with HTTP and HTTPS servers. The client uses plain `curl` with no proxy settings.
+@Suite(.serialized) struct TransparentNetnsTests {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+    static let world = fixtures.appendingPathComponent("netns/world.sh").path
+    static let origin = fixtures.appendingPathComponent("origin_server.py").path
+    static let originAddress = "10.77.2.2"
+
+    /// Runs `world.sh exec ID ROLE …`.
+    static func exec(_ id: String, _ role: String, _ command: [String], timeout: TimeInterval = 30) async throws -> ProcessResult {
+        try await ProcessRunner.run("bash", [world, "exec", id, role] + command, timeout: timeout)
+    }
+
+    static func background(_ id: String, _ role: String, _ command: [String]) throws -> StreamingClient {
+        try StreamingClient(["bash", world, "exec", id, role] + command, environment: Curl.environment, captureStderr: true)
+    }
+
+    @Test func aNodeRedirectsItsEgressThroughMeshgate() async throws {
+        let id = String(getpid() % 10000)
+        let up = try await ProcessRunner.run("bash", [Self.world, "up", id], timeout: 60)
+        defer { _ = try? ProcessRunner.runBlocking("bash", [Self.world, "down", id]) }
+        try #require(up.exitCode == 0, "cannot set up the namespaces: \(up.stderr) \(up.stdoutText)")
+
+        let pki = try TestPKI.make()
+        let dir = pki.directory
+        let names = ["allowed.test", "spliced.test", "mcp.linear.app", "origin.test", "shadow.test"]
+        let (cert, key) = try pki.writeOriginLeaf(host: names[0], ipAddress: [10, 77, 2, 2], moreHosts: Array(names.dropFirst()))
+        var processes: [StreamingClient] = []
+        defer { processes.forEach { $0.terminate() } }
+        for arguments in [[Self.originAddress, "443", cert, key], [Self.originAddress, "80"]] {
+            let server = try Self.background(id, "origin", ["python3", Self.origin] + arguments)
+            processes.append(server)
+            #expect(try await server.waitForOutput(containing: "listening", timeout: 20), "\(server.text)")
+        }
+
+        let config = dir.appendingPathComponent("meshgate.yaml").path
+        try """
+            state_dir: ./state
+            listeners:
+              transparent: 0.0.0.0:3129
+              admin: 127.0.0.1:0
+            access:
+              allow_clients: [10.77.0.0/16, 127.0.0.0/8]
+            tls:
+              upstream_ca: \(pki.originCAPath)
+              do_not_inspect: [spliced.test]
+            portal: https://origin.test/mcp
+            rulesets: [\(ServeCommandTests.repositoryRoot)/rulesets/shadow-mcp.yaml]
+            audit:
+              path: ./state/audit.jsonl
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        let meshgate = try Self.background(id, "gw", [ServeCommandTests.binary, "serve", "--config", config])
+        processes.append(meshgate)
+        #expect(try await meshgate.waitForOutput(containing: "transparent proxy listening", timeout: 30), "\(meshgate.text)")
+        #expect(!meshgate.text.contains("cannot mark upstream sockets"), "running as root, the mark must work: \(meshgate.text)")
+        let ca = dir.appendingPathComponent("state/ca.pem").path
+
+        func curl(_ arguments: [String]) async throws -> (status: Int, body: String) {
+            let output = dir.appendingPathComponent("curl-\(UUID().uuidString)").path
+            let result = try await Self.exec(id, "client", ["curl", "-sS", "-m", "15", "-o", output, "-w", "%{http_code}"] + arguments)
+            let body = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+            return (Int(result.stdoutText) ?? 0, body + result.stderr)
+        }
+        func issuer(_ host: String) async throws -> String {
+            let result = try await Self.exec(id, "client", ["sh", "-c", "openssl s_client -connect \(host):443 -servername \(host) </dev/null 2>/dev/null | openssl x509 -noout -issuer"])
+            return result.stdoutText
+        }
+
+        // HTTPS to an allowed host works, and the certificate is meshgate's.
+        let allowed = try await curl(["--cacert", ca, "https://allowed.test/hello"])
+        #expect(allowed.status == 200, "\(allowed.body)")
+        #expect(allowed.body.contains("origin host=allowed.test path=/hello"))
+        #expect(try await issuer("allowed.test").contains("meshgate"), "intercepted with meshgate's CA")
+
+        // A shadow MCP host is rerouted to the portal, over HTTPS and over plain HTTP (by Host).
+        let shadow = try await curl(["--cacert", ca, "-X", "POST", "-H", "Content-Type: application/json",
+                                     "--data", #"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#, "https://mcp.linear.app/mcp"])
+        #expect(shadow.status == 200, "\(shadow.body)")
+        #expect(shadow.body.contains("origin host=origin.test path=/mcp"), "rerouted to the portal: \(shadow.body)")
+        let plainShadow = try await curl(["http://mcp.linear.app/mcp"])
+        #expect(plainShadow.body.contains("origin host=origin.test path=/mcp"), "\(plainShadow.body)")
+        let plainAllowed = try await curl(["http://allowed.test/plain"])
+        #expect(plainAllowed.status == 200)
+        #expect(plainAllowed.body.contains("origin host=allowed.test path=/plain"))
+
+        // A do_not_inspect host is spliced: the origin's own certificate reaches the client.
+        let spliced = try await curl(["--cacert", pki.originCAPath, "https://spliced.test/s"])
+        #expect(spliced.status == 200, "\(spliced.body)")
+        #expect(try await issuer("spliced.test").contains("test origin CA"))
+
+        // QUIC (UDP 443) is dropped at the gateway, so clients fall back to TCP.
+        let catcher = try Self.background(id, "origin", ["python3", "-c", """
+            import socket
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("\(Self.originAddress)", 443)); s.settimeout(4)
+            print("ready", flush=True)
+            try:
+                s.recvfrom(100); print("RECEIVED", flush=True)
+            except socket.timeout:
+                print("NOTHING", flush=True)
+            """])
+        processes.append(catcher)
+        #expect(try await catcher.waitForOutput(containing: "ready", timeout: 10))
+        _ = try await Self.exec(id, "client", ["python3", "-c", """
+            import socket
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            for _ in range(3): s.sendto(b"quic?", ("\(Self.originAddress)", 443))
+            """])
+        #expect(try await catcher.waitForOutput(containing: "NOTHING", timeout: 10), "UDP 443 must not arrive: \(catcher.text)")
+
+        // Dialling meshgate's listener itself is a loop: 508, audited.
+        let loop = try await curl(["http://10.77.1.1:3129/"])
+        #expect(loop.status == 508, "\(loop.body)")
+
+        let audit = try String(contentsOfFile: dir.appendingPathComponent("state/audit.jsonl").path, encoding: .utf8)
+        #expect(audit.contains(#""host":"mcp.linear.app""#) && audit.contains(#""action":"reroute""#))
+        #expect(audit.contains(#""destination":"10.77.2.2:443""#))
+        #expect(audit.contains(#""status":508"#))
+        meshgate.signal(SIGTERM)
+        _ = try await meshgate.waitForExit(timeout: 15)
+    }
+}
