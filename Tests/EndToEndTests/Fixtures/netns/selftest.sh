@@ -88,6 +88,8 @@ check "a connection carrying mark 0x4d47 goes straight to the origin" contains "
 check "  ... which logged the gw's address" wait_for "$T/origin-http.log" "^10.77.2.1 .*GET / "
 out=$(probe gw http 10.77.2.2 80)
 check "the same connection without the mark is redirected to the listener" contains "$out" "^probe orig=10.77.2.2:80$"
+check "  ... and arrives from the gw's own address toward the origin, not from 127.0.0.1" \
+	wait_for "$T/gw-transparent.log" "tcp peer=10.77.2.1:[0-9]+ orig=10.77.2.2:80"
 out=$(probe gw http 127.0.0.1 3129)
 check "loopback destinations are never redirected" contains "$out" "^probe orig=127.0.0.1:3129$"
 out=$(probe gw udp-send 10.77.2.2 443 quic-from-gw)
