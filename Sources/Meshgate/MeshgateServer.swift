@@ -97,14 +97,11 @@ public enum MeshgateServer {
         if configuration.listeners.explicit != nil || configuration.listeners.transparent != nil {
             var proxyConfiguration = proxyConfiguration(from: configuration)
             if configuration.listeners.transparent != nil, let mark = configuration.transparent.mark {
+                // Unmarked upstream connections would be redirected back to us, one after another.
                 if let problem = SocketMark.check(mark) {
-                    logger.warning("cannot mark upstream sockets, so the node's redirect rules cannot tell meshgate's own connections by mark", metadata: [
-                        "mark": "0x\(String(mark, radix: 16))", "error": "\(problem)",
-                        "fix": "give meshgate CAP_NET_ADMIN (contrib/systemd/meshgate.service does), or exempt its user in the rules (contrib/egress.sh --user)",
-                    ])
-                } else {
-                    proxyConfiguration.socketMark = mark
+                    throw StartupError(description: "listeners.transparent needs meshgate's upstream sockets marked 0x\(String(mark, radix: 16)) so the redirect rules exempt them, but \(problem); give meshgate CAP_NET_ADMIN (contrib/systemd/meshgate.service does), or set transparent.mark: none and exempt its user instead (contrib/egress.sh --user)")
                 }
+                proxyConfiguration.socketMark = mark
             }
             proxyServices = try ProxyServices(
                 configuration: proxyConfiguration,
@@ -191,4 +188,10 @@ public enum MeshgateServer {
         let host = address.isWildcard || address.host.isEmpty ? "127.0.0.1" : address.host
         return host.contains(":") ? "[\(host)]:\(address.port)" : "\(host):\(address.port)"
     }
+}
+
+/// A configuration that cannot run on this machine, with the fix.
+public struct StartupError: Error, CustomStringConvertible {
+    /// What is wrong and what to do.
+    public var description: String
 }

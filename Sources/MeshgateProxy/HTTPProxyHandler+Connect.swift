@@ -155,7 +155,8 @@ final class TunnelSetup {
         let connected = transparent.map { bootstrap.connect(to: $0.destination) }
             ?? bootstrap.connect(host: services.configuration.staticHosts[authority.host] ?? authority.host, port: authority.port)
         return connected
-            .flatMapThrowing { _ in
+            .flatMapThrowing { origin in
+                self.services.upstreamConnected(origin)
                 let initialOut = tx.bytesOut
                 clientGlue.onClose = { fromClient in
                     tx.bytesIn += fromClient

@@ -20,6 +20,9 @@ public final class ProxyServices: Sendable {
     let identities: any IdentityResolver
     let logger: Logger
     let metrics = ProxyMetrics()
+    /// Our upstream sockets, tracked only while a transparent listener runs (see ``OwnConnections``).
+    let ownConnections = OwnConnections()
+    private let tracksOwnConnections = NIOLockedValueBox(false)
     /// The policy in force; the assembly swaps it on reload.
     public let policy: PolicyHolder
     let inspector: any RequestInspector
@@ -56,14 +59,28 @@ public final class ProxyServices: Sendable {
         self.viaToken = "\(configuration.viaName) (\(instanceID))"
         self.leafCache = leafCache
         self.interceptContext = try InterceptContexts.makeSharedServerContext(cache: leafCache)
-        self.connector = UpstreamConnector(tlsContext: upstreamTLSContext, connectTimeout: configuration.upstreamConnectTimeout,
-                                           staticHosts: configuration.staticHosts, socketMark: configuration.socketMark)
+        var connector = UpstreamConnector(tlsContext: upstreamTLSContext, connectTimeout: configuration.upstreamConnectTimeout,
+                                          staticHosts: configuration.staticHosts, socketMark: configuration.socketMark)
+        let ownConnections = self.ownConnections
+        let tracks = self.tracksOwnConnections
+        connector.onConnect = { channel in
+            if tracks.withLockedValue({ $0 }) { ownConnections.track(channel) }
+        }
+        self.connector = connector
         self.pools = UpstreamPools(group: group, maxIdlePerKey: configuration.maxIdleUpstreamPerOrigin)
         self.audit = audit
         self.identities = identities
         self.policy = policy
         self.inspector = inspector
         self.logger = logger
+    }
+
+    /// Starts remembering our upstream sockets' local ends (the transparent listener does this).
+    func trackOwnConnections() { tracksOwnConnections.withLockedValue { $0 = true } }
+
+    /// Called with every upstream channel once connected.
+    func upstreamConnected(_ channel: any Channel) {
+        if tracksOwnConnections.withLockedValue({ $0 }) { ownConnections.track(channel) }
     }
 
     /// Records an address a listener actually bound (port 0 becomes a real port), for loop detection.

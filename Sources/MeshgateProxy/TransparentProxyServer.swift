@@ -37,6 +37,7 @@ public final class TransparentProxyServer: Service, Sendable {
     /// Binds, serves until graceful shutdown, then drains.
     public func run() async throws {
         let services = self.services
+        services.trackOwnConnections()
         try await ProxyListener.serve(
             name: "transparent", logMessage: "transparent proxy listening", host: host, port: port, services: services,
             group: group, shutdownGrace: shutdownGrace, bound: bound
@@ -73,6 +74,11 @@ enum TransparentConnection {
 
                 guard services.configuration.allows(client) else {
                     refuse(channel, tx, status: 403, reason: "client \(client?.ipAddress ?? "?") is not allowed (access.allow_clients)",
+                           tls: tls, services: services, identity: identity)
+                    return
+                }
+                if services.ownConnections.contains(client) {
+                    refuse(channel, tx, status: 508, reason: "meshgate's own upstream connection to \(destination.auditDescription) was redirected back to it; refusing to loop (exempt meshgate's mark or user in the redirect rules)",
                            tls: tls, services: services, identity: identity)
                     return
                 }

@@ -22,6 +22,8 @@ struct UpstreamConnector {
     /// `SO_MARK` for every upstream socket, so the node's redirect rules can exempt meshgate's own
     /// connections (needs CAP_NET_ADMIN).
     var socketMark: Int32?
+    /// Told about each connected upstream channel.
+    var onConnect: (@Sendable (any Channel) -> Void)?
 
     func connect(_ key: UpstreamKey, on eventLoop: any EventLoop) -> EventLoopFuture<UpstreamConnection> {
         let handshake = eventLoop.makePromise(of: Void.self)
@@ -54,7 +56,12 @@ struct UpstreamConnector {
         let port = key.origin.port
         let description = key.origin.description
         let timeout = connectTimeout
-        let connected = key.pinned.map { bootstrap.connect(to: $0) } ?? bootstrap.connect(host: host, port: port)
+        let onConnect = self.onConnect
+        let connected = (key.pinned.map { bootstrap.connect(to: $0) } ?? bootstrap.connect(host: host, port: port))
+            .map { channel -> any Channel in
+                onConnect?(channel)
+                return channel
+            }
         return connected
             .flatMapError { error in
                 eventLoop.makeFailedFuture(Self.classify(connectError: error, target: description, timeout: timeout)) as EventLoopFuture<any Channel>

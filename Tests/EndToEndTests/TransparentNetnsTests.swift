@@ -37,6 +37,13 @@ import Testing
             #expect(try await server.waitForOutput(containing: "listening", timeout: 20), "\(server.text)")
         }
 
+        // Local processes are told apart by the uid that owns their socket.
+        try """
+            ruleset: node-local
+            version: "1"
+            rules:
+              - { id: batch-jobs-stay-home, match: { identity: [batch-job], host: [allowed.test] }, action: block }
+            """.write(toFile: dir.appendingPathComponent("node.yaml").path, atomically: true, encoding: .utf8)
         let config = dir.appendingPathComponent("meshgate.yaml").path
         try """
             state_dir: ./state
@@ -49,7 +56,9 @@ import Testing
               upstream_ca: \(pki.originCAPath)
               do_not_inspect: [spliced.test]
             portal: https://origin.test/mcp
-            rulesets: [\(ServeCommandTests.repositoryRoot)/rulesets/shadow-mcp.yaml]
+            rulesets: [node.yaml, \(ServeCommandTests.repositoryRoot)/rulesets/shadow-mcp.yaml]
+            identities:
+              - { name: batch-job, team: batch, uid: 65534 }
             audit:
               path: ./state/audit.jsonl
             """.write(toFile: config, atomically: true, encoding: .utf8)
@@ -111,6 +120,14 @@ import Testing
             """])
         #expect(try await catcher.waitForOutput(containing: "NOTHING", timeout: 10), "UDP 443 must not arrive: \(catcher.text)")
 
+        // On the gateway itself, a process running as uid 65534 is redirected by the output chain and
+        // identified as batch-job, which may not reach allowed.test; root's identical request may.
+        let asBatch = try await Self.exec(id, "gw", ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                                      "curl", "-s", "-m", "15", "-o", "/dev/null", "-w", "%{http_code}", "http://allowed.test/local"])
+        #expect(asBatch.stdoutText == "403", "\(asBatch.stdoutText) \(asBatch.stderr)")
+        let asRoot = try await Self.exec(id, "gw", ["curl", "-s", "-m", "15", "-o", "/dev/null", "-w", "%{http_code}", "http://allowed.test/local"])
+        #expect(asRoot.stdoutText == "200", "\(asRoot.stdoutText) \(asRoot.stderr)")
+
         // Dialling meshgate's listener itself is a loop: 508, audited.
         let loop = try await curl(["http://10.77.1.1:3129/"])
         #expect(loop.status == 508, "\(loop.body)")
@@ -119,6 +136,9 @@ import Testing
         #expect(audit.contains(#""host":"mcp.linear.app""#) && audit.contains(#""action":"reroute""#))
         #expect(audit.contains(#""destination":"10.77.2.2:443""#))
         #expect(audit.contains(#""status":508"#))
+        let batchLine = audit.split(separator: "\n").first { $0.contains(#""path":"/local""#) && $0.contains(#""status":403"#) }
+        #expect(batchLine?.contains(#""identity":"batch-job","team":"batch","action":"block","rule":"batch-jobs-stay-home""#) == true, "\(batchLine ?? "")")
+        #expect(batchLine?.contains(#""uid":65534"#) == true)
         meshgate.signal(SIGTERM)
         _ = try await meshgate.waitForExit(timeout: 15)
     }
