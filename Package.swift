@@ -89,6 +89,20 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "MeshgateDNS",
+            dependencies: [
+                "MeshgateCore", "MeshgateAudit", "MeshgatePolicy",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "MeshgateAdmin",
             dependencies: [
                 "MeshgateCore", "MeshgateAudit",
@@ -106,7 +120,7 @@ let package = Package(
         .target(
             name: "Meshgate",
             dependencies: [
-                "MeshgateCore", "MeshgateTLS", "MeshgateAudit", "MeshgateProxy", "MeshgateAdmin", "MeshgatePolicy",
+                "MeshgateCore", "MeshgateTLS", "MeshgateAudit", "MeshgateProxy", "MeshgateDNS", "MeshgateAdmin", "MeshgatePolicy",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -187,11 +201,22 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .testTarget(
+            name: "MeshgateDNSTests",
+            dependencies: [
+                "MeshgateDNS", "MeshgateAudit", "MeshgateCore", "MeshgatePolicy",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(name: "MeshgateTests", dependencies: ["Meshgate", "MeshgateCore"], swiftSettings: strict),
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "Meshgate", "MeshgateTLS", "MeshgateProxy", "MeshgateAudit", "MeshgateCore", "MeshgatePolicy", "MeshgateInspection", "CZlib",
+                "Meshgate", "MeshgateTLS", "MeshgateProxy", "MeshgateDNS", "MeshgateAudit", "MeshgateCore", "MeshgatePolicy", "MeshgateInspection", "CZlib",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -4,7 +4,7 @@
 set -euo pipefail
 need=()
 pkgs=(libpcre2-dev zlib1g-dev curl openssl ca-certificates)
-if [[ "${1:-}" == "--test" ]]; then pkgs+=(python3 python3-pip python3-venv dnsutils); fi
+if [[ "${1:-}" == "--test" ]]; then pkgs+=(python3 python3-pip python3-venv bind9-dnsutils); fi
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
 if ((${#need[@]})); then
   echo "installing: ${need[*]}"
