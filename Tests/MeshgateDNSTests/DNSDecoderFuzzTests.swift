@@ -2,9 +2,9 @@ import Testing
 
 @testable import MeshgateDNS
 
-/// A seeded random-mutation fuzzer over the decoder (libFuzzer's `-sanitize=fuzzer` is not used:
-/// the toolchain here has no fuzzer runtime for Linux builds of a package, and a seeded test runs
-/// in CI like any other). Each iteration mutates a valid message — bit flips, byte overwrites
+/// A seeded random-mutation fuzzer over the decoder, so every `swift test` fuzzes reproducibly
+/// (coverage-guided fuzzing with libFuzzer is `scripts/fuzz-dns.sh`, which builds the codec with
+/// `-sanitize=fuzzer,address` outside SwiftPM). Each iteration mutates a valid message — bit flips, byte overwrites
 /// with interesting values, truncation, splices, count and pointer edits — and checks that
 /// decoding either throws `DNSDecodeError` or yields a message that re-encodes and decodes to
 /// itself. A crash, hang or trap fails the run.

@@ -13,7 +13,7 @@ MESHGATE=${1:-.build/release/meshgate}
 DUR=${DUR:-10}
 CLIENTS=${CLIENTS:-10}
 OUTSTANDING=${OUTSTANDING:-100}
-UP_PORT=15300 DNSMASQ_PORT=15301 MESHGATE_PORT=15302
+UP_PORT=${UP_PORT:-25353} DNSMASQ_PORT=${DNSMASQ_PORT:-25354} MESHGATE_PORT=${MESHGATE_PORT:-25355}
 command -v dnsperf >/dev/null && command -v dnsmasq >/dev/null || { echo "needs dnsperf and dnsmasq (apt-get install -y dnsperf dnsmasq-base)"; exit 1; }
 [[ -x "$MESHGATE" ]] || { echo "no meshgate binary at $MESHGATE (swift build -c release --product meshgate)"; exit 1; }
 W=$(mktemp -d /tmp/meshgate-dnsbench.XXXXXX)
@@ -51,6 +51,8 @@ dns: { upstreams: [127.0.0.1:$UP_PORT] }
 YML
 "$MESHGATE" serve --config "$W/meshgate.yaml" --log-level warning & PIDS+=($!)
 
+for _ in $(seq 50); do dig +short +tries=1 +time=1 -p $UP_PORT @127.0.0.1 probe.bench.test 2>/dev/null | grep -q 203.0.113.7 && break; sleep 0.2; done
+[[ "$(dig +short -p $UP_PORT @127.0.0.1 probe.bench.test)" == 203.0.113.7 ]] || { echo "the upstream dnsmasq is not answering on $UP_PORT (port taken? set UP_PORT)"; exit 1; }
 for _ in $(seq 100); do
   dig +short +tries=1 +time=1 -p $MESHGATE_PORT @127.0.0.1 probe.bench.test >/dev/null 2>&1 \
     && dig +short +tries=1 +time=1 -p $DNSMASQ_PORT @127.0.0.1 probe.bench.test >/dev/null 2>&1 && break

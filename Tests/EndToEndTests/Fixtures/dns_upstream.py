@@ -5,6 +5,7 @@ Answers every A query with 203.0.113.7 and every AAAA query with 2001:db8::7 (TT
 types with an empty NOERROR, over UDP and TCP on one port. Prints "listening on PORT" once ready.
 Usage: dns_upstream.py [--port N]   (0, the default, picks a free port)
 """
+import signal
 import socket
 import struct
 import sys
@@ -66,13 +67,26 @@ def serve_tcp(sock):
 
 
 def main():
+    # Children inherit the spawning thread's signal mask, and the test runner's threads block
+    # SIGTERM: unblock it, or terminate() at the end of a test would leave this process behind.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
     port = int(sys.argv[sys.argv.index("--port") + 1]) if "--port" in sys.argv else 0
-    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    udp.bind(("127.0.0.1", port))
+    # A free UDP port may be taken for TCP (by some client's connection): then pick another.
+    for attempt in range(50):
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        udp.bind(("127.0.0.1", port))
+        tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            tcp.bind(("127.0.0.1", udp.getsockname()[1]))
+            break
+        except OSError:
+            udp.close()
+            tcp.close()
+            if port != 0 or attempt == 49:
+                raise
     port = udp.getsockname()[1]
-    tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    tcp.bind(("127.0.0.1", port))
     tcp.listen(64)
     threading.Thread(target=serve_tcp, args=(tcp,), daemon=True).start()
     print(f"listening on {port}", flush=True)
