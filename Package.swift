@@ -143,7 +143,7 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "MeshgateCoreTests", dependencies: ["MeshgateCore"], swiftSettings: strict),
+        .testTarget(name: "MeshgateCoreTests", dependencies: ["MeshgateCore", .product(name: "NIOCore", package: "swift-nio")], swiftSettings: strict),
         .testTarget(name: "MeshgatePolicyTests", dependencies: ["MeshgatePolicy", "MeshgateCore", "MeshgateInspection"], swiftSettings: strict),
         .testTarget(
             name: "MeshgateInspectionTests",

@@ -5,7 +5,9 @@
 #   cached   1,000 allowed names, answered from each filter's cache (after a warm-up pass)
 #   blocked  1,000 names from the block list (answered by the filter without forwarding)
 #   miss     names never asked before, so every query is forwarded
-# p99 latency comes from dnsperf -v (one line per response). Everything binds 127.0.0.1 and is
+#   cached@R the cached set at a fixed R queries/s (RATE, default 20000): latency without saturation
+# The first three run flat out (each dnsperf client keeps OUTSTANDING queries in flight), so their
+# latencies are mostly queueing. p50/p99 come from dnsperf -v (one line per response). Everything binds 127.0.0.1 and is
 # started here and stopped by PID; each measurement runs DUR seconds.
 #   contrib/bench/dns.sh [path/to/meshgate]          (build first: swift build -c release --product meshgate)
 set -euo pipefail
@@ -13,6 +15,7 @@ MESHGATE=${1:-.build/release/meshgate}
 DUR=${DUR:-10}
 CLIENTS=${CLIENTS:-10}
 OUTSTANDING=${OUTSTANDING:-100}
+RATE=${RATE:-20000}
 UP_PORT=${UP_PORT:-25353} DNSMASQ_PORT=${DNSMASQ_PORT:-25354} MESHGATE_PORT=${MESHGATE_PORT:-25355}
 command -v dnsperf >/dev/null && command -v dnsmasq >/dev/null || { echo "needs dnsperf and dnsmasq (apt-get install -y dnsperf dnsmasq-base)"; exit 1; }
 [[ -x "$MESHGATE" ]] || { echo "no meshgate binary at $MESHGATE (swift build -c release --product meshgate)"; exit 1; }
@@ -49,7 +52,7 @@ rulesets: [$W/block.yaml]
 audit: { path: $W/audit.jsonl }
 dns: { upstreams: [127.0.0.1:$UP_PORT] }
 YML
-"$MESHGATE" serve --config "$W/meshgate.yaml" --log-level warning & PIDS+=($!)
+"$MESHGATE" serve --config "$W/meshgate.yaml" --log-level warning 2> "$W/meshgate.log" & PIDS+=($!)
 
 for _ in $(seq 50); do dig +short +tries=1 +time=1 -p $UP_PORT @127.0.0.1 probe.bench.test 2>/dev/null | grep -q 203.0.113.7 && break; sleep 0.2; done
 [[ "$(dig +short -p $UP_PORT @127.0.0.1 probe.bench.test)" == 203.0.113.7 ]] || { echo "the upstream dnsmasq is not answering on $UP_PORT (port taken? set UP_PORT)"; exit 1; }
@@ -61,10 +64,11 @@ done
 [[ "$(dig +short -p $MESHGATE_PORT @127.0.0.1 blocked-00001.ads.bench.test)" == 0.0.0.0 ]] || { echo "meshgate does not block"; exit 1; }
 [[ "$(dig +short -p $DNSMASQ_PORT @127.0.0.1 blocked-00001.ads.bench.test)" == 0.0.0.0 ]] || { echo "dnsmasq does not block"; exit 1; }
 
-# run NAME PORT FILE -> "qps p50_ms p99_ms lost"
+# run NAME PORT FILE [dnsperf options] -> "qps p50_ms p99_ms lost"
 run() {
   local port=$2 file=$3
-  dnsperf -s 127.0.0.1 -p "$port" -d "$file" -l "$DUR" -c "$CLIENTS" -q "$OUTSTANDING" -t 2 -v > "$W/out" 2>&1 || true
+  shift 3
+  dnsperf -s 127.0.0.1 -p "$port" -d "$file" -l "$DUR" -c "$CLIENTS" -q "$OUTSTANDING" -t 2 -v "$@" > "$W/out" 2>&1 || true
   local qps lost
   qps=$(awk '/Queries per second:/ { printf "%.0f", $4 }' "$W/out")
   lost=$(awk '/Queries lost:/ { print $3 }' "$W/out")
@@ -84,11 +88,12 @@ done
 
 printf '%-8s %-9s %10s %9s %9s %s\n' test server qps p50_ms p99_ms lost
 declare -A QPS
-for test in cached blocked miss; do
+for test in cached blocked miss "cached@$RATE"; do
   for who in meshgate dnsmasq; do
     port=$MESHGATE_PORT; [[ $who == dnsmasq ]] && port=$DNSMASQ_PORT
-    file="$W/$test.txt"; [[ $test == blocked ]] && file="$W/blocked-q.txt"; [[ $test == miss ]] && file="$W/miss-$who.txt"
-    read -r qps p50 p99 lost < <(run "$who" "$port" "$file")
+    file="$W/cached.txt"; [[ $test == blocked ]] && file="$W/blocked-q.txt"; [[ $test == miss ]] && file="$W/miss-$who.txt"
+    extra=(); [[ $test == cached@* ]] && extra=(-Q "$RATE")
+    read -r qps p50 p99 lost < <(run "$who" "$port" "$file" "${extra[@]}")
     QPS[$test-$who]=$qps
     printf '%-8s %-9s %10s %9s %9s %s\n' "$test" "$who" "$qps" "$p50" "$p99" "$lost"
   done
@@ -97,3 +102,4 @@ for test in cached blocked miss; do
   awk -v t="$test" -v m="${QPS[$test-meshgate]}" -v d="${QPS[$test-dnsmasq]}" 'BEGIN { if (d > 0) printf "%-8s meshgate/dnsmasq qps ratio %.2f\n", t, m / d }'
 done
 echo "audit lines written by meshgate: $(wc -l < "$W/audit.jsonl")"
+grep -q "audit event dropped" "$W/meshgate.log" && echo "meshgate dropped audit events under this load (see meshgate_audit_dropped_total)" || true
