@@ -9,6 +9,7 @@
 # The first three run flat out (each dnsperf client keeps OUTSTANDING queries in flight), so their
 # latencies are mostly queueing. p50/p99 come from dnsperf -v (one line per response). Everything binds 127.0.0.1 and is
 # started here and stopped by PID; each measurement runs DUR seconds.
+# TESTS picks among them (e.g. TESTS="cached@5000"); DUR, CLIENTS, OUTSTANDING and RATE tune them.
 #   contrib/bench/dns.sh [path/to/meshgate]          (build first: swift build -c release --product meshgate)
 set -euo pipefail
 MESHGATE=${1:-.build/release/meshgate}
@@ -16,6 +17,7 @@ DUR=${DUR:-10}
 CLIENTS=${CLIENTS:-10}
 OUTSTANDING=${OUTSTANDING:-100}
 RATE=${RATE:-20000}
+TESTS=${TESTS:-cached blocked miss cached@$RATE}
 UP_PORT=${UP_PORT:-25353} DNSMASQ_PORT=${DNSMASQ_PORT:-25354} MESHGATE_PORT=${MESHGATE_PORT:-25355}
 command -v dnsperf >/dev/null && command -v dnsmasq >/dev/null || { echo "needs dnsperf and dnsmasq (apt-get install -y dnsperf dnsmasq-base)"; exit 1; }
 [[ -x "$MESHGATE" ]] || { echo "no meshgate binary at $MESHGATE (swift build -c release --product meshgate)"; exit 1; }
@@ -88,17 +90,18 @@ done
 
 printf '%-8s %-9s %10s %9s %9s %s\n' test server qps p50_ms p99_ms lost
 declare -A QPS
-for test in cached blocked miss "cached@$RATE"; do
+for test in $TESTS; do
   for who in meshgate dnsmasq; do
     port=$MESHGATE_PORT; [[ $who == dnsmasq ]] && port=$DNSMASQ_PORT
     file="$W/cached.txt"; [[ $test == blocked ]] && file="$W/blocked-q.txt"; [[ $test == miss ]] && file="$W/miss-$who.txt"
-    extra=(); [[ $test == cached@* ]] && extra=(-Q "$RATE")
+    extra=(); [[ $test == cached@* ]] && extra=(-Q "${test#cached@}")
     read -r qps p50 p99 lost < <(run "$who" "$port" "$file" "${extra[@]}")
     QPS[$test-$who]=$qps
     printf '%-8s %-9s %10s %9s %9s %s\n' "$test" "$who" "$qps" "$p50" "$p99" "$lost"
   done
 done
-for test in cached blocked miss; do
+for test in $TESTS; do
+  [[ $test == cached@* ]] && continue
   awk -v t="$test" -v m="${QPS[$test-meshgate]}" -v d="${QPS[$test-dnsmasq]}" 'BEGIN { if (d > 0) printf "%-8s meshgate/dnsmasq qps ratio %.2f\n", t, m / d }'
 done
 echo "audit lines written by meshgate: $(wc -l < "$W/audit.jsonl")"
