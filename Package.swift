@@ -90,6 +90,20 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "MeshgateDNS",
+            dependencies: [
+                "MeshgateCore", "MeshgateAudit", "MeshgatePolicy",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "MeshgateAdmin",
             dependencies: [
                 "MeshgateCore", "MeshgateAudit",
@@ -107,7 +121,7 @@ let package = Package(
         .target(
             name: "Meshgate",
             dependencies: [
-                "MeshgateCore", "MeshgateTLS", "MeshgateAudit", "MeshgateProxy", "MeshgateAdmin", "MeshgatePolicy",
+                "MeshgateCore", "MeshgateTLS", "MeshgateAudit", "MeshgateProxy", "MeshgateDNS", "MeshgateAdmin", "MeshgatePolicy",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -133,7 +147,7 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "MeshgateCoreTests", dependencies: ["MeshgateCore"], swiftSettings: strict),
+        .testTarget(name: "MeshgateCoreTests", dependencies: ["MeshgateCore", .product(name: "NIOCore", package: "swift-nio")], swiftSettings: strict),
         .testTarget(name: "MeshgatePolicyTests", dependencies: ["MeshgatePolicy", "MeshgateCore", "MeshgateInspection"], swiftSettings: strict),
         .testTarget(
             name: "MeshgateInspectionTests",
@@ -191,11 +205,22 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .testTarget(
+            name: "MeshgateDNSTests",
+            dependencies: [
+                "MeshgateDNS", "MeshgateAudit", "MeshgateCore", "MeshgatePolicy",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(name: "MeshgateTests", dependencies: ["Meshgate", "MeshgateCore", .product(name: "NIOCore", package: "swift-nio")], swiftSettings: strict),
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "Meshgate", "MeshgateTLS", "MeshgateProxy", "MeshgateAudit", "MeshgateCore", "MeshgatePolicy", "MeshgateInspection", "CZlib",
+                "Meshgate", "MeshgateTLS", "MeshgateProxy", "MeshgateDNS", "MeshgateAudit", "MeshgateCore", "MeshgatePolicy", "MeshgateInspection", "CZlib",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -4,8 +4,9 @@
 set -euo pipefail
 need=()
 pkgs=(libpcre2-dev zlib1g-dev curl openssl ca-certificates)
-# nftables, iproute2 and util-linux (setpriv): the transparent proxy test builds network namespaces.
-if [[ "${1:-}" == "--test" ]]; then pkgs+=(python3 python3-pip python3-venv dnsutils nftables iproute2 util-linux); fi
+# dig (bind9-dnsutils) for the DNS filter test; nftables, iproute2 and util-linux (setpriv) for the
+# transparent proxy test, which builds network namespaces.
+if [[ "${1:-}" == "--test" ]]; then pkgs+=(python3 python3-pip python3-venv bind9-dnsutils nftables iproute2 util-linux); fi
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
 if ((${#need[@]})); then
   echo "installing: ${need[*]}"

@@ -5,3 +5,5 @@ cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh --test
 swift build --build-tests
 swift test --skip-build "$@"
+# Coverage-guided fuzzing of the DNS decoder (libFuzzer + AddressSanitizer), bounded in time.
+./scripts/fuzz-dns.sh "${FUZZ_SECONDS:-20}" > .build/fuzz-dns.log 2>&1 || { tail -40 .build/fuzz-dns.log; exit 1; }

@@ -3,6 +3,7 @@ import Logging
 import MeshgateAdmin
 import MeshgateAudit
 import MeshgateCore
+import MeshgateDNS
 import MeshgatePolicy
 import MeshgateProxy
 import MeshgateTLS
@@ -37,6 +38,8 @@ public enum MeshgateServer {
         public var explicitProxy: ExplicitProxyServer?
         /// The admin listener, when configured.
         public var admin: AdminServer?
+        /// The DNS filter, when configured (its `memory` maps answered addresses back to names).
+        public var dns: DNSServer?
         /// The threads everything runs on.
         public var eventLoopGroup: MultiThreadedEventLoopGroup
         /// The CA in use.
@@ -135,6 +138,27 @@ public enum MeshgateServer {
             ))
         }
 
+        var dns: DNSServer?
+        if let address = configuration.listeners.dns {
+            let server = DNSServer(
+                host: address.host,
+                port: address.port,
+                configuration: dnsConfiguration(from: configuration),
+                policy: { [holder = reloader.holder] in holder.current },
+                identities: ConfiguredIdentityResolver(configuration.identities),
+                audit: audit,
+                group: eventLoopGroup,
+                logger: logger
+            )
+            health.register("dns") {
+                server.healthProblem.map { .failing($0, details: server.healthDetails) } ?? HealthStatus(ok: true, details: server.healthDetails)
+            }
+            dns = server
+            services.append(server)
+            // Redirected connections without SNI or Host are named by what the client resolved.
+            proxyServices?.nameMemory = server.memory
+        }
+
         var admin: AdminServer?
         if let address = configuration.listeners.admin {
             let adminConfiguration = AdminConfiguration(
@@ -151,14 +175,14 @@ public enum MeshgateServer {
             services.append(server)
         }
 
-        for (name, address) in [("dns", configuration.listeners.dns), ("ai", configuration.listeners.ai)] {
+        for (name, address) in [("ai", configuration.listeners.ai)] {
             if let address {
                 logger.warning("listener is configured but not available in this version; it is ignored", metadata: [
                     "listener": "\(name)", "address": "\(address)",
                 ])
             }
         }
-        return Assembly(services: services, explicitProxy: explicit, admin: admin, eventLoopGroup: eventLoopGroup, authority: authority)
+        return Assembly(services: services, explicitProxy: explicit, admin: admin, dns: dns, eventLoopGroup: eventLoopGroup, authority: authority)
     }
 
     /// The proxy's view of the configuration.
@@ -180,6 +204,17 @@ public enum MeshgateServer {
             ownAddresses: own,
             maxInspectedBodyBytes: configuration.inspection.maxBodyBytes,
             overLimit: configuration.inspection.overLimit == .block ? .block : .inspectPrefix
+        )
+    }
+
+    /// The DNS filter's view of the configuration.
+    public static func dnsConfiguration(from configuration: MeshgateConfiguration) -> DNSFilterConfiguration {
+        DNSFilterConfiguration(
+            upstreams: configuration.dns.upstreams.compactMap { try? SocketAddress(ipAddress: $0.host, port: $0.port) },
+            blockAnswer: configuration.dns.blockAnswer == .nxdomain ? .nxdomain : .zero,
+            redirectIPv4: configuration.dns.redirectIPv4,
+            redirectIPv6: configuration.dns.redirectIPv6,
+            allowClients: configuration.access.allowClients
         )
     }
 

@@ -25,12 +25,17 @@ public struct CIDR: Sendable, Hashable, CustomStringConvertible {
     /// Whether `address` (4 or 16 raw bytes) lies inside this network. An IPv4-mapped IPv6
     /// address (`::ffff:a.b.c.d`) is compared as IPv4.
     public func contains(_ address: [UInt8]) -> Bool {
-        var addr = address
-        if addr.count == 16, network.count == 4, IPAddress.isV4Mapped(addr) {
-            addr = Array(addr[12...])
+        // Compared in place: this runs once per DNS query and per connection.
+        let offset = address.count == 16 && network.count == 4 && IPAddress.isV4Mapped(address) ? 12 : 0
+        guard address.count - offset == network.count else { return false }
+        var remaining = prefixLength
+        for i in network.indices where remaining > 0 {
+            let bits = min(8, remaining)
+            remaining -= bits
+            let m = UInt8(truncatingIfNeeded: 0xFF << (8 - bits))
+            if address[offset + i] & m != network[i] { return false }
         }
-        guard addr.count == network.count else { return false }
-        return CIDR.mask(addr, prefixLength) == network
+        return true
     }
 
     /// Whether a socket address lies inside this network (Unix sockets never do).

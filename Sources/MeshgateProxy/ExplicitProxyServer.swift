@@ -49,18 +49,3 @@ public final class ExplicitProxyServer: Service, Sendable {
         }
     }
 }
-
-/// A listener could not bind its address.
-public struct ListenerBindError: Error, CustomStringConvertible {
-    /// Which listener (`explicit`, `admin`, …).
-    public var listener: String
-    /// The address it tried.
-    public var address: String
-    /// What the OS said.
-    public var underlying: any Error
-
-    /// One line naming the listener, the address and the cause.
-    public var description: String {
-        "cannot listen on \(address) for listeners.\(listener): \(underlying) (is another process using it? change listeners.\(listener) in meshgate.yaml)"
-    }
-}

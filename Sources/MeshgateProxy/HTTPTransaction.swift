@@ -119,14 +119,5 @@ final class HTTPTransaction {
     }
 }
 
-extension SocketAddress {
-    /// `ip:port` (IPv6 in brackets) for logs and audit lines.
-    var auditDescription: String {
-        guard let ip = ipAddress else { return description }
-        if case .v6 = self { return "[\(ip)]:\(port ?? 0)" }
-        return "\(ip):\(port ?? 0)"
-    }
-}
-
 // Confined to the client channel's event loop; callbacks that capture it run there.
 extension HTTPTransaction: @unchecked Sendable {}

@@ -1,4 +1,5 @@
 import Logging
+import MeshgateCore
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOExtras

@@ -1,4 +1,5 @@
 import Foundation
+import MeshgateCore
 import Metrics
 import NIOConcurrencyHelpers
 import NIOCore

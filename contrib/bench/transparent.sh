@@ -10,6 +10,7 @@ DUR=${DUR:-10} CONNS=${CONNS:-32} RUNS=${RUNS:-3}
 WORLD="$ROOT/Tests/EndToEndTests/Fixtures/netns/world.sh"
 ID=bench$$
 W=$(mktemp -d /tmp/meshgate-tbench.XXXXXX)
+chmod 755 "$W"   # nginx workers run as nobody
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done

@@ -1,6 +1,6 @@
 import Testing
 
-@testable import MeshgateTLS
+@testable import MeshgateCore
 
 @Suite struct LRUCacheTests {
     enum Op: Sendable, CustomStringConvertible {

@@ -1,0 +1,33 @@
+import NIOCore
+
+extension SocketAddress {
+    /// `ip:port` (IPv6 in brackets) for logs and audit lines.
+    public var auditDescription: String {
+        if case .v4(let address) = self {
+            // Written by hand: `ipAddress` goes through inet_ntop and printf, and the DNS filter
+            // writes one of these per query.
+            let ip = UInt32(bigEndian: address.address.sin_addr.s_addr)
+            var out: [UInt8] = []
+            out.reserveCapacity(21)
+            for shift in [24, 16, 8, 0] as [UInt32] {
+                Self.appendDecimal(Int((ip >> shift) & 0xFF), to: &out)
+                out.append(shift == 0 ? UInt8(ascii: ":") : UInt8(ascii: "."))
+            }
+            Self.appendDecimal(port ?? 0, to: &out)
+            return String(decoding: out, as: UTF8.self)
+        }
+        guard let ip = ipAddress else { return description }
+        if case .v6 = self { return "[\(ip)]:\(port ?? 0)" }
+        return "\(ip):\(port ?? 0)"
+    }
+
+    private static func appendDecimal(_ value: Int, to out: inout [UInt8]) {
+        let start = out.count
+        var rest = max(0, value)
+        repeat {
+            out.append(UInt8(ascii: "0") + UInt8(rest % 10))
+            rest /= 10
+        } while rest > 0
+        out[start...].reverse()
+    }
+}

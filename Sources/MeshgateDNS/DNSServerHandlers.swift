@@ -1,0 +1,100 @@
+import NIOCore
+
+/// The only handler of a listening UDP socket: each datagram is one query. Answers made at once
+/// are flushed together when the read burst ends (one sendmmsg for many); forwarded ones are
+/// flushed as they arrive.
+final class DNSUDPHandler: ChannelInboundHandler {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    typealias OutboundOut = AddressedEnvelope<ByteBuffer>
+
+    private let processor: DNSQueryProcessor
+    private var needsFlush = false
+
+    init(processor: DNSQueryProcessor) { self.processor = processor }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let envelope = unwrapInboundIn(data)
+        let client = envelope.remoteAddress
+        switch processor.process(Array(envelope.data.readableBytesView), client: client, transport: .udp, on: context.eventLoop) {
+        case .none:
+            break
+        case .now(let reply):
+            context.write(wrapOutboundOut(AddressedEnvelope(remoteAddress: client, data: context.channel.allocator.buffer(bytes: reply))), promise: nil)
+            needsFlush = true
+        case .later(let future):
+            let channel = context.channel
+            future.whenSuccess { reply in
+                channel.writeAndFlush(AddressedEnvelope(remoteAddress: client, data: channel.allocator.buffer(bytes: reply)), promise: nil)
+            }
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if needsFlush {
+            needsFlush = false
+            context.flush()
+        }
+        context.fireChannelReadComplete()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // An ICMP port-unreachable from a client that went away surfaces here; the socket stays up.
+    }
+}
+
+/// Serves DNS over one TCP connection (RFC 7766): length-prefixed queries, several per
+/// connection, answered as each is ready (not necessarily in order). Sits after a
+/// `LengthFieldBasedFrameDecoder`; closes the connection when it has been idle.
+final class DNSTCPHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let processor: DNSQueryProcessor
+    private var needsFlush = false
+
+    init(processor: DNSQueryProcessor) { self.processor = processor }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        guard let client = context.remoteAddress else { return }
+        switch processor.process(Array(frame.readableBytesView), client: client, transport: .tcp, on: context.eventLoop) {
+        case .none:
+            break
+        case .now(let reply):
+            context.write(wrapOutboundOut(Self.frame(reply, allocator: context.channel.allocator)), promise: nil)
+            needsFlush = true
+        case .later(let future):
+            let channel = context.channel
+            future.whenSuccess { reply in
+                channel.writeAndFlush(Self.frame(reply, allocator: channel.allocator), promise: nil)
+            }
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if needsFlush {
+            needsFlush = false
+            context.flush()
+        }
+        context.fireChannelReadComplete()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            context.close(promise: nil)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
+    static func frame(_ reply: [UInt8], allocator: ByteBufferAllocator) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: reply.count + 2)
+        buffer.writeInteger(UInt16(truncatingIfNeeded: reply.count))
+        buffer.writeBytes(reply)
+        return buffer
+    }
+}
