@@ -140,10 +140,13 @@ public enum MeshgateServer {
 
         var dns: DNSServer?
         if let address = configuration.listeners.dns {
+            var dnsConfiguration = dnsConfiguration(from: configuration)
+            // Marked like the proxy's upstream sockets when the node redirects traffic to meshgate.
+            if configuration.listeners.transparent != nil { dnsConfiguration.socketMark = proxyServices?.configuration.socketMark }
             let server = DNSServer(
                 host: address.host,
                 port: address.port,
-                configuration: dnsConfiguration(from: configuration),
+                configuration: dnsConfiguration,
                 policy: { [holder = reloader.holder] in holder.current },
                 identities: ConfiguredIdentityResolver(configuration.identities),
                 audit: audit,

@@ -35,6 +35,9 @@ public struct DNSFilterConfiguration: Sendable {
     public var syntheticTTL: UInt32
     /// A TCP connection without a query for this long is closed.
     public var tcpIdleTimeout: TimeAmount
+    /// `SO_MARK` on the sockets queries are forwarded from, so a node's redirect rules (which send
+    /// port 53 here) let meshgate's own queries out (nil: no mark).
+    public var socketMark: Int32?
 
     /// Creates a configuration; only the upstreams have no default.
     public init(

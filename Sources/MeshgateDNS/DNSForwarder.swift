@@ -37,7 +37,11 @@ final class DNSForwarder: Sendable {
         var channels: [any Channel]
     }
 
-    init(upstreams: [SocketAddress], timeout: TimeAmount, metrics: DNSMetrics) {
+    private let socketMark: Int32?
+    static let markOption = ChannelOptions.Types.SocketOption(level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(SO_MARK))
+
+    init(upstreams: [SocketAddress], timeout: TimeAmount, metrics: DNSMetrics, socketMark: Int32? = nil) {
+        self.socketMark = socketMark
         self.upstreams = upstreams
         self.timeout = timeout
         self.metrics = metrics
@@ -50,8 +54,12 @@ final class DNSForwarder: Sendable {
         for loop in group.makeIterator() {
             var entry = UpstreamSockets(channels: [])
             for (family, needed) in [("0.0.0.0", needV4), ("::", needV6)] where needed {
-                let channel = try await DatagramBootstrap(group: loop)
+                var bootstrap = DatagramBootstrap(group: loop)
                     .channelOption(.socketOption(.so_reuseaddr), value: 1)
+                if let socketMark {
+                    bootstrap = bootstrap.channelOption(Self.markOption, value: SocketOptionValue(socketMark))
+                }
+                let channel = try await bootstrap
                     .channelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
                             try channel.pipeline.syncOperations.addHandler(UpstreamUDPHandler())
@@ -138,7 +146,7 @@ final class DNSForwarder: Sendable {
         let timeout = self.timeout
         return bound.value.exchange(question, checkingDisabled: checkingDisabled, upstream: upstream, timeout: timeout, loop: loop).flatMap { response in
             guard response.header.truncated else { return loop.makeSucceededFuture(response) }
-            return Self.exchangeOverTCP(question, checkingDisabled: checkingDisabled, upstream: upstream, timeout: timeout, loop: loop)
+            return Self.exchangeOverTCP(question, checkingDisabled: checkingDisabled, upstream: upstream, timeout: timeout, loop: loop, socketMark: self.socketMark)
         }
     }
 
@@ -162,7 +170,7 @@ final class DNSForwarder: Sendable {
     }
 
     static func exchangeOverTCP(_ question: DNSQuestion, checkingDisabled: Bool, upstream: SocketAddress,
-                                timeout: TimeAmount, loop: any EventLoop) -> EventLoopFuture<DNSMessage> {
+                                timeout: TimeAmount, loop: any EventLoop, socketMark: Int32? = nil) -> EventLoopFuture<DNSMessage> {
         let id = UInt16.random(in: 0...UInt16.max)
         let query = Self.query(question, id: id, checkingDisabled: checkingDisabled)
         let promise = loop.makePromise(of: [UInt8].self)
@@ -170,8 +178,9 @@ final class DNSForwarder: Sendable {
             promise.fail(DNSUpstreamError(upstream: "\(upstream)", problem: "no answer over TCP within \(timeout.nanoseconds / 1_000_000) ms", isTimeout: true))
         }
         promise.futureResult.whenComplete { _ in deadline.cancel() }
-        ClientBootstrap(group: loop)
-            .connectTimeout(timeout)
+        var tcp = ClientBootstrap(group: loop).connectTimeout(timeout)
+        if let socketMark { tcp = tcp.channelOption(Self.markOption, value: SocketOptionValue(socketMark)) }
+        tcp
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let ops = channel.pipeline.syncOperations

@@ -57,7 +57,8 @@ public final class DNSServer: Service, Sendable {
         cache = DNSCache(capacity: configuration.cacheCapacity, minTTL: configuration.minTTL, maxTTL: configuration.maxTTL,
                          maxNegativeTTL: configuration.maxNegativeTTL, clock: clock)
         memory = DNSAnswerMemory(clock: clock)
-        forwarder = DNSForwarder(upstreams: configuration.upstreams, timeout: configuration.upstreamTimeout, metrics: metrics)
+        forwarder = DNSForwarder(upstreams: configuration.upstreams, timeout: configuration.upstreamTimeout, metrics: metrics,
+                                 socketMark: configuration.socketMark)
         processor = DNSQueryProcessor(configuration: configuration, policy: policy, identities: identities, audit: audit,
                                       cache: cache, memory: memory, forwarder: forwarder, metrics: metrics)
         bound = group.next().makePromise(of: SocketAddress.self)

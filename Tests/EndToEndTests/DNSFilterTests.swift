@@ -73,7 +73,9 @@ import Testing
 
         // A reload that adds a name to the block list changes the next answer.
         try Self.writeBlockList(blockList, hosts: ["mcp.stripe.com", "www.example.com"])
-        let reload = try await Curl.fetch("\(admin)/admin/reload", proxy: nil, extra: ["-X", "POST"])
+        let token = try String(contentsOfFile: dir.appendingPathComponent("state/admin.token").path, encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let reload = try await Curl.fetch("\(admin)/admin/reload", proxy: nil, extra: ["-X", "POST", "-H", "Authorization: Bearer \(token)"])
         #expect(reload.status == 200, "\(reload.bodyText)")
         #expect(try await Self.dig("www.example.com", port: port) == ["0.0.0.0"], "the cached allowed answer does not outlive the new rule")
 

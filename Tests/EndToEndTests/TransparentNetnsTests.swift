@@ -31,8 +31,9 @@ import Testing
         let (cert, key) = try pki.writeOriginLeaf(host: names[0], ipAddress: [10, 77, 2, 2], moreHosts: Array(names.dropFirst()))
         var processes: [StreamingClient] = []
         defer { processes.forEach { $0.terminate() } }
-        for arguments in [[Self.originAddress, "443", cert, key], [Self.originAddress, "80"]] {
-            let server = try Self.background(id, "origin", ["python3", Self.origin] + arguments)
+        for arguments in [[Self.origin, Self.originAddress, "443", cert, key], [Self.origin, Self.originAddress, "80"],
+                          [Self.fixtures.appendingPathComponent("dns_upstream.py").path, "--bind", Self.originAddress, "--port", "53", "--a", Self.originAddress]] {
+            let server = try Self.background(id, "origin", ["python3"] + arguments)
             processes.append(server)
             #expect(try await server.waitForOutput(containing: "listening", timeout: 20), "\(server.text)")
         }
@@ -49,6 +50,7 @@ import Testing
             state_dir: ./state
             listeners:
               transparent: 0.0.0.0:3129
+              dns: 0.0.0.0:5353
               admin: 127.0.0.1:0
             access:
               allow_clients: [10.77.0.0/16, 127.0.0.0/8]
@@ -61,6 +63,8 @@ import Testing
               - { name: batch-job, team: batch, uid: 65534 }
             audit:
               path: ./state/audit.jsonl
+            dns:
+              upstreams: [\(Self.originAddress):53]
             """.write(toFile: config, atomically: true, encoding: .utf8)
         let meshgate = try Self.background(id, "gw", [ServeCommandTests.binary, "serve", "--config", config])
         processes.append(meshgate)
@@ -128,6 +132,20 @@ import Testing
         let asRoot = try await Self.exec(id, "gw", ["curl", "-s", "-m", "15", "-o", "/dev/null", "-w", "%{http_code}", "http://allowed.test/local"])
         #expect(asRoot.stdoutText == "200", "\(asRoot.stdoutText) \(asRoot.stderr)")
 
+        // The client's DNS goes to meshgate's DNS filter too; a request with neither SNI nor Host is
+        // then named by what the client resolved. A shadow MCP name is refused at resolution time.
+        let resolved = try await Self.exec(id, "client", ["dig", "+short", "+time=5", "+tries=1", "named-by-dns.test"])
+        #expect(resolved.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines) == Self.originAddress, "\(resolved.stdoutText) \(resolved.stderr)")
+        let noHost = try await Self.exec(id, "client", ["python3", "-c", """
+            import socket
+            s = socket.create_connection(("\(Self.originAddress)", 80), timeout=10)
+            s.sendall(b"GET /no-host HTTP/1.0\\r\\n\\r\\n")
+            print(s.recv(4096).decode(errors="replace"))
+            """])
+        #expect(noHost.stdoutText.contains("200"), "\(noHost.stdoutText) \(noHost.stderr)")
+        let blockedName = try await Self.exec(id, "client", ["dig", "+short", "+time=5", "+tries=1", "mcp.stripe.com"])
+        #expect(blockedName.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines) != Self.originAddress, "\(blockedName.stdoutText)")
+
         // Dialling meshgate's listener itself is a loop: 508, audited.
         let loop = try await curl(["http://10.77.1.1:3129/"])
         #expect(loop.status == 508, "\(loop.body)")
@@ -139,6 +157,9 @@ import Testing
         let batchLine = audit.split(separator: "\n").first { $0.contains(#""path":"/local""#) && $0.contains(#""status":403"#) }
         #expect(batchLine?.contains(#""identity":"batch-job","team":"batch","action":"block","rule":"batch-jobs-stay-home""#) == true, "\(batchLine ?? "")")
         #expect(batchLine?.contains(#""uid":65534"#) == true)
+        let noHostLine = audit.split(separator: "\n").first { $0.contains(#""path":"/no-host""#) }
+        #expect(noHostLine?.contains(#""host":"named-by-dns.test""#) == true, "\(noHostLine ?? "")")
+        #expect(audit.contains(#""event":"dns""#) && audit.contains(#""qname":"named-by-dns.test""#))
         meshgate.signal(SIGTERM)
         _ = try await meshgate.waitForExit(timeout: 15)
     }

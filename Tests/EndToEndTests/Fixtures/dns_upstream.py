@@ -3,7 +3,8 @@
 
 Answers every A query with 203.0.113.7 and every AAAA query with 2001:db8::7 (TTL 60), other
 types with an empty NOERROR, over UDP and TCP on one port. Prints "listening on PORT" once ready.
-Usage: dns_upstream.py [--port N]   (0, the default, picks a free port)
+Usage: dns_upstream.py [--port N] [--bind ADDRESS] [--a IPV4]
+  (port 0, the default, picks a free port; --bind defaults to 127.0.0.1; --a replaces 203.0.113.7)
 """
 import signal
 import socket
@@ -71,15 +72,19 @@ def main():
     # SIGTERM: unblock it, or terminate() at the end of a test would leave this process behind.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
+    global A
     port = int(sys.argv[sys.argv.index("--port") + 1]) if "--port" in sys.argv else 0
+    bind = sys.argv[sys.argv.index("--bind") + 1] if "--bind" in sys.argv else "127.0.0.1"
+    if "--a" in sys.argv:
+        A = socket.inet_pton(socket.AF_INET, sys.argv[sys.argv.index("--a") + 1])
     # A free UDP port may be taken for TCP (by some client's connection): then pick another.
     for attempt in range(50):
         udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        udp.bind(("127.0.0.1", port))
+        udp.bind((bind, port))
         tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            tcp.bind(("127.0.0.1", udp.getsockname()[1]))
+            tcp.bind((bind, udp.getsockname()[1]))
             break
         except OSError:
             udp.close()
