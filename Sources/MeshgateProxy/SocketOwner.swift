@@ -29,21 +29,40 @@ enum SocketOwner {
         return nil
     }
 
-    /// The cgroup v2 path of the process that holds `socket:[inode]`.
+    /// The cgroup v2 path of the process that holds `socket:[inode]`: a walk over the owner's
+    /// processes' descriptors with plain readdir/readlink (this runs per connection).
     static func cgroupOfSocket(inode: String, owner: UInt32, procRoot: String) -> String? {
-        let target = "socket:[\(inode)]"
-        guard let pids = try? FileManager.default.contentsOfDirectory(atPath: procRoot) else { return nil }
-        for pid in pids where pid.first?.isNumber == true {
+        let target = Array("socket:[\(inode)]".utf8)
+        for pid in entries(of: procRoot) where pid.first?.isNumber == true {
             // Only the socket owner's processes can hold it (short of fd passing): skip the rest cheaply.
             var info = stat()
             guard stat("\(procRoot)/\(pid)", &info) == 0, info.st_uid == owner else { continue }
             let fdDirectory = "\(procRoot)/\(pid)/fd"
-            guard let fds = try? FileManager.default.contentsOfDirectory(atPath: fdDirectory) else { continue }
-            for fd in fds where (try? FileManager.default.destinationOfSymbolicLink(atPath: "\(fdDirectory)/\(fd)")) == target {
-                return cgroup(ofProcess: pid, procRoot: procRoot)
+            var link = [UInt8](repeating: 0, count: 64)
+            for fd in entries(of: fdDirectory) {
+                let n = link.withUnsafeMutableBufferPointer { buffer in
+                    buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) { readlink("\(fdDirectory)/\(fd)", $0, buffer.count) }
+                }
+                if n == target.count, link[0..<n].elementsEqual(target) {
+                    return cgroup(ofProcess: pid, procRoot: procRoot)
+                }
             }
         }
         return nil
+    }
+
+    /// A directory's entry names, without `.` and `..`; empty when it cannot be read.
+    static func entries(of path: String) -> [String] {
+        guard let directory = opendir(path) else { return [] }
+        defer { closedir(directory) }
+        var names: [String] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
     }
 
     /// The unified hierarchy's line of `/proc/PID/cgroup` (`0::/system.slice/x.service`).
