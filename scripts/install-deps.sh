@@ -3,8 +3,8 @@
 # Run as root. Safe to run again: it installs only what is missing.
 set -euo pipefail
 need=()
-pkgs=(libpcre2-dev zlib1g-dev curl openssl ca-certificates)
-if [[ "${1:-}" == "--test" ]]; then pkgs+=(python3 python3-pip python3-venv dnsutils); fi
+pkgs=(libpcre2-dev zlib1g-dev libsqlite3-dev curl openssl ca-certificates)
+if [[ "${1:-}" == "--test" ]]; then pkgs+=(python3 python3-pip python3-venv dnsutils postgresql); fi
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
 if ((${#need[@]})); then
   echo "installing: ${need[*]}"
