@@ -217,6 +217,7 @@ func record(_ id: String, team: String?, identity: String?, total: Int, charges:
                 // No close: the next open must still see the committed row.
             }
             let reopened = try SQLiteTokenLedger(path: path)
+            try await reopened.ping()
             #expect(try reopened.schemaVersion() == LedgerSchema.latestVersion)
             #expect(try await reopened.report(budgets: budgets, now: Self.now).teams.first?.used == 42)
             let journal = try String(contentsOfFile: path + "-wal", encoding: .isoLatin1)
@@ -276,6 +277,7 @@ func record(_ id: String, team: String?, identity: String?, total: Int, charges:
                 try await ledger.reserve(1, charges: TokenBudget.charges([TokenBudget(subject: .team("t"), tokens: 5, window: .month)],
                                                                           identity: nil, team: "t", at: Self.now), now: Self.now)
             }
+            await #expect(throws: LedgerUnavailable.self) { try await ledger.ping() }
             group.cancelAll()
         }
     }
@@ -285,6 +287,7 @@ func record(_ id: String, team: String?, identity: String?, total: Int, charges:
         try await withPostgresLedger { ledger in
             try await ledger.migrate()
             #expect(try await ledger.schemaVersion() == LedgerSchema.latestVersion)
+            try await ledger.ping()
         }
     }
 

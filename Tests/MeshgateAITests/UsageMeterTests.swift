@@ -128,6 +128,27 @@ import Testing
         #expect(usage.estimated)
     }
 
+    /// Deep nesting, unbalanced brackets and random bytes neither crash the scanner nor hide a
+    /// usage report that follows them at the right depth.
+    @Test func hostileBodiesAreHarmless() {
+        let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
+        let body = #"{"junk":"# + deep + #","usage":{"prompt_tokens":3,"completion_tokens":4}}"#
+        let (_, usage, _) = Self.meter(body, format: .openai, streaming: false, chunk: 4096)
+        #expect(usage == TokenUsage(input: 3, output: 4))
+
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<50 {
+            let noise = (0..<2000).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            var meter = UsageMeter(format: .anthropic, streaming: true, estimatedInputTokens: 5)
+            noise.withUnsafeBytes { meter.consume($0) }
+            let cut = meter.finish()
+            #expect(cut.estimated && cut.input == 5)  // no usage can hide in noise; the estimate stands
+        }
+        let facts = LLMRequestFacts(body: Array(#"{"model":"\u00e9\"x","messages":[{"content":"a\\"}]}"#.utf8))
+        #expect(facts.model == "?\"x")
+        #expect(facts.textBytes == 3)
+    }
+
     @Test func sseParserFollowsTheSpec() {
         struct Collect: SSEEventHandler {
             var events: [(name: String?, data: String)] = []

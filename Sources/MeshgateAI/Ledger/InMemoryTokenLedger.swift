@@ -71,6 +71,8 @@ public actor InMemoryTokenLedger: TokenLedger, UsageReportSource {
         return expired.count
     }
 
+    public func ping() {}
+
     public func report(budgets: [TokenBudget], now: Int64) async throws -> UsageReport {
         try await buildReport(budgets: budgets, now: now)
     }

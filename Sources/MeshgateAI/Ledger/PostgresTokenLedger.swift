@@ -179,6 +179,10 @@ public final class PostgresTokenLedger: TokenLedger, UsageReportSource {
         }
     }
 
+    public func ping() async throws {
+        _ = try await guarded { try await self.client.query("SELECT 1", logger: self.logger) }
+    }
+
     public func report(budgets: [TokenBudget], now: Int64) async throws -> UsageReport {
         try await buildReport(budgets: budgets, now: now)
     }

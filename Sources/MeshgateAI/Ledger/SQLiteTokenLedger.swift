@@ -143,6 +143,10 @@ public final class SQLiteTokenLedger: TokenLedger, UsageReportSource {
         }
     }
 
+    public func ping() async throws {
+        _ = try await read { db in try Int.fetchOne(db, sql: "SELECT 1") }
+    }
+
     public func report(budgets: [TokenBudget], now: Int64) async throws -> UsageReport {
         try await buildReport(budgets: budgets, now: now)
     }

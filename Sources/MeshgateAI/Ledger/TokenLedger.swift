@@ -20,6 +20,8 @@ public protocol TokenLedger: Sendable {
     func reclaimExpired(now: Int64) async throws -> Int
     /// Usage per team and identity in their current windows.
     func report(budgets: [TokenBudget], now: Int64) async throws -> UsageReport
+    /// Succeeds when the backend answers (for `/healthz` and for leaving fail-open mode).
+    func ping() async throws
 }
 
 /// Tokens held for a request in flight.
@@ -35,6 +37,10 @@ public struct LedgerReservation: Sendable, Hashable, Codable {
     public var remaining: Int?
     /// When the tightest row's window resets, Unix seconds; nil with no budget.
     public var resetsAt: Int64?
+
+    /// Tokens this call may consume before some cap is crossed (`enforce: hard` cuts the stream
+    /// there): its own reservation plus what was still free when it was made; nil with no budget.
+    public var allowance: Int? { remaining.map { tokens + max(0, $0) } }
 
     /// Creates a reservation.
     public init(id: String, tokens: Int, charges: [BudgetCharge], remaining: Int?, resetsAt: Int64?) {
