@@ -125,7 +125,7 @@ private struct MeterState: Sendable {
         outputTextBytes += scan.outputTextBytes
         model = scan.model ?? model
         sawError = sawError || isError
-        scan.reset()
+        scan.reset(capturesModel: model == nil)
         scanner.reset()
         eventName = nil
         dataPrefix.removeAll(keepingCapacity: true)

@@ -14,15 +14,21 @@ struct UsageScan: JSONScanVisitor {
     var outputTextBytes = 0
     /// The model the provider says answered.
     var model: String?
-    /// Whether the document is an error (`{"error": …}` or `"type":"error"`).
+    /// Whether the document is an error (`{"error": …}`; an `event: error` name counts too, at the meter).
     var isError = false
 
-    mutating func reset() {
+    /// Whether to read `model` (a stream names it in every chunk; once is enough, and skipping it
+    /// keeps the per-event path free of string allocations).
+    var capturesModel = true
+
+    /// Starts a new document; `model` is read again only when `capturesModel`.
+    mutating func reset(capturesModel: Bool) {
         self = UsageScan()
+        self.capturesModel = capturesModel
     }
 
     func wantsText(path: JSONPath) -> Bool {
-        path.is(.model) || path.is(.message, .model) || path.is(.response, .model) || path.is(.type)
+        capturesModel && path.last == .model && (path.count == 1 || (path.count == 2 && (path[0] == .message || path[0] == .response)))
     }
 
     mutating func containerStart(path: JSONPath, isObject: Bool, offset: Int) {
@@ -35,7 +41,7 @@ struct UsageScan: JSONScanVisitor {
             usageNumber(path: path, value: number)
         case .string(let length, let text):
             if let text {
-                if path.last == .model { model = text } else if text == "error" { isError = true }
+                model = text
             } else if isOutputText(path) {
                 outputTextBytes += length
             }
