@@ -75,7 +75,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "MeshgateLedgerBench",
-            dependencies: ["MeshgateAI", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["MeshgateAI", "MeshgateInspection", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .target(

@@ -7,6 +7,7 @@
 import Foundation
 import Logging
 import MeshgateAI
+import MeshgateInspection
 
 func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data((message + "\n").utf8))
@@ -61,6 +62,14 @@ func scanBenchmark() {
     }
     print(String(format: "request facts + include_usage edit: %.0f MB/s (1 MiB body, %.2f ms per body)",
                  100 * Double(requestBytes.count) / 1e6 / seconds(elapsed), seconds(elapsed) * 1000 / 100))
+    // For comparison: the inspection module's tree-building parser on the same body.
+    var parsed = 0
+    elapsed = clock.measure {
+        for _ in 0..<20 where (try? JSONParser.parse(requestBytes, limits: JSONLimits(maxBytes: 4 << 20))) != nil { parsed += 1 }
+    }
+    guard parsed == 20 else { fail("JSONParser rejected the benchmark body") }
+    print(String(format: "MeshgateInspection JSONParser (tree) on the same body: %.0f MB/s (%.2f ms per body)",
+                 20 * Double(requestBytes.count) / 1e6 / seconds(elapsed), seconds(elapsed) * 1000 / 20))
 
     // An OpenAI stream of 20,000 one-token chunks.
     var stream = ""
