@@ -1,3 +1,5 @@
+import MeshgateCore
+
 /// RFC 3339 timestamps (`2026-11-29T10:51:58.123Z`) from Unix milliseconds, by civil-from-days
 /// arithmetic (Howard Hinnant's algorithm) so the audit hot path needs no date formatter.
 package enum RFC3339 {
@@ -40,16 +42,7 @@ package enum RFC3339 {
 
     /// (year, month 1...12, day 1...31) of the proleptic Gregorian calendar for days since 1970-01-01.
     package static func civilFromDays(_ days: Int64) -> (year: Int64, month: Int64, day: Int64) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let shiftedMonth = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * shiftedMonth + 2) / 5 + 1
-        let month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-        return (year, month, day)
+        CivilDate.components(ofDay: days)
     }
 
     private static func floorDivMod(_ a: Int64, _ b: Int64) -> (Int64, Int64) {

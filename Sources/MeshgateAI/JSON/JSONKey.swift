@@ -1,0 +1,113 @@
+/// The object keys the AI metering code cares about; every other key scans as `.other`.
+///
+/// Interning keys into a small enum lets the scanner report a value's path without allocating a
+/// string per key, which matters on streams that carry one JSON document per token.
+enum JSONKey: UInt8, Sendable, CaseIterable {
+    /// An array element (arrays have no keys).
+    case element
+    /// Any key not listed here.
+    case other
+    case model
+    case stream
+    case streamOptions
+    case includeUsage
+    case maxTokens
+    case maxCompletionTokens
+    case maxOutputTokens
+    case usage
+    case promptTokens
+    case completionTokens
+    case promptTokensDetails
+    case inputTokensDetails
+    case cachedTokens
+    case inputTokens
+    case outputTokens
+    case cacheCreationInputTokens
+    case cacheReadInputTokens
+    case message
+    case response
+    case choices
+    case delta
+    case content
+    case toolCalls
+    case function
+    case arguments
+    case text
+    case partialJSON
+    case thinking
+    case refusal
+    case reasoningContent
+    case type
+    case error
+    case data
+    case url
+    case imageURL
+    case fileData
+    case messages
+
+    /// The key's JSON spelling; nil for `.element` and `.other`.
+    var spelling: String? {
+        switch self {
+        case .element, .other: nil
+        case .model: "model"
+        case .stream: "stream"
+        case .streamOptions: "stream_options"
+        case .includeUsage: "include_usage"
+        case .maxTokens: "max_tokens"
+        case .maxCompletionTokens: "max_completion_tokens"
+        case .maxOutputTokens: "max_output_tokens"
+        case .usage: "usage"
+        case .promptTokens: "prompt_tokens"
+        case .completionTokens: "completion_tokens"
+        case .promptTokensDetails: "prompt_tokens_details"
+        case .inputTokensDetails: "input_tokens_details"
+        case .cachedTokens: "cached_tokens"
+        case .inputTokens: "input_tokens"
+        case .outputTokens: "output_tokens"
+        case .cacheCreationInputTokens: "cache_creation_input_tokens"
+        case .cacheReadInputTokens: "cache_read_input_tokens"
+        case .message: "message"
+        case .response: "response"
+        case .choices: "choices"
+        case .delta: "delta"
+        case .content: "content"
+        case .toolCalls: "tool_calls"
+        case .function: "function"
+        case .arguments: "arguments"
+        case .text: "text"
+        case .partialJSON: "partial_json"
+        case .thinking: "thinking"
+        case .refusal: "refusal"
+        case .reasoningContent: "reasoning_content"
+        case .type: "type"
+        case .error: "error"
+        case .data: "data"
+        case .url: "url"
+        case .imageURL: "image_url"
+        case .fileData: "file_data"
+        case .messages: "messages"
+        }
+    }
+
+    /// Longest spelling, so the scanner can stop collecting a key's bytes early.
+    static let maxLength = 32
+
+    /// Spellings bucketed by length for a cheap lookup.
+    private static let table: [[(bytes: [UInt8], key: JSONKey)]] = {
+        var buckets = Array(repeating: [(bytes: [UInt8], key: JSONKey)](), count: maxLength + 1)
+        for key in allCases {
+            guard let spelling = key.spelling else { continue }
+            let bytes = Array(spelling.utf8)
+            precondition(bytes.count <= maxLength, "JSONKey spelling longer than maxLength")
+            buckets[bytes.count].append((bytes, key))
+        }
+        return buckets
+    }()
+
+    /// The key spelled by `bytes`, or `.other`.
+    static func lookup(_ bytes: ArraySlice<UInt8>) -> JSONKey {
+        guard bytes.count <= maxLength else { return .other }
+        for entry in table[bytes.count] where entry.bytes.elementsEqual(bytes) { return entry.key }
+        return .other
+    }
+}

@@ -1,0 +1,232 @@
+import Foundation
+import GRDB
+
+/// The embedded ledger (`ai.ledger: sqlite:PATH`), on GRDB.
+///
+/// WAL journal with `synchronous=NORMAL`: a committed settlement survives the process being killed
+/// (`kill -9`), though not necessarily a power cut. Each operation is one `BEGIN IMMEDIATE`
+/// transaction, so several processes sharing the file stay consistent too (they wait up to 5 s for
+/// the write lock). Reservation rows are real rows: one left by a crashed process is reclaimed when
+/// it expires.
+public final class SQLiteTokenLedger: TokenLedger, UsageReportSource {
+    private let pool: DatabasePool
+    private let lifetime: Int64
+    /// The database file.
+    public let path: String
+
+    /// Opens (creating if needed) the ledger at `path` and brings its schema up to date.
+    /// Throws `LedgerUnavailable` when the file cannot be opened or migrated.
+    public init(path: String, reservationLifetimeSeconds: Int64 = defaultReservationLifetimeSeconds) throws {
+        self.path = path
+        lifetime = reservationLifetimeSeconds
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(5)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        do {
+            let directory = (path as NSString).deletingLastPathComponent
+            if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+            pool = try DatabasePool(path: path, configuration: configuration)
+            try pool.writeWithoutTransaction { db in try Self.migrate(db) }
+        } catch {
+            throw LedgerUnavailable(backend: "sqlite", reason: "\(path): \(error)")
+        }
+    }
+
+    /// The schema version recorded in the file.
+    public func schemaVersion() throws -> Int {
+        try pool.read { db in try Int.fetchOne(db, sql: "SELECT MAX(version) FROM meshgate_schema_migrations") ?? 0 }
+    }
+
+    /// Closes the database; later calls fail with `LedgerUnavailable`.
+    public func close() throws {
+        try pool.close()
+    }
+
+    private static func migrate(_ db: Database) throws {
+        try db.execute(sql: LedgerSchema.migrationsTable)
+        let current = try Int.fetchOne(db, sql: "SELECT MAX(version) FROM meshgate_schema_migrations") ?? 0
+        guard current <= LedgerSchema.latestVersion else { throw LedgerSchema.TooNew(found: current) }
+        for migration in LedgerSchema.migrations where migration.version > current {
+            try db.inTransaction(.immediate) {
+                for statement in migration.statements { try db.execute(sql: statement) }
+                try db.execute(sql: "INSERT INTO meshgate_schema_migrations (version, name, applied_at_ms) VALUES (?, ?, ?)",
+                               arguments: [migration.version, migration.name, Int64(Date().timeIntervalSince1970 * 1000)])
+                return .commit
+            }
+        }
+    }
+
+    private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await pool.writeWithoutTransaction { db in
+                var result: T?
+                try db.inTransaction(.immediate) {
+                    result = try body(db)
+                    return .commit
+                }
+                guard let result else { throw LedgerUnavailable(backend: "sqlite", reason: "transaction produced no result") }
+                return result
+            }
+        } catch let error as LedgerUnavailable {
+            throw error
+        } catch let refusal as BudgetRefusal {
+            throw refusal
+        } catch {
+            throw LedgerUnavailable(backend: "sqlite", reason: "\(path): \(error)")
+        }
+    }
+
+    // MARK: - TokenLedger
+
+    public func reserve(_ tokens: Int, charges: [BudgetCharge], now: Int64) async throws -> ReservationOutcome {
+        let tokens = max(1, tokens)
+        let id = LedgerIDs.make()
+        guard !charges.isEmpty else {
+            return .reserved(LedgerReservation(id: id, tokens: tokens, charges: [], remaining: nil, resetsAt: nil))
+        }
+        let lifetime = lifetime
+        do {
+            let reservation = try await write { db -> LedgerReservation in
+                var tightest: (remaining: Int, resetsAt: Int64)?
+                for charge in charges {
+                    let statement = try db.cachedStatement(sql: LedgerSQL.sqliteReserve)
+                    let row = try Row.fetchOne(statement, arguments: [
+                        charge.subject.kind, charge.subject.name, charge.window, charge.period.start, charge.period.end,
+                        charge.limit, tokens,
+                    ])
+                    guard let row else {
+                        // Throwing rolls back the rows already reserved in this transaction.
+                        let current = try Row.fetchOne(db.cachedStatement(sql: LedgerSQL.sqliteSelectWindow), arguments: [
+                            charge.subject.kind, charge.subject.name, charge.window, charge.period.start,
+                        ])
+                        throw BudgetRefusal(charge: charge, requested: tokens, used: current?["used"] ?? 0,
+                                            reserved: current?["reserved"] ?? 0)
+                    }
+                    let remaining = charge.limit - (row["used"] as Int) - (row["reserved"] as Int)
+                    if remaining < tightest?.remaining ?? Int.max { tightest = (remaining, charge.period.end) }
+                }
+                try db.cachedStatement(sql: "INSERT INTO reservations (id, tokens, charges, expires_at) VALUES (?, ?, ?, ?)")
+                    .execute(arguments: [id, tokens, LedgerSchema.encode(charges), now + lifetime])
+                return LedgerReservation(id: id, tokens: tokens, charges: charges,
+                                         remaining: tightest?.remaining, resetsAt: tightest?.resetsAt)
+            }
+            return .reserved(reservation)
+        } catch let refusal as BudgetRefusal {
+            return .refused(refusal)
+        }
+    }
+
+    public func settle(_ reservation: LedgerReservation, usage: UsageRecord) async throws {
+        let settled = usage.settling(reservation)
+        _ = try await write { db in try Self.apply(settled, releasing: reservation, in: db) }
+    }
+
+    public func release(_ reservation: LedgerReservation) async throws {
+        guard !reservation.charges.isEmpty else { return }
+        _ = try await write { db in try Self.unreserve(reservation.id, in: db) }
+    }
+
+    public func record(_ usage: UsageRecord) async throws {
+        _ = try await write { db in try Self.apply(usage, releasing: nil, in: db) }
+    }
+
+    public func reclaimExpired(now: Int64) async throws -> Int {
+        try await write { db in
+            let rows = try Row.fetchAll(db, sql: "DELETE FROM reservations WHERE expires_at <= ? RETURNING tokens, charges",
+                                        arguments: [now])
+            for row in rows {
+                try Self.decrement(charges: LedgerSchema.decode(row["charges"]), by: row["tokens"], in: db)
+            }
+            return rows.count
+        }
+    }
+
+    public func ping() async throws {
+        _ = try await read { db in try Int.fetchOne(db, sql: "SELECT 1") }
+    }
+
+    public func report(budgets: [TokenBudget], now: Int64) async throws -> UsageReport {
+        try await buildReport(budgets: budgets, now: now)
+    }
+
+    // MARK: - UsageReportSource
+
+    func windowTotals(_ charges: [BudgetCharge]) async throws -> [BudgetCharge: (used: Int, reserved: Int)] {
+        let rows: [(BudgetCharge, Int, Int)] = try await read { db in
+            try charges.compactMap { charge in
+                let row = try Row.fetchOne(db.cachedStatement(sql: LedgerSQL.sqliteSelectWindow), arguments: [
+                    charge.subject.kind, charge.subject.name, charge.window, charge.period.start,
+                ])
+                return row.map { (charge, $0["used"], $0["reserved"]) }
+            }
+        }
+        var out: [BudgetCharge: (used: Int, reserved: Int)] = [:]
+        for (charge, used, reserved) in rows { out[charge] = (used, reserved) }
+        return out
+    }
+
+    func usageByIdentity(sinceMilliseconds: Int64) async throws -> [(identity: String?, team: String?, used: Int)] {
+        let rows: [IdentityRow] = try await read { db in
+            try Row.fetchAll(db, sql: LedgerSQL.sqliteUsageByIdentity, arguments: [sinceMilliseconds]).map {
+                IdentityRow(identity: $0["identity"], team: $0["team"], used: $0["used"])
+            }
+        }
+        return rows.map { ($0.identity, $0.team, $0.used) }
+    }
+
+    private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await pool.read(body)
+        } catch {
+            throw LedgerUnavailable(backend: "sqlite", reason: "\(path): \(error)")
+        }
+    }
+
+    // MARK: - Statements
+
+    /// Records `usage` once (by id), moving its tokens from reserved to used on each charge.
+    private static func apply(_ usage: UsageRecord, releasing reservation: LedgerReservation?, in db: Database) throws -> Bool {
+        let insert = try db.cachedStatement(sql: LedgerSQL.sqliteInsertEvent)
+        try insert.execute(arguments: [
+            usage.id, usage.timestampMilliseconds, usage.identity, usage.team, usage.provider, usage.model,
+            usage.usage.input, usage.usage.output, usage.usage.cacheRead, usage.usage.cacheCreation, usage.usage.estimated ? 1 : 0,
+        ])
+        guard db.changesCount == 1 else { return false }  // already recorded
+        var released = 0
+        if let reservation {
+            try db.cachedStatement(sql: "DELETE FROM reservations WHERE id = ?").execute(arguments: [reservation.id])
+            if db.changesCount == 1 { released = reservation.tokens }
+        }
+        for charge in usage.charges {
+            try db.cachedStatement(sql: LedgerSQL.sqliteCharge).execute(arguments: [
+                charge.subject.kind, charge.subject.name, charge.window, charge.period.start, charge.period.end,
+                charge.limit, usage.usage.total, released,
+            ])
+        }
+        return true
+    }
+
+    private static func unreserve(_ id: String, in db: Database) throws -> Bool {
+        let row = try Row.fetchOne(db.cachedStatement(sql: "DELETE FROM reservations WHERE id = ? RETURNING tokens, charges"),
+                                   arguments: [id])
+        guard let row else { return false }
+        try decrement(charges: LedgerSchema.decode(row["charges"]), by: row["tokens"], in: db)
+        return true
+    }
+
+    private static func decrement(charges: [BudgetCharge], by tokens: Int, in db: Database) throws {
+        for charge in charges {
+            try db.cachedStatement(sql: LedgerSQL.sqliteUnreserve).execute(arguments: [
+                tokens, charge.subject.kind, charge.subject.name, charge.window, charge.period.start,
+            ])
+        }
+    }
+}
+
+private struct IdentityRow: Sendable {
+    var identity: String?
+    var team: String?
+    var used: Int
+}

@@ -1,0 +1,33 @@
+/// Error bodies in each provider's own shape, so SDKs raise their usual exception (OpenAI's and
+/// Anthropic's clients map HTTP 429 to `RateLimitError` and read these fields for the message).
+public enum ProviderError {
+    /// The body of a 429 for a refused reservation:
+    /// OpenAI `{"error":{"message","type":"tokens","param":null,"code":"rate_limit_exceeded"}}`,
+    /// Anthropic `{"type":"error","error":{"type":"rate_limit_error","message"}}`.
+    public static func rateLimitBody(format: LLMFormat, message: String) -> String {
+        switch format {
+        case .openai:
+            #"{"error":{"message":"# + UsageReport.quote(message) + #","type":"tokens","param":null,"code":"rate_limit_exceeded"}}"#
+        case .anthropic:
+            #"{"type":"error","error":{"type":"rate_limit_error","message":"# + UsageReport.quote(message) + "}}"
+        }
+    }
+
+    /// The server-sent event that ends a stream cut at a hard cap (`enforce: hard`): OpenAI streams
+    /// carry errors as a `data:` line with an `error` object; Anthropic sends `event: error`.
+    public static func rateLimitEvent(format: LLMFormat, message: String) -> String {
+        switch format {
+        case .openai:
+            "data: " + rateLimitBody(format: .openai, message: message) + "\n\n"
+        case .anthropic:
+            "event: error\ndata: " + rateLimitBody(format: .anthropic, message: message) + "\n\n"
+        }
+    }
+
+    /// A one-line message for a refusal, naming the budget and when it resets.
+    public static func message(for refusal: BudgetRefusal) -> String {
+        "meshgate: \(refusal.charge.subject.kind) '\(refusal.charge.subject.name)' has used its \(refusal.charge.limit)-token"
+            + " budget per \(refusal.charge.window) (\(refusal.remaining) left, \(refusal.requested) needed);"
+            + " it resets at \(refusal.charge.period.resetsAtText)"
+    }
+}
