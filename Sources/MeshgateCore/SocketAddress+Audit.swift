@@ -17,8 +17,17 @@ extension SocketAddress {
             return String(decoding: out, as: UTF8.self)
         }
         guard let ip = ipAddress else { return description }
+        // Dual-stack listeners see IPv4 peers as ::ffff:a.b.c.d; people read them as IPv4.
+        if ip.hasPrefix("::ffff:"), ip.dropFirst(7).contains(".") { return "\(ip.dropFirst(7)):\(port ?? 0)" }
         if case .v6 = self { return "[\(ip)]:\(port ?? 0)" }
         return "\(ip):\(port ?? 0)"
+    }
+
+    /// The address as text, with v4-mapped IPv6 (`::ffff:10.0.0.1`) written as the IPv4 it is.
+    public var unmappedIPAddress: String? {
+        guard let ip = ipAddress else { return nil }
+        if ip.hasPrefix("::ffff:"), ip.dropFirst(7).contains(".") { return String(ip.dropFirst(7)) }
+        return ip
     }
 
     private static func appendDecimal(_ value: Int, to out: inout [UInt8]) {

@@ -15,16 +15,19 @@ enum OriginalDestination {
         guard let provider = channel as? any SocketOptionProvider else {
             return channel.eventLoop.makeSucceededFuture(nil)
         }
-        switch channel.localAddress {
-        case .v6?:
-            let future: EventLoopFuture<sockaddr_in6> = provider.unsafeGetSocketOption(level: SocketOptionLevel(IPPROTO_IPV6), name: optionName)
-            return future.map { SocketAddress($0) as SocketAddress? }.recover { _ in nil }
-        default:
-            let future: EventLoopFuture<sockaddr_in> = provider.unsafeGetSocketOption(level: SocketOptionLevel(IPPROTO_IP), name: optionName)
-            return future.map { address -> SocketAddress? in
-                // A v4 socket that was not NATed reports family 0.
+        let v4: EventLoopFuture<SocketAddress?> = provider.unsafeGetSocketOption(level: SocketOptionLevel(IPPROTO_IP), name: optionName)
+            .map { (address: sockaddr_in) -> SocketAddress? in
+                // A socket that was not NATed reports family 0.
                 address.sin_family == sa_family_t(AF_INET) ? SocketAddress(address) : nil
-            }.recover { _ in nil }
-        }
+            }
+            .recover { _ in nil }
+        guard case .v6? = channel.localAddress else { return v4 }
+        // A dual-stack listener ("::") sees IPv4 clients as v4-mapped IPv6; their conntrack entry is IPv4.
+        let v6: EventLoopFuture<SocketAddress?> = provider.unsafeGetSocketOption(level: SocketOptionLevel(IPPROTO_IPV6), name: optionName)
+            .map { (address: sockaddr_in6) -> SocketAddress? in
+                address.sin6_family == sa_family_t(AF_INET6) ? SocketAddress(address) : nil
+            }
+            .recover { _ in nil }
+        return v6.flatMap { found in found.map { channel.eventLoop.makeSucceededFuture($0) } ?? v4 }
     }
 }

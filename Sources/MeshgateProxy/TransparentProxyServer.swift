@@ -82,7 +82,7 @@ enum TransparentConnection {
                            tls: tls, services: services, identity: identity)
                     return
                 }
-                let dialledUs = channel.localAddress.map { $0.ipAddress == destinationIP && $0.port == destinationPort } ?? false
+                let dialledUs = channel.localAddress.map { $0.unmappedIPAddress == destinationIP && $0.port == destinationPort } ?? false
                 if dialledUs || services.isOwnAddress(HostPort(host: destinationIP, port: destinationPort)) {
                     refuse(channel, tx, status: 508, reason: "redirected connection's original destination \(destination.auditDescription) is meshgate itself; refusing to loop (exempt meshgate's own traffic in the redirect rules)",
                            tls: tls, services: services, identity: identity)

@@ -31,7 +31,9 @@ import Testing
         let (cert, key) = try pki.writeOriginLeaf(host: names[0], ipAddress: [10, 77, 2, 2], moreHosts: Array(names.dropFirst()))
         var processes: [StreamingClient] = []
         defer { processes.forEach { $0.terminate() } }
+        let (cert6, key6) = try pki.writeOriginLeaf(host: "v6.test")
         for arguments in [[Self.origin, Self.originAddress, "443", cert, key], [Self.origin, Self.originAddress, "80"],
+                          [Self.origin, "fd77:2::2", "443", cert6, key6],
                           [Self.fixtures.appendingPathComponent("dns_upstream.py").path, "--bind", Self.originAddress, "--port", "53", "--a", Self.originAddress]] {
             let server = try Self.background(id, "origin", ["python3"] + arguments)
             processes.append(server)
@@ -49,11 +51,11 @@ import Testing
         try """
             state_dir: ./state
             listeners:
-              transparent: 0.0.0.0:3129
+              transparent: "[::]:3129"
               dns: 0.0.0.0:5353
               admin: 127.0.0.1:0
             access:
-              allow_clients: [10.77.0.0/16, 127.0.0.0/8]
+              allow_clients: [10.77.0.0/16, 127.0.0.0/8, "fd77::/16"]
             tls:
               upstream_ca: \(pki.originCAPath)
               do_not_inspect: [spliced.test]
@@ -99,6 +101,11 @@ import Testing
         let plainAllowed = try await curl(["http://allowed.test/plain"])
         #expect(plainAllowed.status == 200)
         #expect(plainAllowed.body.contains("origin host=allowed.test path=/plain"))
+
+        // IPv6: the original destination comes from IP6T_SO_ORIGINAL_DST and is intercepted the same way.
+        let v6 = try await curl(["-6", "--cacert", ca, "https://v6.test/six"])
+        #expect(v6.status == 200, "\(v6.body)")
+        #expect(v6.body.contains("origin host=v6.test path=/six"))
 
         // A do_not_inspect host is spliced: the origin's own certificate reaches the client.
         let spliced = try await curl(["--cacert", pki.originCAPath, "https://spliced.test/s"])
@@ -153,6 +160,7 @@ import Testing
         let audit = try String(contentsOfFile: dir.appendingPathComponent("state/audit.jsonl").path, encoding: .utf8)
         #expect(audit.contains(#""host":"mcp.linear.app""#) && audit.contains(#""action":"reroute""#))
         #expect(audit.contains(#""destination":"10.77.2.2:443""#))
+        #expect(audit.contains(#""destination":"[fd77:2::2]:443""#), "IPv6 original destination")
         #expect(audit.contains(#""status":508"#))
         let batchLine = audit.split(separator: "\n").first { $0.contains(#""path":"/local""#) && $0.contains(#""status":403"#) }
         #expect(batchLine?.contains(#""identity":"batch-job","team":"batch","action":"block","rule":"batch-jobs-stay-home""#) == true, "\(batchLine ?? "")")

@@ -10,6 +10,7 @@ import Testing
         ("10.20.3.40", 5353, "10.20.3.40:5353"),
         ("::1", 53, "[::1]:53"),
         ("2001:db8::7", 443, "[2001:db8::7]:443"),
+        ("::ffff:10.77.1.2", 3129, "10.77.1.2:3129"),
     ])
     func auditDescriptionIsIPColonPort(_ ip: String, _ port: Int, _ expected: String) throws {
         #expect(try SocketAddress(ipAddress: ip, port: port).auditDescription == expected)

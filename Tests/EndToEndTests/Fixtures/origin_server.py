@@ -4,6 +4,7 @@
 usage: origin_server.py ADDRESS PORT [CERT KEY]   (prints "listening PORT" once ready)
 """
 import http.server
+import socket
 import ssl
 import sys
 
@@ -29,7 +30,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
     do_POST = answer
 
 
-server = http.server.ThreadingHTTPServer((sys.argv[1], int(sys.argv[2])), Handler)
+class Server(http.server.ThreadingHTTPServer):
+    address_family = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
+
+
+server = Server((sys.argv[1], int(sys.argv[2])), Handler)
 if len(sys.argv) == 5:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(sys.argv[3], sys.argv[4])

@@ -72,6 +72,7 @@ write_etc() {
 		echo "127.0.0.1 localhost"
 		echo "::1 localhost ip6-localhost ip6-loopback"
 		echo "$ORIGIN_IP $TEST_NAMES"
+		echo "fd77:2::2 v6.test"
 		echo "$GW_CLIENT_IP gateway.test"
 	} >"$dir/hosts"
 	# Names that are not in hosts are asked of a resolver inside the world, never the host's.
@@ -103,6 +104,14 @@ up() {
 	in_ns gw ip link set mgc1 up
 	in_ns gw ip link set mgo1 up
 	in_ns origin ip link set mgo0 up
+	# IPv6 alongside (fd77:1::/64 client side, fd77:2::/64 origin side), for IP6T_SO_ORIGINAL_DST.
+	in_ns client ip addr add fd77:1::2/64 dev mgc0 nodad
+	in_ns gw ip addr add fd77:1::1/64 dev mgc1 nodad
+	in_ns gw ip addr add fd77:2::1/64 dev mgo1 nodad
+	in_ns origin ip addr add fd77:2::2/64 dev mgo0 nodad
+	in_ns client ip -6 route add default via fd77:1::1
+	in_ns origin ip -6 route add fd77:1::/64 via fd77:2::1
+	in_ns gw sysctl -qw net.ipv6.conf.all.forwarding=1
 	in_ns client ip route add default via "$GW_CLIENT_IP"
 	in_ns origin ip route add 10.77.1.0/24 via "$GW_ORIGIN_IP"
 	in_ns gw sysctl -qw net.ipv4.ip_forward=1
