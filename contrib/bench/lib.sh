@@ -70,7 +70,8 @@ bench_ca() {
     -keyout "$1/$2.key" -out "$1/$2.pem" 2>/dev/null
 }
 
-# bench_origin — nginx on ORIGIN_HTTP / ORIGIN_HTTPS serving /1k, /1m and POST /post, with a
+# bench_origin — nginx on ORIGIN_HTTP / ORIGIN_HTTPS serving /1k, /1m and POST /post (reads the body,
+# answers "ok"), with a
 # certificate for localhost and *.bench.test from the "origin-ca" CA ($BENCH_W/origin-ca.pem).
 bench_origin() {
   local W=$BENCH_W
@@ -80,10 +81,18 @@ bench_origin() {
   printf 'subjectAltName=DNS:localhost,DNS:bench.test,DNS:*.bench.test,IP:127.0.0.1\n' >"$W/origin.ext"
   openssl x509 -req -in "$W/origin.csr" -CA "$W/origin-ca.pem" -CAkey "$W/origin-ca.key" -CAcreateserial \
     -days 2 -extfile "$W/origin.ext" -out "$W/origin.pem" 2>/dev/null
+  # POST /post must read the whole body before answering: nginx's `return` answers first and discards
+  # the rest, which makes a proxy that is still sending the body close the client connection.
+  local load_echo="" post='return 200 "ok";'
+  if [[ -f /usr/lib/nginx/modules/ngx_http_echo_module.so ]]; then
+    load_echo="load_module /usr/lib/nginx/modules/ngx_http_echo_module.so;"
+    post='echo_read_request_body; echo -n "ok";'
+  fi
   mkdir -p "$W/www"
   head -c 1024 /dev/urandom >"$W/www/1k"
   head -c 1048576 /dev/urandom >"$W/www/1m"
   cat >"$W/nginx.conf" <<NGX
+$load_echo
 worker_processes 1; pid $W/nginx.pid; error_log $W/nginx.err; daemon off;
 worker_rlimit_nofile 19000;
 events { worker_connections 18000; }
@@ -91,7 +100,7 @@ http { access_log off; keepalive_requests 1000000; keepalive_timeout 120s; clien
   server { listen 127.0.0.1:$ORIGIN_HTTP backlog=4096; listen 127.0.0.1:$ORIGIN_HTTPS ssl backlog=4096; server_name _;
     ssl_certificate $W/origin.pem; ssl_certificate_key $W/origin.key; ssl_session_tickets off; ssl_session_cache off;
     root $W/www; client_max_body_size 4m; client_body_buffer_size 128k;
-    location = /post { return 200 "ok"; } } }
+    location = /post { $post } } }
 NGX
   bench_start origin nginx -c "$W/nginx.conf"
   bench_wait_tcp $ORIGIN_HTTP && bench_wait_tcp $ORIGIN_HTTPS || { cat "$W/nginx.err" "$W/origin.log" >&2; return 1; }

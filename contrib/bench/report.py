@@ -78,7 +78,10 @@ def main():
             line = line.strip()
             if not line:
                 continue
-            d = json.loads(line)
+            try:
+                d = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a measurement that printed no number (recorded as a skip elsewhere)
             if "skip" in d:
                 skips.append(d)
             elif d.get("v") not in (None, ""):

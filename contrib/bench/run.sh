@@ -7,7 +7,7 @@
 # Scenarios (names or numbers): 1 plain, 2 large, 3 tunnel, 4 intercept, 5 handshake, 6 post, 7 dns, 8 idle.
 # Systems: direct meshgate squid tinyproxy mitmproxy (proxies); dnsmasq unbound meshgate-dns (DNS).
 # --quick: 1 run of 3 s per measurement (under 5 minutes); default: median of 3 runs of 10 s.
-# --json:  also keep the raw measurements (JSON lines) in FILE.
+# --json:  where to keep the raw measurements (JSON lines); default: beside --out, as .jsonl.
 # --perf:  record `perf record -g` of meshgate during scenarios 1, 3 and 4 (run 1) into contrib/bench/profiles/.
 # MESHGATE=path uses that binary instead of building `swift build -c release --product meshgate`.
 # Needs: contrib/bench/install.sh. Everything binds 127.0.0.1 (the resolver takes 127.0.0.1:53), is
@@ -33,6 +33,7 @@ done
 source "$(dirname "$0")/lib.sh"
 source "$BENCH_DIR/systems.sh"
 OUT=${OUT:-$BENCH_DIR/RESULTS.md}
+JSON=${JSON:-${OUT%.md}.jsonl}  # the raw measurements, one JSON object per line, beside the report
 
 if [[ $QUICK == 1 ]]; then DUR=${DUR:-3}; RUNS=${RUNS:-1}; WARM=1; HOLD=${HOLD:-2000}; DNSDUR=${DNSDUR:-3}
 else DUR=${DUR:-10}; RUNS=${RUNS:-3}; WARM=2; HOLD=${HOLD:-10000}; DNSDUR=${DNSDUR:-10}; fi
@@ -57,8 +58,11 @@ want_system() {
   return 1
 }
 
-# record SCENARIO SYSTEM RUN METRIC VALUE
-record() { printf '{"s":"%s","sys":"%s","run":%s,"m":"%s","v":%s}\n' "$@" >>"$RES"; }
+# record SCENARIO SYSTEM RUN METRIC VALUE — a value that is not a number becomes a skip with the reason.
+record() {
+  if [[ ! $5 =~ ^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$ ]]; then skip "$1" "$2" "no number for $4 (got '${5:0:80}')"; return 0; fi
+  printf '{"s":"%s","sys":"%s","run":%s,"m":"%s","v":%s}\n' "$@" >>"$RES"
+}
 # skip SCENARIO SYSTEM REASON
 skip() { python3 -c 'import json,sys; print(json.dumps({"s":sys.argv[1],"sys":sys.argv[2],"skip":sys.argv[3]}))' "$@" >>"$RES"; bench_log "skip $1/$2: $3"; }
 
@@ -177,12 +181,15 @@ perf_end() {
   [[ -n ${PERF_PID:-} ]] || return 0
   kill -INT "$PERF_PID" 2>/dev/null || true; wait "$PERF_PID" 2>/dev/null || true
   mkdir -p "$BENCH_DIR/profiles"
-  local dem=cat
+  local dem=cat f=$BENCH_DIR/profiles/meshgate-scenario$1.txt
   command -v swift-demangle >/dev/null && dem="swift-demangle --simplified"
-  perf report -i "$BENCH_W/perf-$1.data" --stdio --no-children --sort dso,symbol --percent-limit 0.7 2>/dev/null |
-    grep -v '^$' | $dem | cut -c1-220 | head -400 >"$BENCH_DIR/profiles/meshgate-scenario$1.txt" || true
-  perf report -i "$BENCH_W/perf-$1.data" --stdio --children --sort symbol --percent-limit 3 -g none 2>/dev/null |
-    grep -v '^$' | $dem | cut -c1-220 | head -120 >"$BENCH_DIR/profiles/meshgate-scenario$1-inclusive.txt" || true
+  {
+    echo "# perf record -F 999 -e cpu-clock -g -p <meshgate> during scenario $1 (${SCEN_NAME[$1]}), $(date -u +%F)"
+    echo "## self time by symbol (top 40)"
+    perf report -i "$BENCH_W/perf-$1.data" --stdio --no-children --sort dso,symbol -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -40
+    echo "## inclusive time by symbol (top 60)"
+    perf report -i "$BENCH_W/perf-$1.data" --stdio --children --sort symbol -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -60
+  } | $dem | sed 's/ *$//' | cut -c1-200 >"$f" || true
   PERF_PID=""
 }
 
