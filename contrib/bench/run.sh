@@ -1,0 +1,361 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark of meshgate against Squid (ssl-bump), tinyproxy, mitmproxy, dnsmasq and
+# unbound on this machine (issue 7). Writes contrib/bench/RESULTS.md.
+#
+#   contrib/bench/run.sh [--quick] [--only SCENARIO,...] [--systems SYSTEM,...] [--perf] [--out FILE] [--json FILE]
+#
+# Scenarios (names or numbers): 1 plain, 2 large, 3 tunnel, 4 intercept, 5 handshake, 6 post, 7 dns, 8 idle.
+# Systems: direct meshgate squid tinyproxy mitmproxy (proxies); dnsmasq unbound meshgate-dns (DNS).
+# --quick: 1 run of 3 s per measurement (under 5 minutes); default: median of 3 runs of 10 s.
+# --json:  where to keep the raw measurements (JSON lines); default: beside --out, as .jsonl.
+# --perf:  record `perf record -g` of meshgate during scenarios 1, 3 and 4 (run 1) into contrib/bench/profiles/.
+# MESHGATE=path uses that binary instead of building `swift build -c release --product meshgate`.
+# Needs: contrib/bench/install.sh. Everything binds 127.0.0.1 (the resolver takes 127.0.0.1:53), is
+# started here, stopped by PID on exit, and every measurement is bounded in time.
+set -euo pipefail
+
+QUICK=0 ONLY="" SYSTEMS="" PERF=0 OUT="" JSON=""
+CMDLINE="contrib/bench/run.sh $*"
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --quick) QUICK=1 ;;
+    --only) ONLY=$2; shift ;;
+    --systems) SYSTEMS=$2; shift ;;
+    --perf) PERF=1 ;;
+    --out) OUT=$2; shift ;;
+    --json) JSON=$2; shift ;;
+    -h | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+source "$(dirname "$0")/lib.sh"
+source "$BENCH_DIR/systems.sh"
+OUT=${OUT:-$BENCH_DIR/RESULTS.md}
+JSON=${JSON:-${OUT%.md}.jsonl}  # the raw measurements, one JSON object per line, beside the report
+
+if [[ $QUICK == 1 ]]; then DUR=${DUR:-3}; RUNS=${RUNS:-1}; WARM=1; HOLD=${HOLD:-2000}; DNSDUR=${DNSDUR:-3}
+else DUR=${DUR:-10}; RUNS=${RUNS:-3}; WARM=2; HOLD=${HOLD:-10000}; DNSDUR=${DNSDUR:-10}; fi
+COLD_HOSTS=${COLD_HOSTS:-1000}
+# A proxy holds two descriptors per tunnel and this machine's hard limit may be below 20,000 + spare.
+MAX_HOLD=$(( ($(ulimit -Hn) - 300) / 2 ))
+[[ $HOLD -le $MAX_HOLD ]] || { bench_log "holding $MAX_HOLD tunnels, not $HOLD: ulimit -Hn is $(ulimit -Hn)"; HOLD=$MAX_HOLD; }
+RES=$BENCH_W/results.jsonl
+: >"$RES"
+
+declare -A SCEN_NAME=([1]=plain [2]=large [3]=tunnel [4]=intercept [5]=handshake [6]=post [7]=dns [8]=idle)
+want_scenario() { # $1 = number
+  [[ -z $ONLY ]] && return 0
+  local s
+  for s in ${ONLY//,/ }; do [[ $s == "$1" || $s == "${SCEN_NAME[$1]}" ]] && return 0; done
+  return 1
+}
+want_system() {
+  [[ -z $SYSTEMS ]] && return 0
+  local s
+  for s in ${SYSTEMS//,/ }; do [[ $s == "$1" ]] && return 0; done
+  return 1
+}
+
+# record SCENARIO SYSTEM RUN METRIC VALUE — a value that is not a number becomes a skip with the reason.
+record() {
+  if [[ ! $5 =~ ^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$ ]]; then skip "$1" "$2" "no number for $4 (got '${5:0:80}')"; return 0; fi
+  printf '{"s":"%s","sys":"%s","run":%s,"m":"%s","v":%s}\n' "$@" >>"$RES"
+}
+# skip SCENARIO SYSTEM REASON
+skip() { python3 -c 'import json,sys; print(json.dumps({"s":sys.argv[1],"sys":sys.argv[2],"skip":sys.argv[3]}))' "$@" >>"$RES"; bench_log "skip $1/$2: $3"; }
+
+tools=(nginx wrk unbound unshare curl openssl python3)
+want_scenario 7 && tools+=(dnsperf)
+declare -A TOOL_OF=([squid]=squid [tinyproxy]=tinyproxy [mitmproxy]=mitmdump [dnsmasq]=dnsmasq)
+for sys in "${!TOOL_OF[@]}"; do want_system "$sys" && tools+=("${TOOL_OF[$sys]}"); done
+for tool in "${tools[@]}"; do
+  command -v "$tool" >/dev/null || { echo "missing $tool: run contrib/bench/install.sh" >&2; exit 1; }
+done
+ulimit -n "$(ulimit -Hn)"
+
+# ---- meshgate binary -------------------------------------------------------------------------
+if [[ -z ${MESHGATE:-} ]]; then
+  bench_log "building meshgate (swift build -c release --product meshgate)"
+  (cd "$REPO" && swift build -c release --product meshgate >"$BENCH_W/build.log" 2>&1) || { tail -20 "$BENCH_W/build.log"; exit 1; }
+  MESHGATE=$REPO/.build/release/meshgate
+fi
+bench_build_loadgen
+L=$BENCH_W/loadgen
+
+bench_log "work directory $BENCH_W; $RUNS run(s) of ${DUR}s per measurement"
+bench_origin
+bench_resolver
+
+# Shared inputs: the wrk script for absolute-form URLs and the 64 KiB JSON body.
+for f in 1k 1m; do
+  printf 'wrk.path = "http://127.0.0.1:%s/%s"\nwrk.headers["Host"] = "127.0.0.1:%s"\n' $ORIGIN_HTTP $f $ORIGIN_HTTP >"$BENCH_W/abs-$f.lua"
+done
+python3 - "$BENCH_W/body.json" <<'PY'
+import json, random, sys
+random.seed(7)
+words = "the of and to in is for on that with as by at from this be or are an it agent build tool test".split()
+doc = {"model": "bench", "messages": []}
+while len(json.dumps(doc)) < 65536 - 300:
+    doc["messages"].append({"role": "user", "content": " ".join(random.choice(words) for _ in range(40))})
+text = json.dumps(doc)
+text = text[:-2] + "]" + " " * (65536 - len(text)) + "}"  # pad to exactly 64 KiB, still valid JSON
+assert len(text) == 65536
+json.loads(text)
+open(sys.argv[1], "w").write(text)
+PY
+
+# ---- measurements ----------------------------------------------------------------------------
+
+# wrk_run SCEN SYSTEM RUN PATH CONNS — plain HTTP through SYSTEM (or direct) with wrk.
+wrk_run() {
+  local scen=$1 sys=$2 run=$3 file=$4 conns=$5 out port
+  local args=(-t2 -c"$conns" --latency --timeout 5s)
+  if [[ $sys == direct ]]; then set -- "http://127.0.0.1:$ORIGIN_HTTP/$file"
+  else port=$(proxy_port "$sys"); args+=(-s "$BENCH_W/abs-$file.lua"); set -- "http://127.0.0.1:$port"; fi
+  [[ $WARM -gt 0 ]] && timeout $((WARM + 10)) wrk "${args[@]}" -d"${WARM}s" "$1" >/dev/null 2>&1
+  out=$(timeout $((DUR + 20)) wrk "${args[@]}" -d"${DUR}s" "$1" 2>&1) || true
+  echo "$out" >>"$BENCH_W/wrk-$scen-$sys.log"
+  local rps p50 p99 errs
+  rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+  [[ -n $rps ]] || { skip "$scen" "$sys" "wrk produced no result: $(tail -n 1 <<<"$out")"; return; }
+  p50=$(awk '$1=="50%" {print $2}' <<<"$out" | to_ms); p99=$(awk '$1=="99%" {print $2}' <<<"$out" | to_ms)
+  errs=$(awk '/Non-2xx/ {n+=$NF} /Socket errors/ {gsub(",",""); n+=$4+$6+$8+$10} END {print n+0}' <<<"$out")
+  if [[ $file == 1m ]]; then record "$scen" "$sys" "$run" mibps "$(awk "BEGIN{print $rps}")"
+  else record "$scen" "$sys" "$run" rps "$rps"; record "$scen" "$sys" "$run" p50_ms "$p50"; record "$scen" "$sys" "$run" p99_ms "$p99"; fi
+  record "$scen" "$sys" "$run" errors "$errs"
+}
+to_ms() { awk '{v=$1; u=v; gsub(/[0-9.]/,"",u); gsub(/[a-z]/,"",v); if (u=="us") v/=1000; else if (u=="s") v*=1000; print v+0}'; }
+
+# lg_run SCEN SYSTEM RUN LOADGEN_ARGS... — run the load generator through SYSTEM (or direct) and
+# record rps, p50/p99 and the error count. Prints the JSON line.
+lg_cmd() { # SYSTEM -> connection arguments
+  if [[ $1 == direct ]]; then echo "--connect 127.0.0.1:$ORIGIN_HTTPS"
+  else echo "--connect 127.0.0.1:$(proxy_port "$1") --proxy"; fi
+}
+lg_json() { # KEY < json
+  python3 -c 'import json,sys; d=json.load(sys.stdin); print(d[sys.argv[1]])' "$1"
+}
+lg_run() {
+  local scen=$1 sys=$2 run=$3; shift 3
+  local out
+  # shellcheck disable=SC2046
+  out=$(timeout 120 "$L" $(lg_cmd "$sys") "$@") || true
+  echo "$out" >>"$BENCH_W/lg-$scen-$sys.log"
+  [[ $out == \{* ]] || { skip "$scen" "$sys" "load generator failed"; return 1; }
+  local requests errors
+  requests=$(lg_json requests <<<"$out"); errors=$(lg_json errors <<<"$out")
+  if [[ $requests == 0 ]]; then skip "$scen" "$sys" "no request succeeded: $(lg_json first_error <<<"$out")"; return 1; fi
+  LG_OUT=$out
+  record "$scen" "$sys" "$run" errors "$errors"
+}
+
+# check_https SYSTEM HOST — one request through SYSTEM with curl, verifying the certificate against
+# the system's CA (so interception is really happening) or the origin's (tunnel / direct).
+check_https() {
+  local sys=$1 host=$2 ca=$BENCH_W/origin-ca.pem args=()
+  if [[ $sys != direct ]]; then
+    args=(-x "http://127.0.0.1:$(proxy_port "$sys")")
+    [[ $host == "$TUNNEL_HOST" || $sys == tinyproxy ]] || ca=$(proxy_ca "$sys")
+  fi
+  curl -s -o /dev/null -w '%{http_code}' --max-time 10 "${args[@]}" --cacert "$ca" \
+    --resolve "$host:$ORIGIN_HTTPS:127.0.0.1" "https://$host:$ORIGIN_HTTPS/1k" 2>/dev/null | grep -q 200
+}
+
+peak_begin() { local p; p=$(system_pid "$1"); [[ -n $p ]] && bench_reset_peak "$p"; return 0; }
+peak_end() { # SCEN SYSTEM RUN
+  local p; p=$(system_pid "$2"); [[ -n $p ]] || return 0
+  record "$1" "$2" "$3" rss_peak_mib "$(awk "BEGIN{print $(bench_hwm_kib "$p")/1024}")"
+}
+
+perf_begin() { # SCEN SYSTEM RUN
+  PERF_PID=""
+  [[ $PERF == 1 && $3 == 1 && $2 == meshgate && ($1 == 1 || $1 == 3 || $1 == 4) ]] || return 0
+  command -v perf >/dev/null || return 0
+  perf record -F 999 -e cpu-clock -g -p "$(system_pid meshgate)" -o "$BENCH_W/perf-$1.data" >/dev/null 2>&1 &
+  PERF_PID=$!
+  sleep 0.3
+}
+perf_end() {
+  [[ -n ${PERF_PID:-} ]] || return 0
+  kill -INT "$PERF_PID" 2>/dev/null || true; wait "$PERF_PID" 2>/dev/null || true
+  mkdir -p "$BENCH_DIR/profiles"
+  local dem=cat f=$BENCH_DIR/profiles/meshgate-scenario$1.txt
+  command -v swift-demangle >/dev/null && dem="swift-demangle --simplified"
+  {
+    echo "# perf record -F 999 -e cpu-clock -g -p <meshgate> during scenario $1 (${SCEN_NAME[$1]}), $(date -u +%F)"
+    echo "## self time by symbol (top 40)"
+    perf report -i "$BENCH_W/perf-$1.data" --stdio --no-children --sort dso,symbol -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -40
+    echo "## inclusive time by symbol (top 60)"
+    perf report -i "$BENCH_W/perf-$1.data" --stdio --children --sort symbol -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -60
+  } | $dem | sed 's/ *$//' | cut -c1-200 >"$f" || true
+  PERF_PID=""
+}
+
+# scenario_N SYSTEM RUN — one measurement of scenario N against a running SYSTEM.
+scenario_1() { perf_begin 1 "$1" "$2"; peak_begin "$1"; wrk_run 1 "$1" "$2" 1k 64; peak_end 1 "$1" "$2"; perf_end 1; }
+scenario_2() { peak_begin "$1"; wrk_run 2 "$1" "$2" 1m 16; peak_end 2 "$1" "$2"; }
+keepalive() { # SCEN SYSTEM RUN HOST
+  local scen=$1 sys=$2 run=$3 host=$4
+  check_https "$sys" "$host" || { skip "$scen" "$sys" "HTTPS check through $sys failed (curl)"; return; }
+  perf_begin "$scen" "$sys" "$run"; peak_begin "$sys"
+  if lg_run "$scen" "$sys" "$run" --target "$host:$ORIGIN_HTTPS" --path /1k --conns 64 --threads 2 --warmup "$WARM" --duration "$DUR"; then
+    record "$scen" "$sys" "$run" rps "$(lg_json rps <<<"$LG_OUT")"
+    record "$scen" "$sys" "$run" p50_ms "$(lg_json p50_ms <<<"$LG_OUT")"
+    record "$scen" "$sys" "$run" p99_ms "$(lg_json p99_ms <<<"$LG_OUT")"
+  fi
+  peak_end "$scen" "$sys" "$run"; perf_end "$scen"
+}
+scenario_3() { keepalive 3 "$1" "$2" "$TUNNEL_HOST"; }
+scenario_4() { [[ $1 == tinyproxy ]] && { skip 4 tinyproxy "cannot intercept TLS"; return; }; keepalive 4 "$1" "$2" "$BUMP_HOST"; }
+scenario_5() {
+  local sys=$1 run=$2
+  [[ $sys == tinyproxy ]] && { skip 5 tinyproxy "cannot intercept TLS"; return; }
+  check_https "$sys" "check.bench.test" || { skip 5 "$sys" "HTTPS check through $sys failed (curl)"; return; }
+  local common=(--target "x:$ORIGIN_HTTPS" --path /1k --new-conn --threads 2 --conns 16 --hosts $COLD_HOSTS --host-prefix "r${run}h" --domain bench.test)
+  peak_begin "$sys"
+  # Cold: each of the 1,000 names once, never seen before by this process (fresh prefix per run).
+  if lg_run 5 "$sys" "$run" "${common[@]}" --requests $COLD_HOSTS --duration 100; then
+    record 5 "$sys" "$run" cold_hps "$(lg_json rps <<<"$LG_OUT")"
+  fi
+  # Warm: the same names again, for DUR seconds.
+  if lg_run 5 "$sys" "$run" "${common[@]}" --duration "$DUR"; then
+    record 5 "$sys" "$run" warm_hps "$(lg_json rps <<<"$LG_OUT")"
+    record 5 "$sys" "$run" p99_ms "$(lg_json p99_ms <<<"$LG_OUT")"
+  fi
+  peak_end 5 "$sys" "$run"
+}
+scenario_6() {
+  local sys=$1 run=$2
+  [[ $sys == tinyproxy ]] && { skip 6 tinyproxy "cannot intercept TLS, so cannot inspect bodies"; return; }
+  check_https "$sys" "$BUMP_HOST" || { skip 6 "$sys" "HTTPS check through $sys failed (curl)"; return; }
+  local args=(--target "$BUMP_HOST:$ORIGIN_HTTPS" --path /post --post "$BENCH_W/body.json" --conns 16 --threads 2)
+  peak_begin "$sys"
+  if lg_run 6 "$sys" "$run" "${args[@]}" --warmup "$WARM" --duration "$DUR"; then
+    local rps; rps=$(lg_json rps <<<"$LG_OUT")
+    record 6 "$sys" "$run" rps "$rps"
+    record 6 "$sys" "$run" mibps "$(awk "BEGIN{print $rps*65536/1048576}")"
+    record 6 "$sys" "$run" p99_ms "$(lg_json p99_ms <<<"$LG_OUT")"
+  fi
+  peak_end 6 "$sys" "$run"
+  # The inspection-on instance (shadow-mcp + dlp-secrets) starts together with meshgate.
+  [[ $sys == meshgate ]] && scenario_6 meshgate-inspect "$run"
+  return 0
+}
+
+# ---- DNS (scenario 7) ------------------------------------------------------------------------
+dns_port() { case $1 in direct) echo $DNS_UPSTREAM_PORT ;; dnsmasq) echo $DNSMASQ_PORT ;; unbound) echo $UNBOUND_PORT ;; meshgate-dns) echo $MG_DNS_PORT ;; esac; }
+dnsperf_qps() { awk '/Queries per second:/ {print $4}'; }
+scenario_7() {
+  local sys=$1 run=$2 port; port=$(dns_port "$sys")
+  local i
+  for i in $(seq 50); do python3 "$BENCH_DIR/dnsq.py" 127.0.0.1 "$port" c1.ok.test 0.2 >/dev/null 2>&1 && break; sleep 0.1; done
+  # Cached, half blocked: 1,000 blocked names from the list and 1,000 allowed names, warmed first.
+  if [[ ! -f $BENCH_W/dns-cached.txt ]]; then
+    { seq 1 1000 | awk '{printf "blk%d.test A\n", $1*7}'; seq 1 1000 | awk '{printf "c%d.ok.test A\n", $1}'; } | shuf --random-source=<(yes) >"$BENCH_W/dns-cached.txt"
+  fi
+  dnsperf -s 127.0.0.1 -p "$port" -d "$BENCH_W/dns-cached.txt" -n 1 -t 2 >/dev/null 2>&1 || true
+  peak_begin "$sys"
+  local out
+  out=$(timeout $((DNSDUR + 15)) dnsperf -s 127.0.0.1 -p "$port" -d "$BENCH_W/dns-cached.txt" -l "$DNSDUR" -c 4 -q 200 -t 2 2>&1) || true
+  echo "$out" >>"$BENCH_W/dnsperf-$sys.log"
+  record 7 "$sys" "$run" cached_qps "$(dnsperf_qps <<<"$out")"
+  # All-miss: names never asked before (a fresh prefix per system and run), all forwarded.
+  awk -v p="r$run$sys" 'BEGIN{for(i=0;i<1500000;i++) printf "u%d.%s.miss.test A\n", i, p}' >"$BENCH_W/dns-miss.txt"
+  out=$(timeout $((DNSDUR + 15)) dnsperf -s 127.0.0.1 -p "$port" -d "$BENCH_W/dns-miss.txt" -l "$DNSDUR" -c 4 -q 200 -t 2 2>&1) || true
+  echo "$out" >>"$BENCH_W/dnsperf-$sys.log"
+  record 7 "$sys" "$run" miss_qps "$(dnsperf_qps <<<"$out")"
+  record 7 "$sys" "$run" miss_lost_pct "$(awk '/Queries lost:/ {gsub(/[()%]/,"",$4); print $4+0}' <<<"$out")"
+  # Latency at a fixed 2,000 q/s over the cached mix: p50/p99 from dnsperf's per-query lines.
+  out=$(timeout $((DNSDUR + 15)) dnsperf -s 127.0.0.1 -p "$port" -d "$BENCH_W/dns-cached.txt" -l "$DNSDUR" -Q 2000 -t 2 -v 2>&1) || true
+  python3 - "$sys" "$run" >>"$RES" <<PY
+import json, sys
+lat = sorted(float(l.split()[-1]) * 1000 for l in """$out""".splitlines() if l.startswith(">") and l.split()[-1].replace(".", "", 1).isdigit())
+if lat:
+    for q, m in ((0.5, "p50_ms"), (0.99, "p99_ms")):
+        print(json.dumps({"s": "7", "sys": sys.argv[1], "run": int(sys.argv[2]), "m": m, "v": lat[min(len(lat) - 1, int(q * len(lat)))]}))
+PY
+  peak_end 7 "$sys" "$run"
+}
+
+# ---- idle tunnels (scenario 8) ---------------------------------------------------------------
+scenario_8() {
+  local sys=$1 pid; pid=$(system_pid "$sys")
+  local before; before=$(bench_rss_kib "$pid")
+  rm -f "$BENCH_W/hold.ready"
+  bench_start holder "$L" --connect "127.0.0.1:$(proxy_port "$sys")" --target "$TUNNEL_HOST:$ORIGIN_HTTPS" --hold "$HOLD" --ready-file "$BENCH_W/hold.ready" --duration 90
+  local i
+  for i in $(seq 900); do [[ -f $BENCH_W/hold.ready ]] && break; sleep 0.1; done
+  local got; got=$(cat "$BENCH_W/hold.ready" 2>/dev/null || echo 0)
+  sleep 2
+  local rss; rss=$(bench_rss_kib "$pid")
+  record 8 "$sys" 1 tunnels "$got"
+  record 8 "$sys" 1 rss_mib "$(awk "BEGIN{print $rss/1024}")"
+  record 8 "$sys" 1 rss_before_mib "$(awk "BEGIN{print $before/1024}")"
+  record 8 "$sys" 1 kib_per_tunnel "$(awk "BEGIN{ if ($got > 0) print ($rss-$before)/$got; else print 0 }")"
+  bench_stop holder
+  [[ $got -ge $HOLD ]] || skip 8 "$sys" "only $got of $HOLD tunnels opened: $(tail -c 300 "$BENCH_W/holder.log")"
+}
+
+# ---- main loop -------------------------------------------------------------------------------
+PROXY_SYSTEMS=(direct meshgate squid tinyproxy mitmproxy)
+DNS_SYSTEMS=(direct dnsmasq unbound meshgate-dns)
+T0=$(date +%s)
+
+with_system() { # SYSTEM FUNCTION... — start SYSTEM, run each function with (SYSTEM), stop it
+  local sys=$1; shift
+  if ! "start_$sys"; then skip all "$sys" "did not start: $(tail -n 3 "$BENCH_W/$sys.log" 2>/dev/null | tr '\n' ' ')"; "stop_$sys"; return; fi
+  local f
+  for f in "$@"; do
+    bench_log "  $f $sys"
+    "$f" "$sys" || bench_log "  $f $sys failed"
+    if [[ $sys != direct ]] && ! bench_alive "$sys"; then skip all "$sys" "exited during $f: $(tail -n 3 "$BENCH_W/$sys.log" | tr '\n' ' ')"; break; fi
+  done
+  "stop_$sys"
+}
+
+for run in $(seq "$RUNS"); do
+  scen_fns=()
+  for n in 1 2 3 4 5 6; do want_scenario $n && scen_fns+=("run_scenario_$n"); done
+  [[ ${#scen_fns[@]} -gt 0 ]] || break
+  for n in 1 2 3 4 5 6; do eval "run_scenario_$n() { scenario_$n \"\$1\" $run; }"; done
+  for sys in "${PROXY_SYSTEMS[@]}"; do
+    want_system "$sys" || continue
+    bench_log "run $run/$RUNS: $sys"
+    with_system "$sys" "${scen_fns[@]}"
+  done
+done
+
+if want_scenario 7; then
+  for run in $(seq "$RUNS"); do
+    for sys in "${DNS_SYSTEMS[@]}"; do
+      want_system "$sys" || { [[ $sys == direct ]] || continue; }
+      bench_log "run $run/$RUNS: DNS $sys"
+      if [[ $sys == direct ]]; then scenario_7 direct "$run"; continue; fi
+      if ! "start_$sys"; then
+        reason=$(cat "$BENCH_W/$sys.skip" 2>/dev/null || echo "did not start")
+        [[ $run == 1 ]] && skip 7 "$sys" "$reason"
+        continue
+      fi
+      scenario_7 "$sys" "$run"
+      "stop_$sys"
+    done
+  done
+fi
+
+if want_scenario 8; then
+  for sys in meshgate squid tinyproxy mitmproxy; do
+    want_system "$sys" || continue
+    bench_log "idle tunnels: $sys"
+    "start_$sys" && scenario_8 "$sys"
+    "stop_$sys"
+  done
+fi
+
+T1=$(date +%s)
+python3 "$BENCH_DIR/report.py" "$RES" "$OUT" \
+  --command "$CMDLINE" --runs "$RUNS" --duration "$DUR" --elapsed $((T1 - T0)) --hold "$HOLD" \
+  --meshgate "$("$MESHGATE" --version 2>/dev/null || echo unknown) ($(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?'))"
+[[ -z $JSON ]] || cp "$RES" "$JSON"
+bench_log "wrote $OUT in $((T1 - T0)) s"

@@ -1,0 +1,226 @@
+# The systems under test for contrib/bench/run.sh: how each one is configured, started and stopped.
+# Each proxy is configured to do the same job: forward absolute-form HTTP, tunnel CONNECT to port
+# 18443, intercept TLS with its own CA (except tinyproxy, which cannot), splice tunnel.bench.test
+# without decrypting it, verify origin certificates against the bench origin CA, resolve names
+# through the bench resolver, write one log line per request, and never cache responses.
+# shellcheck shell=bash
+
+MG_PORT=13128        # meshgate, interception on, no rulesets (inspection off)
+MG_INSPECT_PORT=13129  # meshgate with rulesets/shadow-mcp.yaml + dlp-secrets.yaml (inspection on)
+MG_DNS_PORT=15303
+SQUID_PORT=13131
+TINY_PORT=13132
+MITM_PORT=13133
+DNSMASQ_PORT=15301
+UNBOUND_PORT=15302
+DNS_UPSTREAM_PORT=15300  # bench_resolver's second interface
+TUNNEL_HOST=tunnel.bench.test
+BUMP_HOST=www.bench.test
+
+# proxy_port SYSTEM — the listening port of a proxy system.
+proxy_port() {
+  case $1 in
+    meshgate) echo $MG_PORT ;; meshgate-inspect) echo $MG_INSPECT_PORT ;; squid) echo $SQUID_PORT ;;
+    tinyproxy) echo $TINY_PORT ;; mitmproxy) echo $MITM_PORT ;;
+  esac
+}
+
+# proxy_ca SYSTEM — the CA certificate a client must trust to accept the system's minted leaves.
+proxy_ca() {
+  case $1 in
+    meshgate | meshgate-inspect) echo "$BENCH_W/meshgate-ca.pem" ;;
+    squid) echo "$BENCH_W/squid-ca.pem" ;;
+    mitmproxy) echo "$BENCH_W/mitm/mitmproxy-ca-cert.pem" ;;
+  esac
+}
+
+# system_pid SYSTEM — the process whose RSS is reported.
+system_pid() { echo "${BENCH_PID[$1]:-}"; }
+
+start_meshgate() {
+  local W=$BENCH_W
+  mkdir -p "$W/mg"
+  cat >"$W/mg/meshgate.yaml" <<YML
+state_dir: $W/mg/state
+listeners: { explicit: 127.0.0.1:$MG_PORT, admin: 127.0.0.1:19090 }
+access: { connect_ports: [443, $ORIGIN_HTTPS] }
+tls: { upstream_ca: $W/origin-ca.pem, do_not_inspect: ["$TUNNEL_HOST"] }
+audit: { path: $W/mg/audit.jsonl }
+YML
+  cat >"$W/mg/meshgate-inspect.yaml" <<YML
+state_dir: $W/mg/state
+listeners: { explicit: 127.0.0.1:$MG_INSPECT_PORT, admin: 127.0.0.1:19091 }
+access: { connect_ports: [443, $ORIGIN_HTTPS] }
+tls: { upstream_ca: $W/origin-ca.pem, do_not_inspect: ["$TUNNEL_HOST"] }
+audit: { path: $W/mg/audit-inspect.jsonl }
+portal: https://portal.example.com/mcp
+rulesets: [$REPO/rulesets/shadow-mcp.yaml, $REPO/rulesets/dlp-secrets.yaml]
+YML
+  [[ -f $W/mg/state/ca.pem ]] || "$MESHGATE" ca init --config "$W/mg/meshgate.yaml" >/dev/null
+  "$MESHGATE" ca export --config "$W/mg/meshgate.yaml" >"$W/meshgate-ca.pem"
+  bench_start meshgate bench_with_resolver "$MESHGATE" serve --config "$W/mg/meshgate.yaml" --log-level warning
+  bench_start meshgate-inspect bench_with_resolver "$MESHGATE" serve --config "$W/mg/meshgate-inspect.yaml" --log-level warning
+  bench_wait_tcp $MG_PORT && bench_wait_tcp $MG_INSPECT_PORT
+}
+stop_meshgate() { bench_stop meshgate; bench_stop meshgate-inspect; }
+
+start_squid() {
+  local W=$BENCH_W
+  if [[ ! -f $W/squid-ca.pem ]]; then
+    bench_ca "$W" squid-ca
+    chmod 644 "$W/squid-ca.key"  # a throwaway CA; Squid reads it after dropping to the proxy user
+  fi
+  rm -rf "$W/squid" && mkdir -p "$W/squid"
+  /usr/lib/squid/security_file_certgen -c -s "$W/squid/ssl_db" -M 64MB >/dev/null
+  chown -R proxy:proxy "$W/squid"
+  cat >"$W/squid/squid.conf" <<CONF
+http_port 127.0.0.1:$SQUID_PORT ssl-bump tls-cert=$W/squid-ca.pem tls-key=$W/squid-ca.key generate-host-certificates=on dynamic_cert_mem_cache_size=64MB
+sslcrtd_program /usr/lib/squid/security_file_certgen -s $W/squid/ssl_db -M 64MB
+sslcrtd_children 8 startup=2 idle=1
+acl step1 at_step SslBump1
+acl nobump ssl::server_name $TUNNEL_HOST
+ssl_bump peek step1
+ssl_bump splice nobump
+ssl_bump bump all
+tls_outgoing_options cafile=$W/origin-ca.pem
+acl bench_ports port $ORIGIN_HTTP $ORIGIN_HTTPS 443 80
+http_access deny !bench_ports
+http_access allow localhost
+http_access deny all
+cache deny all
+cache_mem 8 MB
+dns_nameservers $RESOLVER_ADDR
+max_filedescriptors 20000
+access_log stdio:$W/squid/access.log
+cache_store_log none
+cache_log $W/squid/cache.log
+pid_filename $W/squid/squid.pid
+coredump_dir $W/squid
+shutdown_lifetime 1 seconds
+CONF
+  bench_start squid squid -N -f "$W/squid/squid.conf"
+  bench_wait_tcp $SQUID_PORT 30
+}
+stop_squid() { bench_stop squid; }
+
+start_tinyproxy() {
+  local W=$BENCH_W
+  mkdir -p "$W/tinyproxy"
+  cat >"$W/tinyproxy/tinyproxy.conf" <<CONF
+User nobody
+Group nogroup
+Port $TINY_PORT
+Listen 127.0.0.1
+Timeout 600
+MaxClients 20000
+Allow 127.0.0.1
+ConnectPort $ORIGIN_HTTPS
+ConnectPort 443
+LogLevel Critical
+LogFile "$W/tinyproxy/tinyproxy.log"
+CONF
+  chmod 777 "$W/tinyproxy"
+  bench_start tinyproxy bench_with_resolver tinyproxy -d -c "$W/tinyproxy/tinyproxy.conf"
+  bench_wait_tcp $TINY_PORT
+}
+stop_tinyproxy() { bench_stop tinyproxy; }
+
+start_mitmproxy() {
+  local W=$BENCH_W
+  mkdir -p "$W/mitm"
+  # The addon runs the shadow-mcp ruleset's four MCP regexes over every request body (scenario 6).
+  bench_start mitmproxy bench_with_resolver mitmdump --listen-host 127.0.0.1 --listen-port $MITM_PORT \
+    --set confdir="$W/mitm" --set ssl_verify_upstream_trusted_ca="$W/origin-ca.pem" \
+    --ignore-hosts "^${TUNNEL_HOST//./\\.}(:|$)" -s "$BENCH_DIR/mcp_addon.py"
+  bench_wait_tcp $MITM_PORT 30
+  local i
+  for i in $(seq 50); do [[ -f $W/mitm/mitmproxy-ca-cert.pem ]] && break; sleep 0.1; done
+}
+stop_mitmproxy() { bench_stop mitmproxy; }
+
+start_direct() { :; }
+stop_direct() { :; }
+
+# ---- DNS servers (scenario 7) ----------------------------------------------------------------
+
+# dns_blocklist — the same 10,000 names for every server, in each one's format.
+dns_blocklist() {
+  local W=$BENCH_W
+  [[ -f $W/blocklist.txt ]] && return 0
+  seq 1 10000 | awk '{printf "blk%d.test\n", $1}' >"$W/blocklist.txt"
+  awk '{printf "address=/%s/0.0.0.0\naddress=/%s/::\n", $1, $1}' "$W/blocklist.txt" >"$W/dnsmasq-block.conf"
+  awk '{printf "  local-zone: \"%s.\" always_null\n", $1}' "$W/blocklist.txt" >"$W/unbound-block.conf"
+  {
+    echo 'ruleset: bench-blocklist'
+    echo 'version: "1"'
+    echo 'rules:'
+    echo '  - id: blocklist'
+    echo '    match:'
+    echo '      host:'
+    awk '{printf "        - \"%s\"\n", $1}' "$W/blocklist.txt"
+    echo '    action: block'
+  } >"$W/blocklist.yaml"
+}
+
+start_dnsmasq() {
+  dns_blocklist
+  bench_start dnsmasq dnsmasq -k --conf-file=/dev/null --listen-address=127.0.0.1 --bind-interfaces \
+    --port=$DNSMASQ_PORT --no-resolv --no-hosts --server=127.0.0.1#$DNS_UPSTREAM_PORT --cache-size=10000 \
+    --user=root --pid-file="$BENCH_W/dnsmasq.pid" --conf-file="$BENCH_W/dnsmasq-block.conf"
+}
+stop_dnsmasq() { bench_stop dnsmasq; }
+
+start_unbound() {
+  dns_blocklist
+  cat >"$BENCH_W/unbound.conf" <<UNB
+server:
+  interface: 127.0.0.1@$UNBOUND_PORT
+  port: $UNBOUND_PORT
+  do-daemonize: no
+  chroot: ""
+  username: ""
+  directory: "$BENCH_W"
+  pidfile: "$BENCH_W/unbound.pid"
+  use-syslog: no
+  verbosity: 0
+  access-control: 127.0.0.0/8 allow
+  do-not-query-localhost: no
+  module-config: "iterator"
+$(cat "$BENCH_W/unbound-block.conf")
+forward-zone:
+  name: "."
+  forward-addr: 127.0.0.1@$DNS_UPSTREAM_PORT
+UNB
+  bench_start unbound unbound -d -c "$BENCH_W/unbound.conf"
+}
+stop_unbound() { bench_stop unbound; }
+
+# start_meshgate-dns — meshgate's DNS listener with the block list as a ruleset. Returns 1 (with a
+# reason in $BENCH_W/meshgate-dns.skip) when this meshgate build does not accept `listeners.dns`
+# or does not answer on it.
+start_meshgate-dns() {
+  dns_blocklist
+  local W=$BENCH_W
+  mkdir -p "$W/mgdns"
+  cat >"$W/mgdns/meshgate.yaml" <<YML
+state_dir: $W/mgdns/state
+listeners: { explicit: off, dns: 127.0.0.1:$MG_DNS_PORT, admin: 127.0.0.1:19092 }
+dns: { upstreams: ["127.0.0.1:$DNS_UPSTREAM_PORT"], block_answer: zero }
+audit: { path: $W/mgdns/audit.jsonl }
+rulesets: [$W/blocklist.yaml]
+YML
+  bench_start meshgate-dns "$MESHGATE" serve --config "$W/mgdns/meshgate.yaml" --log-level warning
+  local i
+  for i in $(seq 100); do
+    if ! bench_alive meshgate-dns || grep -q 'listener=dns.*not available' "$W/meshgate-dns.log"; then
+      echo "this meshgate build has no DNS listener: $(grep -m1 'listener=dns' "$W/meshgate-dns.log" | sed 's/.*\] //' || tail -n 1 "$W/meshgate-dns.log")" >"$W/meshgate-dns.skip"
+      bench_stop meshgate-dns; return 1
+    fi
+    python3 "$BENCH_DIR/dnsq.py" 127.0.0.1 $MG_DNS_PORT c1.ok.test 0.2 >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "meshgate accepted listeners.dns but did not answer DNS queries on it within 10 s" >"$W/meshgate-dns.skip"
+  bench_stop meshgate-dns
+  return 1
+}
+stop_meshgate-dns() { bench_stop meshgate-dns; }
