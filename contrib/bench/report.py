@@ -187,7 +187,7 @@ def main():
                 ("p99 ms", v("6", "p99_ms", 2)), ("errors", errs("6")), ("peak RSS MiB", v("6", "rss_peak_mib", 0))])
     table("7", [("cached q/s", v("7", "cached_qps")), ("cached × meshgate", rm("7", "cached_qps", "meshgate-dns")),
                 ("all-miss q/s", v("7", "miss_qps")), ("all-miss × meshgate", rm("7", "miss_qps", "meshgate-dns")),
-                ("all-miss lost %", v("7", "miss_lost_pct", 2)),
+                ("all-miss NOERROR %", v("7", "miss_noerror_pct", 1)), ("all-miss lost %", v("7", "miss_lost_pct", 2)),
                 ("p50 ms @2k q/s", v("7", "p50_ms", 3)), ("p99 ms @2k q/s", v("7", "p99_ms", 3)),
                 ("peak RSS MiB", v("7", "rss_peak_mib", 0))], labels=DNS_LABEL)
     table("8", [("tunnels open", v("8", "tunnels", 0)), ("RSS MiB before", v("8", "rss_before_mib", 0)),

@@ -7,6 +7,8 @@
 # Scenarios (names or numbers): 1 plain, 2 large, 3 tunnel, 4 intercept, 5 handshake, 6 post, 7 dns, 8 idle.
 # Systems: direct meshgate squid tinyproxy mitmproxy (proxies); dnsmasq unbound meshgate-dns (DNS).
 # --quick: 1 run of 3 s per measurement (under 5 minutes); default: median of 3 runs of 10 s.
+# --keep FILE: merge the raw measurements of the scenarios not selected by --only from an earlier
+#          run's .jsonl (to redo one scenario without redoing the rest).
 # --json:  where to keep the raw measurements (JSON lines); default: beside --out, as .jsonl.
 # --perf:  record `perf record -g` of meshgate during scenarios 1, 3 and 4 (run 1) into contrib/bench/profiles/.
 # MESHGATE=path uses that binary instead of building `swift build -c release --product meshgate`.
@@ -14,7 +16,7 @@
 # started here, stopped by PID on exit, and every measurement is bounded in time.
 set -euo pipefail
 
-QUICK=0 ONLY="" SYSTEMS="" PERF=0 OUT="" JSON=""
+QUICK=0 ONLY="" SYSTEMS="" PERF=0 OUT="" JSON="" KEEP=""
 CMDLINE="contrib/bench/run.sh $*"
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -24,6 +26,7 @@ while [[ $# -gt 0 ]]; do
     --perf) PERF=1 ;;
     --out) OUT=$2; shift ;;
     --json) JSON=$2; shift ;;
+    --keep) KEEP=$2; shift ;;
     -h | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -266,6 +269,7 @@ scenario_7() {
   out=$(timeout $((DNSDUR + 15)) dnsperf -s 127.0.0.1 -p "$port" -d "$BENCH_W/dns-miss.txt" -l "$DNSDUR" -c 4 -q 200 -t 2 2>&1) || true
   echo "$out" >>"$BENCH_W/dnsperf-$sys.log"
   record 7 "$sys" "$run" miss_qps "$(dnsperf_qps <<<"$out")"
+  record 7 "$sys" "$run" miss_noerror_pct "$(awk '/Response codes:/ {for (i=3;i<=NF;i++) if ($i=="NOERROR") {v=$(i+2); gsub(/[()%,]/,"",v); print v+0; f=1}} END {if (!f) print 0}' <<<"$out")"
   record 7 "$sys" "$run" miss_lost_pct "$(awk '/Queries lost:/ {gsub(/[()%]/,"",$4); print $4+0}' <<<"$out")"
   # Latency at a fixed 2,000 q/s over the cached mix: p50/p99 from dnsperf's per-query lines.
   out=$(timeout $((DNSDUR + 15)) dnsperf -s 127.0.0.1 -p "$port" -d "$BENCH_W/dns-cached.txt" -l "$DNSDUR" -Q 2000 -t 2 -v 2>&1) || true
@@ -354,6 +358,21 @@ if want_scenario 8; then
 fi
 
 T1=$(date +%s)
+if [[ -n $KEEP ]]; then
+  python3 - "$KEEP" "$RES" "${ONLY:-}" <<'PY'
+import json, sys
+names = {"plain": "1", "large": "2", "tunnel": "3", "intercept": "4", "handshake": "5", "post": "6", "dns": "7", "idle": "8"}
+redone = {names.get(s, s) for s in sys.argv[3].split(",") if s}
+with open(sys.argv[2], "a") as out:
+    for line in open(sys.argv[1]):
+        try:
+            d = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if d.get("s") not in redone:
+            out.write(line if line.endswith("\n") else line + "\n")
+PY
+fi
 python3 "$BENCH_DIR/report.py" "$RES" "$OUT" \
   --command "$CMDLINE" --runs "$RUNS" --duration "$DUR" --elapsed $((T1 - T0)) --hold "$HOLD" \
   --meshgate "$("$MESHGATE" --version 2>/dev/null || echo unknown) ($(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?'))"
