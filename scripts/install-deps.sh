@@ -21,5 +21,5 @@ if [[ "${1:-}" == "--test" ]]; then
   # The official MCP Python SDK, pinned, in a virtualenv under .build (the MCP end-to-end tests use it).
   "$(dirname "$0")/../Tests/EndToEndTests/Fixtures/mcp/setup_venvs.sh" "$(dirname "$0")/../.build/mcp-venv"
   # The benchmark harness's smoke test (nginx, wrk, unbound, dnsperf, a C compiler for its load generator).
-  "$(dirname "$0")/../contrib/bench/install.sh" --minimal >/dev/null
+  bash "$(dirname "$0")/../contrib/bench/install.sh" --minimal >/dev/null
 fi
