@@ -6,12 +6,17 @@ final class UpstreamPool {
     let eventLoop: any EventLoop
     private var idle: [UpstreamKey: [UpstreamConnection]] = [:]
     private let maxIdlePerKey: Int
+    /// Idle connections across all origins: each idle TLS connection holds ~200 KB of buffers, so
+    /// a sweep over many hosts must not keep one per host until the idle timeout.
+    private let maxIdleTotal: Int
+    private(set) var idleCount = 0
     private let idleTimeout: TimeAmount
     private var sweeper: RepeatedTask?
 
-    init(eventLoop: any EventLoop, maxIdlePerKey: Int, idleTimeout: TimeAmount = .seconds(60)) {
+    init(eventLoop: any EventLoop, maxIdlePerKey: Int, maxIdleTotal: Int = 128, idleTimeout: TimeAmount = .seconds(60)) {
         self.eventLoop = eventLoop
         self.maxIdlePerKey = maxIdlePerKey
+        self.maxIdleTotal = maxIdleTotal
         self.idleTimeout = idleTimeout
     }
 
@@ -20,6 +25,7 @@ final class UpstreamPool {
         eventLoop.preconditionInEventLoop()
         while var list = idle[key], let connection = list.popLast() {
             idle[key] = list.isEmpty ? nil : list
+            idleCount -= 1
             if connection.isUsable { return connection }
             connection.close()
         }
@@ -31,18 +37,18 @@ final class UpstreamPool {
         eventLoop.preconditionInEventLoop()
         connection.delegate = nil
         connection.setReadsHeld(false)
-        guard connection.isUsable, maxIdlePerKey > 0 else {
+        guard connection.isUsable, maxIdlePerKey > 0, maxIdleTotal > 0 else {
             connection.close()
             return
         }
-        var list = idle[connection.key] ?? []
-        if list.count >= maxIdlePerKey {
+        if (idle[connection.key]?.count ?? 0) >= maxIdlePerKey {
             connection.close()
             return
         }
+        if idleCount >= maxIdleTotal { evictOldest() }
         connection.idleSince = .now()
-        list.append(connection)
-        idle[connection.key] = list
+        idle[connection.key, default: []].append(connection)
+        idleCount += 1
         startSweeperIfNeeded()
     }
 
@@ -51,11 +57,18 @@ final class UpstreamPool {
         eventLoop.preconditionInEventLoop()
         for list in idle.values { for c in list { c.close() } }
         idle.removeAll()
+        idleCount = 0
         sweeper?.cancel()
         sweeper = nil
     }
 
-    var idleCount: Int { idle.values.reduce(0) { $0 + $1.count } }
+    /// Closes the connection idle the longest (each list is oldest first).
+    private func evictOldest() {
+        guard let (key, list) = idle.min(by: { $0.value[0].idleSince < $1.value[0].idleSince }) else { return }
+        list[0].close()
+        idle[key] = list.count == 1 ? nil : Array(list.dropFirst())
+        idleCount -= 1
+    }
 
     private func startSweeperIfNeeded() {
         guard sweeper == nil else { return }
@@ -74,6 +87,7 @@ final class UpstreamPool {
             }
             idle[key] = keep.isEmpty ? nil : keep
         }
+        idleCount = idle.values.reduce(0) { $0 + $1.count }
     }
 }
 
