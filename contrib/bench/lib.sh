@@ -70,17 +70,23 @@ bench_ca() {
     -keyout "$1/$2.key" -out "$1/$2.pem" 2>/dev/null
 }
 
+# bench_leaf DIR CA NAME SAN — a server certificate DIR/NAME.pem + DIR/NAME.key signed by DIR/CA,
+# with subjectAltName SAN (e.g. "DNS:localhost,IP:127.0.0.1").
+bench_leaf() {
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$3" \
+    -keyout "$1/$3.key" -out "$1/$3.csr" 2>/dev/null
+  printf 'subjectAltName=%s\n' "$4" >"$1/$3.ext"
+  openssl x509 -req -in "$1/$3.csr" -CA "$1/$2.pem" -CAkey "$1/$2.key" -CAcreateserial \
+    -days 2 -extfile "$1/$3.ext" -out "$1/$3.pem" 2>/dev/null
+}
+
 # bench_origin — nginx on ORIGIN_HTTP / ORIGIN_HTTPS serving /1k, /1m and POST /post (reads the body,
 # answers "ok"), with a
 # certificate for localhost and *.bench.test from the "origin-ca" CA ($BENCH_W/origin-ca.pem).
 bench_origin() {
   local W=$BENCH_W
   bench_ca "$W" origin-ca
-  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=bench.test" \
-    -keyout "$W/origin.key" -out "$W/origin.csr" 2>/dev/null
-  printf 'subjectAltName=DNS:localhost,DNS:bench.test,DNS:*.bench.test,IP:127.0.0.1\n' >"$W/origin.ext"
-  openssl x509 -req -in "$W/origin.csr" -CA "$W/origin-ca.pem" -CAkey "$W/origin-ca.key" -CAcreateserial \
-    -days 2 -extfile "$W/origin.ext" -out "$W/origin.pem" 2>/dev/null
+  bench_leaf "$W" origin-ca origin "DNS:localhost,DNS:bench.test,DNS:*.bench.test,IP:127.0.0.1"
   # POST /post must read the whole body before answering: nginx's `return` answers first and discards
   # the rest, which makes a proxy that is still sending the body close the client connection.
   local load_echo="" post='return 200 "ok";'
