@@ -60,7 +60,7 @@ public struct ConfiguredIdentityResolver: IdentityResolver {
             for entry in entries {
                 guard let expected = entry.tokenSHA256 else { continue }
                 // Every candidate is compared in full so timing does not reveal which one matched.
-                if Self.constantTimeEquals(expected, digest), name == nil || name == entry.identity.name {
+                if ConstantTime.equals(expected, digest), name == nil || name == entry.identity.name {
                     match = entry.identity
                 }
             }
@@ -87,12 +87,5 @@ public struct ConfiguredIdentityResolver: IdentityResolver {
         default:
             return nil
         }
-    }
-
-    static func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        guard a.count == b.count else { return false }
-        var diff: UInt8 = 0
-        for i in 0..<a.count { diff |= a[i] ^ b[i] }
-        return diff == 0
     }
 }

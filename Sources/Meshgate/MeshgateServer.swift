@@ -35,7 +35,7 @@ public enum MeshgateServer {
         /// In start order; ServiceGroup stops them in reverse, so the audit sink stops last.
         public var services: [any Service]
         /// The explicit proxy, when configured.
-        public var explicitProxy: ExplicitProxyServer?
+        public var explicitProxy: ProxyServer?
         /// The admin listener, when configured.
         public var admin: AdminServer?
         /// The DNS filter, when configured (its `memory` maps answered addresses back to names).
@@ -95,7 +95,7 @@ public enum MeshgateServer {
             services.append(periodic)
         }
 
-        var explicit: ExplicitProxyServer?
+        var explicit: ProxyServer?
         var proxyServices: ProxyServices?
         if configuration.listeners.explicit != nil || configuration.listeners.transparent != nil {
             var proxyConfiguration = proxyConfiguration(from: configuration)
@@ -118,7 +118,8 @@ public enum MeshgateServer {
             )
         }
         if let address = configuration.listeners.explicit, let proxyServices {
-            let server = ExplicitProxyServer(
+            let server = ProxyServer(
+                .explicit,
                 host: address.host,
                 port: address.port,
                 services: proxyServices,
@@ -129,7 +130,8 @@ public enum MeshgateServer {
             services.append(server)
         }
         if let address = configuration.listeners.transparent, let proxyServices {
-            services.append(TransparentProxyServer(
+            services.append(ProxyServer(
+                .transparent,
                 host: address.host,
                 port: address.port,
                 services: proxyServices,

@@ -122,7 +122,7 @@ final class AdminRouter: Sendable {
         }
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer",
-              AdminToken.constantTimeEquals(Array(parts[1].utf8), Array(expected.utf8)) else {
+              ConstantTime.equals(Array(parts[1].utf8), Array(expected.utf8)) else {
             return .error(.unauthorized, "wrong admin token; use the contents of state_dir/admin.token", extraHeaders: challenge)
         }
         return nil

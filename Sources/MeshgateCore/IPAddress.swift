@@ -45,6 +45,12 @@ public enum IPAddress {
         b.count == 16 && b[0..<10].allSatisfy { $0 == 0 } && b[10] == 0xFF && b[11] == 0xFF
     }
 
+    /// A v4-mapped IPv6 address (`::ffff:a.b.c.d`, as dual-stack sockets report IPv4 peers) as
+    /// its 4 IPv4 bytes; any other address unchanged.
+    public static func unmapped(_ bytes: [UInt8]) -> [UInt8] {
+        isV4Mapped(bytes) ? Array(bytes[12...]) : bytes
+    }
+
     /// Formats 4 or 16 bytes as an address (IPv6 in a simple, uncompressed-zero-run form).
     public static func format(_ bytes: [UInt8]) -> String {
         if bytes.count == 4 { return bytes.map(String.init).joined(separator: ".") }

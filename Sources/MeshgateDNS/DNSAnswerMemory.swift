@@ -69,20 +69,14 @@ public final class DNSAnswerMemory: Sendable {
     /// ``hostname(for:client:anyClient:)`` for socket addresses (ports ignored).
     public func hostname(for address: SocketAddress, client: SocketAddress?, anyClient: Bool = false) -> String? {
         guard let bytes = IPAddress.bytes(of: address) else { return nil }
-        return hostname(for: Self.unmapped(bytes), client: client.flatMap(IPAddress.bytes(of:)).map(Self.unmapped), anyClient: anyClient)
-    }
-
-    /// An IPv4-mapped IPv6 address as its 4 IPv4 bytes, so dual-stack sockets match.
-    static func unmapped(_ bytes: [UInt8]) -> [UInt8] {
-        if bytes.count == 16, bytes[0..<10].allSatisfy({ $0 == 0 }), bytes[10] == 0xFF, bytes[11] == 0xFF { return Array(bytes[12...]) }
-        return bytes
+        return hostname(for: IPAddress.unmapped(bytes), client: client.flatMap(IPAddress.bytes(of:)).map(IPAddress.unmapped), anyClient: anyClient)
     }
 }
 
 extension DNSAnswerMemory: AddressNameMemory {
     /// The name this client most recently resolved to `address`, else the one any client did.
     public func names(for address: [UInt8], client: [UInt8]?) -> [String] {
-        let unmapped = Self.unmapped(address)
-        return hostname(for: unmapped, client: client.map(Self.unmapped), anyClient: true).map { [$0] } ?? []
+        let unmapped = IPAddress.unmapped(address)
+        return hostname(for: unmapped, client: client.map(IPAddress.unmapped), anyClient: true).map { [$0] } ?? []
     }
 }

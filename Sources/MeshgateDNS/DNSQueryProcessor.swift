@@ -90,7 +90,7 @@ public final class DNSQueryProcessor: Sendable {
             metrics.malformed.increment()
             return .now(Self.bare(header, rcode: .formatError))
         }
-        let clientBytes = IPAddress.bytes(of: client).map(DNSAnswerMemory.unmapped)
+        let clientBytes = IPAddress.bytes(of: client).map(IPAddress.unmapped)
         var query = Query(header: header, question: message.questions[0], edns: message.edns, client: client,
                           clientBytes: clientBytes, identity: nil, transport: transport, qname: message.questions[0].name.description)
         if let edns = query.edns, edns.version > 0 {

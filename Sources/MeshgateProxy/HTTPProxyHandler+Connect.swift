@@ -156,7 +156,7 @@ final class TunnelSetup {
             ?? bootstrap.connect(host: services.configuration.staticHosts[authority.host] ?? authority.host, port: authority.port)
         return connected
             .flatMapThrowing { origin in
-                self.services.upstreamConnected(origin)
+                self.services.ownConnections.track(origin)
                 let initialOut = tx.bytesOut
                 clientGlue.onClose = { fromClient in
                     tx.bytesIn += fromClient

@@ -7,10 +7,15 @@ import NIOCore
 /// chain of connections (a spliced tunnel has no `Via` header to catch it).
 final class OwnConnections: Sendable {
     private let locals = NIOLockedValueBox<Set<SocketAddress>>([])
+    // Off until a transparent listener starts: only redirected connections can come back to us.
+    private let enabled = NIOLockedValueBox(false)
 
-    /// Remembers `channel`'s local end until it closes.
+    /// Starts remembering (the transparent listener calls this).
+    func enable() { enabled.withLockedValue { $0 = true } }
+
+    /// Remembers `channel`'s local end until it closes, when enabled.
     func track(_ channel: any Channel) {
-        guard let local = channel.localAddress else { return }
+        guard enabled.withLockedValue({ $0 }), let local = channel.localAddress else { return }
         locals.withLockedValue { _ = $0.insert(local) }
         channel.closeFuture.whenComplete { [locals] _ in locals.withLockedValue { _ = $0.remove(local) } }
     }

@@ -22,7 +22,6 @@ public final class ProxyServices: Sendable {
     let metrics = ProxyMetrics()
     /// Our upstream sockets, tracked only while a transparent listener runs (see ``OwnConnections``).
     let ownConnections = OwnConnections()
-    private let tracksOwnConnections = NIOLockedValueBox(false)
     /// The policy in force; the assembly swaps it on reload.
     public let policy: PolicyHolder
     let inspector: any RequestInspector
@@ -61,11 +60,7 @@ public final class ProxyServices: Sendable {
         self.interceptContext = try InterceptContexts.makeSharedServerContext(cache: leafCache)
         var connector = UpstreamConnector(tlsContext: upstreamTLSContext, connectTimeout: configuration.upstreamConnectTimeout,
                                           staticHosts: configuration.staticHosts, socketMark: configuration.socketMark)
-        let ownConnections = self.ownConnections
-        let tracks = self.tracksOwnConnections
-        connector.onConnect = { channel in
-            if tracks.withLockedValue({ $0 }) { ownConnections.track(channel) }
-        }
+        connector.onConnect = { [ownConnections] channel in ownConnections.track(channel) }
         self.connector = connector
         self.pools = UpstreamPools(group: group, maxIdlePerKey: configuration.maxIdleUpstreamPerOrigin)
         self.audit = audit
@@ -73,14 +68,6 @@ public final class ProxyServices: Sendable {
         self.policy = policy
         self.inspector = inspector
         self.logger = logger
-    }
-
-    /// Starts remembering our upstream sockets' local ends (the transparent listener does this).
-    func trackOwnConnections() { tracksOwnConnections.withLockedValue { $0 = true } }
-
-    /// Called with every upstream channel once connected.
-    func upstreamConnected(_ channel: any Channel) {
-        if tracksOwnConnections.withLockedValue({ $0 }) { ownConnections.track(channel) }
     }
 
     /// Records an address a listener actually bound (port 0 becomes a real port), for loop detection.

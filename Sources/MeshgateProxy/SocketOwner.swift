@@ -9,11 +9,8 @@ enum SocketOwner {
     /// The owner of the TCP socket whose local end is `address`:`port`, or nil when it is not a
     /// socket of this host (forwarded traffic) or it is already gone.
     static func lookup(address: [UInt8], port: Int, withCgroup: Bool, procRoot: String = "/proc") -> LocalWorkload? {
-        var address = address
         // A dual-stack listener sees IPv4 peers as v4-mapped; their sockets are in /proc/net/tcp.
-        if address.count == 16, address[0..<10].allSatisfy({ $0 == 0 }), address[10] == 0xFF, address[11] == 0xFF {
-            address = Array(address[12...])
-        }
+        let address = IPAddress.unmapped(address)
         let candidates: [(file: String, key: String)]
         if address.count == 4 {
             candidates = [("net/tcp", hex4(address) + ":" + hexPort(port)), ("net/tcp6", hex16(mapped(address)) + ":" + hexPort(port))]

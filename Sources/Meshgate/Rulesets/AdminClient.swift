@@ -9,11 +9,11 @@ import NIOHTTP1
 public struct AdminClient: Sendable {
     /// `http://127.0.0.1:9090` or similar.
     public let baseURL: String
-    private let tokenPath: String
+    private let token: String
     private let host: String
     private let port: Int
 
-    /// The admin endpoint of the server running `configuration`.
+    /// The admin endpoint of the server running `configuration`, with its token (read here, once).
     public init(configuration: MeshgateConfiguration) throws {
         guard let admin = configuration.listeners.admin else {
             throw StoreError("listeners.admin is off, so a running meshgate cannot be told to reload; use --no-reload and send it SIGHUP")
@@ -24,13 +24,12 @@ public struct AdminClient: Sendable {
         baseURL = "http://" + MeshgateServer.pacAddress(for: admin)
         host = admin.isWildcard || admin.host.isEmpty ? "127.0.0.1" : admin.host
         port = admin.port
-        tokenPath = (configuration.stateDirectory as NSString).appendingPathComponent(AdminToken.fileName)
+        token = try AdminToken.load(path: (configuration.stateDirectory as NSString).appendingPathComponent(AdminToken.fileName))
     }
 
     /// Fails with a clear cause unless a server answers on the admin listener and the token is
     /// readable: checked before anything is installed.
     public func ensureReachable() async throws {
-        _ = try AdminToken.load(path: tokenPath)
         // HTTP clients retry a refused connection until their deadline; a direct connect says at once.
         if let failure = TCPProbe.failure(host: host, port: port) {
             throw StoreError("meshgate does not seem to be running: nothing answers on its admin listener \(baseURL) (\(failure)); start `meshgate serve`, or pass --no-reload to install for its next start")
@@ -50,7 +49,6 @@ public struct AdminClient: Sendable {
     }
 
     private func send(method: HTTPMethod, path: String, requestedBy: String?) async throws -> (Int, [UInt8]) {
-        let token = try AdminToken.load(path: tokenPath)
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
         request.headers.add(name: "Authorization", value: "Bearer \(token)")

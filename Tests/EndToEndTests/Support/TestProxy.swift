@@ -52,7 +52,7 @@ struct TestPKI: Sendable {
 
 /// A meshgate explicit proxy running in-process on 127.0.0.1:0 with a memory audit sink.
 final class TestProxy: Sendable {
-    let server: ExplicitProxyServer
+    let server: ProxyServer
     let port: Int
     let audit: MemoryAuditSink
     let services: ProxyServices
@@ -76,7 +76,7 @@ final class TestProxy: Sendable {
             logger: logger
         )
         self.services = services
-        let server = ExplicitProxyServer(host: "127.0.0.1", port: 0, services: services, group: group, shutdownGrace: .seconds(1))
+        let server = ProxyServer(.explicit, host: "127.0.0.1", port: 0, services: services, group: group, shutdownGrace: .seconds(1))
         self.server = server
         self.audit = audit
         if run {

@@ -5,49 +5,12 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOTLS
-import ServiceLifecycle
 
-/// The `transparent` listener: TCP that nftables redirected here on a node. The original
-/// destination comes from conntrack (`SO_ORIGINAL_DST`); TLS ports (`access.connect_ports`) are
-/// peeked for SNI and then intercepted, spliced or refused as a CONNECT would be; other ports are
-/// served as HTTP named by `Host`. Upstream connections always go to the original destination.
-public final class TransparentProxyServer: Service, Sendable {
-    private let host: String
-    private let port: Int
-    private let services: ProxyServices
-    private let group: any EventLoopGroup
-    private let shutdownGrace: TimeAmount
-    private let bound: EventLoopPromise<SocketAddress>
-
-    /// Creates the listener; nothing is bound until `run()`.
-    public init(host: String, port: Int, services: ProxyServices, group: any EventLoopGroup, shutdownGrace: TimeAmount = .seconds(30)) {
-        self.host = host
-        self.port = port
-        self.services = services
-        self.group = group
-        self.shutdownGrace = shutdownGrace
-        self.bound = group.next().makePromise(of: SocketAddress.self)
-    }
-
-    /// The address the listener bound (useful with port 0).
-    public var localAddress: SocketAddress {
-        get async throws { try await bound.futureResult.get() }
-    }
-
-    /// Binds, serves until graceful shutdown, then drains.
-    public func run() async throws {
-        let services = self.services
-        services.trackOwnConnections()
-        try await ProxyListener.serve(
-            name: "transparent", logMessage: "transparent proxy listening", host: host, port: port, services: services,
-            group: group, shutdownGrace: shutdownGrace, bound: bound
-        ) { channel in
-            TransparentConnection.setUp(channel, services: services)
-        }
-    }
-}
-
-/// Sets up one redirected connection.
+/// Sets up one connection on the `transparent` listener: TCP that nftables redirected here on a
+/// node. The original destination comes from conntrack (`SO_ORIGINAL_DST`); TLS ports
+/// (`access.connect_ports`) are peeked for SNI and then intercepted, spliced or refused as a
+/// CONNECT would be; other ports are served as HTTP named by `Host`. Upstream connections always go
+/// to the original destination.
 enum TransparentConnection {
     static func setUp(_ channel: any Channel, services: ProxyServices) -> EventLoopFuture<Void> {
         let client = channel.remoteAddress
