@@ -94,7 +94,7 @@ let package = Package(
         .target(
             name: "MeshgateProxy",
             dependencies: [
-                "MeshgateCore", "MeshgateTLS", "MeshgateAudit", "MeshgatePolicy", "MeshgateInspection",
+                "MeshgateCore", "MeshgateTLS", "MeshgateAudit", "MeshgatePolicy", "MeshgateInspection", "MeshgateAI",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -140,7 +140,7 @@ let package = Package(
         .target(
             name: "Meshgate",
             dependencies: [
-                "MeshgateCore", "MeshgateTLS", "MeshgateAudit", "MeshgateProxy", "MeshgateDNS", "MeshgateAdmin", "MeshgatePolicy",
+                "MeshgateCore", "MeshgateTLS", "MeshgateAudit", "MeshgateProxy", "MeshgateDNS", "MeshgateAdmin", "MeshgatePolicy", "MeshgateAI",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MeshgateAI
 import MeshgateAdmin
 import MeshgateAudit
 import MeshgateCore
@@ -95,9 +96,18 @@ public enum MeshgateServer {
             services.append(periodic)
         }
 
+        // TEMPORARY until the AI runtime (ledger health, maintenance, postgres) lands.
+        var aiGateway: AIGateway?
+        if case .sqlite(let path) = configuration.ai.ledger {
+            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            let ledger = try SQLiteTokenLedger(path: path)
+            aiGateway = AIGatewayAssembly.gateway(configuration: configuration, budgets: AIGatewayAssembly.budgets(configuration.ai),
+                                                  ledger: ledger, spool: nil, metrics: AIMetrics(), logger: logger, ledgerStatus: { _ in })
+        }
+
         var explicit: ProxyServer?
         var proxyServices: ProxyServices?
-        if configuration.listeners.explicit != nil || configuration.listeners.transparent != nil {
+        if configuration.listeners.explicit != nil || configuration.listeners.transparent != nil || configuration.listeners.ai != nil {
             var proxyConfiguration = proxyConfiguration(from: configuration)
             if configuration.listeners.transparent != nil, let mark = configuration.transparent.mark {
                 // Unmarked upstream connections would be redirected back to us, one after another.
@@ -113,31 +123,20 @@ public enum MeshgateServer {
                 audit: audit,
                 identities: ConfiguredIdentityResolver(configuration.identities),
                 policy: reloader.holder,
+                ai: aiGateway,
                 group: eventLoopGroup,
                 logger: logger
             )
         }
-        if let address = configuration.listeners.explicit, let proxyServices {
-            let server = ProxyServer(
-                .explicit,
-                host: address.host,
-                port: address.port,
-                services: proxyServices,
-                group: eventLoopGroup,
-                shutdownGrace: TimeAmount(configuration.limits.shutdownGrace)
-            )
-            explicit = server
+        let proxyListeners: [(ProxyServer.Listener, ListenAddress?)] = [
+            (.explicit, configuration.listeners.explicit), (.transparent, configuration.listeners.transparent), (.ai, configuration.listeners.ai),
+        ]
+        for case (let listener, let address?) in proxyListeners {
+            guard let proxyServices else { break }
+            let server = ProxyServer(listener, host: address.host, port: address.port, services: proxyServices, group: eventLoopGroup,
+                                     shutdownGrace: TimeAmount(configuration.limits.shutdownGrace))
+            if listener == .explicit { explicit = server }
             services.append(server)
-        }
-        if let address = configuration.listeners.transparent, let proxyServices {
-            services.append(ProxyServer(
-                .transparent,
-                host: address.host,
-                port: address.port,
-                services: proxyServices,
-                group: eventLoopGroup,
-                shutdownGrace: TimeAmount(configuration.limits.shutdownGrace)
-            ))
         }
 
         var dns: DNSServer?
@@ -180,13 +179,6 @@ public enum MeshgateServer {
             services.append(server)
         }
 
-        for (name, address) in [("ai", configuration.listeners.ai)] {
-            if let address {
-                logger.warning("listener is configured but not available in this version; it is ignored", metadata: [
-                    "listener": "\(name)", "address": "\(address)",
-                ])
-            }
-        }
         return Assembly(services: services, explicitProxy: explicit, admin: admin, dns: dns, eventLoopGroup: eventLoopGroup, authority: authority)
     }
 

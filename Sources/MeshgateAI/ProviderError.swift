@@ -30,4 +30,34 @@ public enum ProviderError {
             + " budget per \(refusal.charge.window) (\(refusal.remaining) left, \(refusal.requested) needed);"
             + " it resets at \(refusal.charge.period.resetsAtText)"
     }
+
+    /// The body of any other error meshgate answers for a provider (401 unknown token, 404 unknown
+    /// model, 400 bad request, 503 ledger unavailable, 502 provider unreachable), in the shape the
+    /// caller's SDK parses: OpenAI `{"error":{"message","type","param","code"}}`, Anthropic
+    /// `{"type":"error","error":{"type","message"}}`.
+    public static func body(format: LLMFormat, status: Int, message: String) -> String {
+        switch format {
+        case .openai:
+            let (type, code): (String, String) = switch status {
+            case 401: ("invalid_request_error", "invalid_api_key")
+            case 404: ("invalid_request_error", "model_not_found")
+            case 429: ("tokens", "rate_limit_exceeded")
+            case 400..<500: ("invalid_request_error", "invalid_request")
+            case 503: ("server_error", "ledger_unavailable")
+            default: ("server_error", "upstream_error")
+            }
+            return #"{"error":{"message":"# + UsageReport.quote(message) + #","type":""# + type + #"","param":null,"code":""# + code + #""}}"#
+        case .anthropic:
+            let type = switch status {
+            case 401: "authentication_error"
+            case 403: "permission_error"
+            case 404: "not_found_error"
+            case 429: "rate_limit_error"
+            case 400..<500: "invalid_request_error"
+            case 529: "overloaded_error"
+            default: "api_error"
+            }
+            return #"{"type":"error","error":{"type":""# + type + #"","message":"# + UsageReport.quote(message) + "}}"
+        }
+    }
 }

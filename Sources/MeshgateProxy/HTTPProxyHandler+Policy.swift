@@ -1,3 +1,4 @@
+import MeshgateAI
 import MeshgateCore
 import MeshgateInspection
 import MeshgatePolicy
@@ -11,16 +12,20 @@ extension HTTPProxyHandler {
     func applyPolicy(_ tx: HTTPTransaction, context: ChannelHandlerContext) {
         let policy = services.policy.current
         tx.policy = policy
+        if let ai = services.ai, tx.llmCall == nil {
+            tx.llmCall = ai.recognizer.recognize(method: tx.head.method.rawValue, host: tx.host, port: tx.port, path: tx.path)
+        }
         // With no rules loaded (the default config) every request is allowed: skip building the
         // policy request unless a small JSON body is read for the audit's mcp_method.
-        if policy.ruleCount == 0, !(Self.hasBody(tx.head) && Self.isSmallJSON(tx.head)) {
+        if policy.ruleCount == 0, tx.llmCall == nil, !(Self.hasBody(tx.head) && Self.isSmallJSON(tx.head)) {
             startForward(tx, context: context)
             return
         }
         let request = policyRequest(for: tx)
         // Small JSON bodies are read even when the head decides, so the audit line can name the
         // JSON-RPC method (seeing which MCP servers agents use is half the point).
-        if Self.hasBody(tx.head), (policy.needsBody && policy.requiresBody(for: request)) || Self.isSmallJSON(tx.head) {
+        // An LLM call's body sizes its token reservation, so it is held too.
+        if Self.hasBody(tx.head), (policy.needsBody && policy.requiresBody(for: request)) || Self.isSmallJSON(tx.head) || tx.llmCall != nil {
             tx.inspection = ByteBuffer()
             state = .inspecting(tx)
             return
@@ -64,6 +69,10 @@ extension HTTPProxyHandler {
                 tx.detections.append("Undecodable body (\(encoding))")
             }
         }
+        if tx.llmCall != nil {
+            tx.llmFacts = LLMRequestFacts(body: body)
+            if case .aiGateway = mode, !routeAICall(tx, context: context) { return }
+        }
         decide(tx, request: policyRequest(for: tx), body: Array(body.prefix(cap)), context: context)
     }
 
@@ -96,7 +105,7 @@ extension HTTPProxyHandler {
 
         switch verdict.action {
         case .allow, .log, .limit:
-            startForward(tx, context: context)
+            admitAndForward(tx, context: context)
         case .block:
             let response = PolicyResponse.block(
                 rule: verdict.rule,
@@ -116,6 +125,8 @@ extension HTTPProxyHandler {
             }
             tx.redirectTarget = target
             tx.target = rerouted
+            // Sent somewhere else, so it is no longer a call to the provider that was recognised.
+            tx.llmCall = nil
             startForward(tx, context: context)
         }
     }

@@ -26,6 +26,7 @@ extension HTTPProxyHandler: UpstreamConnectionDelegate {
                 out.headers.replaceOrAdd(name: "X-Meshgate-Rule", value: rule)
                 out.headers.replaceOrAdd(name: "X-Meshgate-Action", value: tx.action.rawValue)
             }
+            meterResponseHead(tx, head, into: &out)
             tx.bytesOut += HTTPTransaction.estimatedSize(of: out)
             if head.status == .switchingProtocols {
                 guard tx.upgradeRequested else {
@@ -47,6 +48,7 @@ extension HTTPProxyHandler: UpstreamConnectionDelegate {
             }
         case .body(let buffer):
             if tx.ssePrefix != nil, watchLegacySSE(tx, buffer) { return }
+            if tx.metered != nil, meterResponseBody(tx, buffer, connection: connection, context: context) { return }
             tx.bytesOut += buffer.readableBytes
             // Flushing per part keeps server-sent events flowing event by event.
             context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)

@@ -13,6 +13,8 @@ final class HTTPProxyHandler {
     enum State {
         case idle
         case connecting(HTTPTransaction)
+        /// An LLM call waits for its token reservation; body parts are buffered meanwhile.
+        case admitting(HTTPTransaction)
         case forwarding(HTTPTransaction, UpstreamConnection)
         /// Our own response is going out; the rest of the request body is discarded.
         case localResponse(HTTPTransaction, closeAfter: Bool)
@@ -81,6 +83,10 @@ final class HTTPProxyHandler {
         guard configuration.allows(clientAddress) else {
             let who = clientAddress?.ipAddress ?? "unknown"
             respondLocally(tx, LocalResponse(status: .forbidden, message: "client \(who) is not allowed (access.allow_clients)"), close: true)
+            return
+        }
+        if case .aiGateway = mode {
+            receivedAIGatewayHead(tx, context: context)
             return
         }
         if case .explicit = mode {
@@ -208,7 +214,7 @@ final class HTTPProxyHandler {
 
     func receivedBody(_ buffer: ByteBuffer) {
         switch state {
-        case .connecting(let tx):
+        case .connecting(let tx), .admitting(let tx):
             tx.bytesIn += buffer.readableBytes
             tx.buffered.append(.body(.byteBuffer(buffer)))
             tx.bufferedBytes += buffer.readableBytes
@@ -228,7 +234,7 @@ final class HTTPProxyHandler {
 
     func receivedEnd(_ trailers: HTTPHeaders?) {
         switch state {
-        case .connecting(let tx):
+        case .connecting(let tx), .admitting(let tx):
             tx.requestEnded = true
             tx.buffered.append(.end(trailers))
         case .forwarding(let tx, let connection):
@@ -316,12 +322,13 @@ final class HTTPProxyHandler {
     func finishAudit(_ tx: HTTPTransaction) {
         guard !tx.audited else { return }
         tx.audited = true
+        chargeLLMCall(tx)
         services.metrics.countRequest(action: tx.action, status: tx.status ?? 499)
         services.audit.record(tx.auditEvent(client: clientAddress?.auditDescription, identity: identity))
         transactionsServed += 1
     }
 
-    private func becomeIdle() {
+    func becomeIdle() {
         state = .idle
         readsHeld = false
         armHeaderTimer()
@@ -344,7 +351,7 @@ final class HTTPProxyHandler {
     func updateClientReads() {
         let hold: Bool
         switch state {
-        case .connecting(let tx):
+        case .connecting(let tx), .admitting(let tx):
             hold = tx.bufferedBytes >= Self.maxBufferedWhileConnecting
         case .forwarding(_, let connection):
             hold = !connection.channel.isWritable
@@ -432,7 +439,7 @@ extension HTTPProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func channelInactive(context: ChannelHandlerContext) {
         cancelTimers()
         switch state {
-        case .connecting(let tx):
+        case .connecting(let tx), .admitting(let tx):
             tx.error = "client closed the connection"
             finishAudit(tx)
         case .forwarding(let tx, let connection):
@@ -483,7 +490,7 @@ extension HTTPProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 )
                 tx.action = .block
                 respondLocally(tx, LocalResponse(status: status, message: message), close: true)
-            case .connecting(let tx), .inspecting(let tx):
+            case .connecting(let tx), .inspecting(let tx), .admitting(let tx):
                 tx.error = message
                 respondLocally(tx, LocalResponse(status: status, message: message), close: true)
             case .forwarding(let tx, let connection):

@@ -1,4 +1,5 @@
 import Foundation
+import MeshgateAI
 import MeshgateCore
 import MeshgatePolicy
 import NIOCore
@@ -6,7 +7,8 @@ import NIOHTTP1
 
 /// One request/response exchange through the proxy, accumulated for its audit line.
 final class HTTPTransaction {
-    let head: HTTPRequestHead
+    /// The client's request head (the `ai` listener swaps its credentials for the provider's).
+    var head: HTTPRequestHead
     let startedAt = NIODeadline.now()
     let startedWallMillis = Int64(Date().timeIntervalSince1970 * 1000)
     var target: ForwardTarget?
@@ -55,6 +57,15 @@ final class HTTPTransaction {
     /// For redirected connections: the original destination (`ip:port`) and the local process behind it.
     var transparentDestination: String?
     var workload: LocalWorkload?
+    /// The LLM call this request makes, once recognised (its provider is filled in by routing on
+    /// the `ai` listener).
+    var llmCall: LLMCall?
+    /// What the held request body says about the call (model, stream, max tokens, input size).
+    var llmFacts: LLMRequestFacts?
+    /// The call's metering, from admission to charge.
+    var metered: MeteredCall?
+    /// What the call was charged (for the audit line), once it ended.
+    var chargedUsage: TokenUsage?
 
     init(head: HTTPRequestHead, scheme: String, host: String, port: Int, path: String, intercepted: Bool) {
         self.head = head
@@ -105,9 +116,25 @@ final class HTTPTransaction {
             fields.append(("uid", .int(Int64(workload.uid))))
             fields.append(("cgroup", .optional(workload.cgroup)))
         }
+        var kind = AuditEvent.Kind.http
+        if let llmCall, metered != nil {
+            kind = .ai
+            let usage = chargedUsage
+            fields.append(("provider", .string(llmCall.provider.isEmpty ? "unknown" : llmCall.provider)))
+            fields.append(("model", .string(metered?.model ?? "unknown")))
+            fields.append(("input_tokens", .int(Int64(usage?.totalInput ?? 0))))
+            fields.append(("output_tokens", .int(Int64(usage?.output ?? 0))))
+            if let usage, usage.cacheRead > 0 || usage.cacheCreation > 0 {
+                fields.append(("cache_read_tokens", .int(Int64(usage.cacheRead))))
+                fields.append(("cache_creation_tokens", .int(Int64(usage.cacheCreation))))
+            }
+            fields.append(("budget_remaining", metered?.remaining(after: usage).map { .int(Int64($0)) } ?? .null))
+            if usage?.estimated == true { fields.append(("estimated", .bool(true))) }
+            if metered?.cut == true { fields.append(("cut", .bool(true))) }
+        }
         return AuditEvent(
             timestampMillis: startedWallMillis,
-            kind: .http,
+            kind: kind,
             client: client,
             identity: identity,
             action: action,

@@ -49,6 +49,8 @@ public enum ProxyRequestMode: Sendable, Equatable {
     /// A redirected plain-HTTP connection to `destination`: origin-form requests named by `Host`
     /// (or `fallbackHost`, the DNS filter's name for the address, or the address itself).
     case transparentHTTP(destination: SocketAddress, fallbackHost: String)
+    /// The `ai` listener: origin-form OpenAI/Anthropic API requests, routed by their `model`.
+    case aiGateway
 }
 
 /// Classifies request heads (the proxy's request-target rules from RFC 9110/9112 plus the contract's).
@@ -76,6 +78,9 @@ public enum ProxyRequestClassifier {
             return kind
         case .transparentHTTP(let destination, let fallbackHost):
             return classifyTransparentHTTP(head, destination: destination, fallbackHost: fallbackHost)
+        case .aiGateway:
+            // Routed by the body's `model` (HTTPProxyHandler+AI), not by the request target.
+            return .reject(.notFound, "no route for \(head.uri.prefix(200)) on the ai listener")
         }
     }
 

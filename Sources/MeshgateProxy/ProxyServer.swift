@@ -14,15 +14,16 @@ import ServiceLifecycle
 public final class ProxyServer: Service, Sendable {
     /// Which listener this is (`listeners.explicit` or `listeners.transparent`).
     public enum Listener: String, Sendable {
-        case explicit, transparent
+        case explicit, transparent, ai
 
         func setUp(_ channel: any Channel, services: ProxyServices) -> EventLoopFuture<Void> {
             switch self {
-            case .explicit:
+            case .explicit, .ai:
+                let mode: ProxyRequestMode = self == .ai ? .aiGateway : .explicit
                 return channel.eventLoop.makeCompletedFuture {
                     let ops = channel.pipeline.syncOperations
                     try ops.addHandler(IdleStateHandler(allTimeout: services.configuration.idleTimeout))
-                    try ProxyPipeline.addHTTPServerHandlers(to: ops, services: services, mode: .explicit, identity: nil)
+                    try ProxyPipeline.addHTTPServerHandlers(to: ops, services: services, mode: mode, identity: nil)
                 }
             case .transparent:
                 return TransparentConnection.setUp(channel, services: services)
@@ -91,7 +92,7 @@ public final class ProxyServer: Service, Sendable {
             services.registerListener(address)
             bound.succeed(address)
         }
-        services.logger.info("\(listener.rawValue) proxy listening", metadata: ["address": "\(serverChannel.localAddress?.auditDescription ?? "?")"])
+        services.logger.info(listener == .ai ? "ai gateway listening" : "\(listener.rawValue) proxy listening", metadata: ["address": "\(serverChannel.localAddress?.auditDescription ?? "?")"])
         let drained = group.next().makePromise(of: Void.self)
         let initiated = NIOLockedValueBox(false)
         let initiate: @Sendable () -> Void = {

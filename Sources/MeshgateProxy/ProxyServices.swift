@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MeshgateAI
 import MeshgateAudit
 import MeshgateCore
 import MeshgatePolicy
@@ -25,6 +26,8 @@ public final class ProxyServices: Sendable {
     /// The policy in force; the assembly swaps it on reload.
     public let policy: PolicyHolder
     let inspector: any RequestInspector
+    /// The AI gateway's metering and budgets; nil when LLM calls are not metered.
+    let ai: AIGateway?
     /// Identifies this process in `Via`, so a request that comes back to us is recognised as a loop.
     let instanceID: String
     /// The token sent in `Via`: `meshgate (1a2b3c4d)`.
@@ -50,6 +53,7 @@ public final class ProxyServices: Sendable {
         identities: any IdentityResolver = NoIdentities(),
         policy: PolicyHolder = PolicyHolder(),
         inspector: any RequestInspector = InspectionRequestInspector(),
+        ai: AIGateway? = nil,
         group: any EventLoopGroup,
         logger: Logger
     ) throws {
@@ -67,6 +71,7 @@ public final class ProxyServices: Sendable {
         self.identities = identities
         self.policy = policy
         self.inspector = inspector
+        self.ai = ai
         self.logger = logger
     }
 

@@ -78,7 +78,7 @@ public struct BudgetPeriod: Sendable, Hashable, Codable {
 
 extension CivilDate {
     /// `seconds` since the epoch as `YYYY-MM-DDTHH:MM:SSZ`.
-    static func rfc3339(_ seconds: Int64) -> String {
+    package static func rfc3339(_ seconds: Int64) -> String {
         let days = seconds >= 0 ? seconds / 86_400 : -((-seconds + 86_399) / 86_400)
         let secondOfDay = seconds - days * 86_400
         let (y, m, d) = components(ofDay: days)

@@ -82,7 +82,7 @@ public struct UsageReport: Sendable, Hashable {
 
     private static func number(_ value: Int?) -> String { value.map(String.init) ?? "null" }
 
-    static func quote(_ text: String) -> String {
+    package static func quote(_ text: String) -> String {
         var out: [UInt8] = []
         JSONText.appendString(text, to: &out)
         return String(decoding: out, as: UTF8.self)

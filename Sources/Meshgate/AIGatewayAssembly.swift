@@ -1,0 +1,56 @@
+import Foundation
+import Logging
+import MeshgateAI
+
+/// Builds the AI gateway's request path from `ai:`: the recognizer (well-known provider hosts plus
+/// every configured provider, so intercepted calls to them are metered), the `ai` listener's model
+/// routes with provider keys read from the environment, and the budgets.
+enum AIGatewayAssembly {
+    static func gateway(configuration: MeshgateConfiguration, budgets: [TokenBudget], ledger: any TokenLedger,
+                        spool: UsageSpool?, metrics: AIMetrics, logger: Logger,
+                        ledgerStatus: @escaping @Sendable ((any Error)?) -> Void) -> AIGateway {
+        let ai = configuration.ai
+        var providers: [AIRoutes.Provider] = []
+        for provider in ai.providers.values.sorted(by: { $0.name < $1.name }) {
+            var key: String?
+            if let variable = provider.apiKeyEnvironment {
+                key = ProcessInfo.processInfo.environment[variable].flatMap { $0.isEmpty ? nil : $0 }
+                if key == nil, configuration.listeners.ai != nil {
+                    logger.warning("AI provider key is not set; calls routed to it go without a key and will likely get 401", metadata: [
+                        "provider": "\(provider.name)", "fix": "export \(variable)=… in meshgate's environment (ai.providers.\(provider.name).api_key_env)",
+                    ])
+                }
+            }
+            let format: LLMFormat = provider.format == .anthropic ? .anthropic : .openai
+            if let route = AIRoutes.Provider(name: provider.name, format: format, baseURL: provider.baseURL.absoluteString, apiKey: key) {
+                providers.append(route)
+            }
+        }
+        let routes = AIRoutes(providers: providers, models: ai.models.mapValues(\.provider))
+        return AIGateway(
+            recognizer: LLMCallRecognizer(configured: providers.map(\.site)),
+            budgets: budgets,
+            routes: routes,
+            ledger: ledger,
+            spool: spool,
+            failOpen: ai.ledgerUnavailable == .failOpen,
+            metrics: metrics,
+            ledgerStatus: ledgerStatus
+        )
+    }
+
+    /// `ai.budgets` as the ledger sees them.
+    static func budgets(_ ai: MeshgateConfiguration.AI) -> [TokenBudget] {
+        ai.budgets.map { budget in
+            let subject: BudgetSubject = switch budget.subject {
+            case .team(let name): .team(name)
+            case .identity(let name): .identity(name)
+            }
+            let window: BudgetWindow = switch budget.window {
+            case .fixed(let duration): BudgetWindow(duration)
+            case .month: .month
+            }
+            return TokenBudget(subject: subject, tokens: budget.tokens, window: window, hardEnforcement: budget.enforce == .hard)
+        }
+    }
+}

@@ -1,0 +1,136 @@
+import Foundation
+import NIOCore
+import Testing
+@testable import MeshgateAI
+import MeshgateCore
+
+@Suite struct AIGatewayTests {
+    static let chat = LLMCall(provider: "openai", endpoint: .chatCompletions)
+    static let messages = LLMCall(provider: "anthropic", endpoint: .messages)
+
+    static func reservation(tokens: Int, remaining: Int) -> LedgerReservation {
+        let charge = TokenBudget(subject: .team("platform"), tokens: 10_000, window: .month).charge(at: 0)
+        return LedgerReservation(id: "r1", tokens: tokens, charges: [charge], remaining: remaining, resetsAt: 100)
+    }
+
+    @Test func aFinishedStreamIsChargedWhatTheProviderReported() {
+        var call = MeteredCall(call: Self.chat, facts: LLMRequestFacts(model: "gpt-4o-mini", stream: true, maxOutputTokens: 50),
+                               defaultMaxOutputTokens: 4096, hardCap: false)
+        #expect(call.reservationTokens == 50)
+        call.admitted(Self.reservation(tokens: 50, remaining: 950))
+        call.responseStarted(status: 200, contentType: "text/event-stream; charset=utf-8")
+        #expect(call.consume(ByteBuffer(string: ProviderFixtures.openAIChatStream)) == false)
+        let usage = call.finish()
+        #expect(usage == TokenUsage(input: 5, output: 12, cacheRead: 4))
+        #expect(call.model == "gpt-4o-mini")
+        // 950 left after reserving 50; the call used 21 of its 50.
+        #expect(call.remaining(after: usage) == 979)
+    }
+
+    @Test func aHardCapCutsTheStreamOnceItsAllowanceIsCrossed() {
+        var call = MeteredCall(call: Self.messages, facts: LLMRequestFacts(model: "claude", stream: true, maxOutputTokens: 10),
+                               defaultMaxOutputTokens: 4096, hardCap: true)
+        // The call may use its own 10 plus 4,400 still free: message_start alone reports 4,325 input tokens.
+        call.admitted(Self.reservation(tokens: 10, remaining: 4_400))
+        call.responseStarted(status: 200, contentType: "text/event-stream")
+        let events = ProviderFixtures.anthropicStream.components(separatedBy: "\n\n")
+        var cutAt: Int?
+        for (index, event) in events.enumerated() where call.consume(ByteBuffer(string: event + "\n\n")) {
+            cutAt = index
+            break
+        }
+        #expect(cutAt == 9, "the message_delta reporting 89 output tokens crosses 4,410")
+        #expect(call.cut)
+        #expect(call.cutEvent.hasPrefix("event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"rate_limit_error\""))
+        let usage = call.finish()
+        #expect(usage?.estimated == true)
+        #expect(usage?.total == 25 + 300 + 4000 + 89)
+    }
+
+    @Test func softCapsNeverCut() {
+        var call = MeteredCall(call: Self.messages, facts: LLMRequestFacts(stream: true), defaultMaxOutputTokens: 10, hardCap: false)
+        call.admitted(Self.reservation(tokens: 10, remaining: 0))
+        call.responseStarted(status: 200, contentType: "text/event-stream")
+        #expect(call.consume(ByteBuffer(string: ProviderFixtures.anthropicStream)) == false)
+        #expect(call.finish()?.output == 89)
+    }
+
+    @Test func aCancelledStreamIsChargedAnEstimateOfWhatWasProduced() {
+        var call = MeteredCall(call: Self.chat, facts: LLMRequestFacts(stream: true, textBytes: 400), defaultMaxOutputTokens: 10, hardCap: false)
+        call.responseStarted(status: 200, contentType: "text/event-stream")
+        let firstThree = ProviderFixtures.openAIChatStream.components(separatedBy: "\n\n").prefix(3).joined(separator: "\n\n") + "\n\n"
+        _ = call.consume(ByteBuffer(string: firstThree))
+        let usage = call.finish()
+        #expect(usage?.estimated == true)
+        #expect(usage?.input == 100, "the request's estimate: 400 bytes / 4")
+        #expect(usage?.output == 7, "\"Hello there, how are you?\" is 25 bytes, ceil(25 / 4)")
+    }
+
+    @Test func providerErrorsAndCallsWithoutAResponseAreNotCharged() {
+        var failed = MeteredCall(call: Self.chat, facts: LLMRequestFacts(), defaultMaxOutputTokens: 10, hardCap: false)
+        failed.responseStarted(status: 500, contentType: "application/json")
+        _ = failed.consume(ByteBuffer(string: #"{"error":{"message":"boom","type":"server_error"}}"#))
+        #expect(failed.finish() == nil)
+        var unanswered = MeteredCall(call: Self.chat, facts: LLMRequestFacts(), defaultMaxOutputTokens: 10, hardCap: false)
+        #expect(unanswered.finish() == nil)
+    }
+
+    @Test func routesFollowTheModelAndRefuseTheOtherDialect() throws {
+        let openai = try #require(AIRoutes.Provider(name: "openai", format: .openai, baseURL: "https://api.openai.com/v1", apiKey: "k"))
+        let local = try #require(AIRoutes.Provider(name: "local", format: .anthropic, baseURL: "http://127.0.0.1:9000/proxy", apiKey: nil))
+        let routes = AIRoutes(providers: [openai, local], models: ["gpt-4o": "openai", "claude": "local", "ghost": "nowhere"])
+        #expect(routes.resolve(model: "gpt-4o", format: .openai) == .provider(openai))
+        #expect(routes.resolve(model: "claude", format: .openai) == .formatMismatch(model: "claude", provider: local))
+        // One provider speaks the dialect, so an unlisted model goes there.
+        #expect(routes.resolve(model: "gpt-5", format: .openai) == .provider(openai))
+        #expect(routes.resolve(model: nil, format: .openai) == .unknownModel(nil, known: ["claude", "gpt-4o"]))
+        #expect(routes.catalogue.map(\.model) == ["claude", "gpt-4o"], "a model naming an unknown provider is dropped")
+        #expect(local.scheme == "http" && local.port == 9000 && local.pathPrefix == "/proxy")
+        #expect(openai.pathPrefix == "" && openai.port == 443)
+    }
+
+    @Test func admissionReservesRefusesAndAppliesLedgerUnavailable() async {
+        let budgets = [TokenBudget(subject: .team("platform"), tokens: 100, window: .month)]
+        let member = Identity(name: "a", team: "platform")
+        let ledger = InMemoryTokenLedger()
+        let gateway = AIGateway(recognizer: LLMCallRecognizer(), budgets: budgets, ledger: ledger, spool: nil, failOpen: false, clock: { 1_000 })
+        guard case .admitted(let first?) = await gateway.admit(tokens: 60, identity: member) else { Issue.record("not admitted"); return }
+        #expect(first.remaining == 40)
+        guard case .refused(let refusal) = await gateway.admit(tokens: 60, identity: member) else { Issue.record("not refused"); return }
+        #expect(refusal.remaining == 40)
+        // Nobody caps an unidentified caller, so nothing is reserved.
+        guard case .admitted(nil) = await gateway.admit(tokens: 60, identity: nil) else { Issue.record("anonymous"); return }
+        await gateway.settle(first, call: Self.chat, model: "m", usage: TokenUsage(input: 10, output: 5), identity: member)
+        guard case .admitted(let second?) = await gateway.admit(tokens: 60, identity: member) else { Issue.record("settled"); return }
+        #expect(second.remaining == 100 - 15 - 60)
+
+        let down = AIGateway(recognizer: LLMCallRecognizer(), budgets: budgets, ledger: BrokenLedger(), spool: nil, failOpen: false)
+        guard case .unavailable(let reason) = await down.admit(tokens: 1, identity: member) else { Issue.record("fail closed"); return }
+        #expect(reason.contains("unavailable"))
+        let open = AIGateway(recognizer: LLMCallRecognizer(), budgets: budgets, ledger: BrokenLedger(), spool: nil, failOpen: true)
+        guard case .admitted(nil) = await open.admit(tokens: 1, identity: member) else { Issue.record("fail open"); return }
+    }
+
+    @Test func usageTheLedgerCannotTakeIsSpooled() async throws {
+        let path = NSTemporaryDirectory() + "meshgate-spool-\(UUID().uuidString).jsonl"
+        let spool = UsageSpool(path: path)
+        let gateway = AIGateway(recognizer: LLMCallRecognizer(), budgets: [TokenBudget(subject: .team("t"), tokens: 9, window: .month)],
+                                ledger: BrokenLedger(), spool: spool, failOpen: true)
+        await gateway.settle(nil, call: Self.chat, model: "m", usage: TokenUsage(input: 3, output: 4), identity: Identity(name: "a", team: "t"))
+        let pending = try await spool.pending()
+        #expect(pending.map(\.usage.total) == [7])
+        #expect(pending.first?.charges.map(\.subject) == [.team("t")])
+    }
+}
+
+struct BrokenLedger: TokenLedger {
+    func fail() -> LedgerUnavailable { LedgerUnavailable(backend: "test", reason: "down") }
+    func reserve(_ tokens: Int, charges: [BudgetCharge], now: Int64) async throws -> ReservationOutcome { throw fail() }
+    func settle(_ reservation: LedgerReservation, usage: UsageRecord) async throws { throw fail() }
+    func release(_ reservation: LedgerReservation) async throws { throw fail() }
+    func record(_ usage: UsageRecord) async throws { throw fail() }
+    func reclaimExpired(now: Int64) async throws -> Int { throw fail() }
+    func report(budgets: [TokenBudget], now: Int64) async throws -> UsageReport { throw fail() }
+    func ping() async throws { throw fail() }
+}
+
