@@ -183,6 +183,7 @@ extension HTTPProxyHandler {
         event.writeString(metered.cutEvent)
         tx.bytesOut += event.readableBytes
         tx.error = metered.cutMessage
+        tx.action = .limit
         tx.responseEnded = true
         finishAudit(tx)
         context.write(wrapOutboundOut(.body(.byteBuffer(event))), promise: nil)

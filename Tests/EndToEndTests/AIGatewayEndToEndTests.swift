@@ -1,0 +1,437 @@
+import Crypto
+import Foundation
+import Testing
+
+/// The AI gateway as users meet it: `meshgate serve` with identities, budgets and a SQLite or
+/// PostgreSQL ledger; a fake OpenAI + Anthropic provider over TLS; the official `openai` and
+/// `anthropic` Python SDKs and curl as clients, both on the `ai` listener and through the
+/// intercepting explicit proxy.
+@Suite(.serialized) struct AIGatewayEndToEndTests {
+    static let binary = ServeCommandTests.binary
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/llm")
+    static let python = URL(fileURLWithPath: ServeCommandTests.repositoryRoot).appendingPathComponent(".build/mcp-venv/new/bin/python").path
+    static let providerKey = "sk-provider-secret"
+    static let tokens = ["agent-1": "tok-agent-1", "agent-2": "tok-agent-2", "agent-hard": "tok-agent-hard"]
+
+    struct SetupError: Error, CustomStringConvertible { var description: String }
+
+    /// A fake provider and one or more `meshgate serve` processes sharing a ledger.
+    final class World: @unchecked Sendable {
+        let pki: TestPKI
+        let provider: StreamingClient
+        let providerPort: Int
+        let providerLog: String
+        var servers: [Server] = []
+        let ledger: String
+        var budgets = ""
+        var failOpen = false
+        /// The team of agent-1 and agent-2.
+        var team = "platform"
+
+        struct Server {
+            let process: StreamingClient
+            let dir: URL
+            let config: String
+            let proxyPort: Int
+            let aiPort: Int
+            let adminPort: Int
+            var ai: String { "http://127.0.0.1:\(aiPort)" }
+            var proxy: String { "http://127.0.0.1:\(proxyPort)" }
+            var auditLines: [[String: Any]] {
+                let text = (try? String(contentsOfFile: dir.appendingPathComponent("state/audit.jsonl").path, encoding: .utf8)) ?? ""
+                return text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            }
+            var aiLines: [[String: Any]] { auditLines.filter { $0["event"] as? String == "ai" } }
+        }
+
+        init(pki: TestPKI, provider: StreamingClient, providerPort: Int, providerLog: String, ledger: String) {
+            self.pki = pki
+            self.provider = provider
+            self.providerPort = providerPort
+            self.providerLog = providerLog
+            self.ledger = ledger
+        }
+
+        /// What reached the provider, one object per request.
+        var providerRequests: [[String: Any]] {
+            let text = (try? String(contentsOfFile: providerLog, encoding: .utf8)) ?? ""
+            return text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+                .filter { $0["kind"] as? String == "request" }
+        }
+
+        func stop() async {
+            for server in servers {
+                server.process.signal(SIGTERM)
+                _ = try? await server.process.waitForExit(timeout: 15)
+            }
+            provider.terminate()
+        }
+    }
+
+    static func hex(_ token: String) -> String {
+        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    static func makeWorld(ledger: String? = nil, budgets: String, failOpen: Bool = false) async throws -> World {
+        guard FileManager.default.isExecutableFile(atPath: python) else {
+            throw SetupError(description: "no SDK virtualenv at \(python); ./scripts/test.sh creates it")
+        }
+        let pki = try TestPKI.make()
+        let (cert, key) = try pki.writeOriginLeaf(host: "localhost", ipAddress: [127, 0, 0, 1])
+        let log = pki.directory.appendingPathComponent("provider.jsonl").path
+        let provider = try StreamingClient([python, fixtures.appendingPathComponent("fake_llm.py").path, "--cert", cert, "--key", key,
+                                            "--log", log, "--require-key", providerKey])
+        guard try await provider.waitForOutput(containing: "\n", timeout: 20),
+              let port = Int(provider.text.split(separator: "\n").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? "") else {
+            provider.terminate()
+            throw SetupError(description: "fake provider did not start: \(provider.text)")
+        }
+        let world = World(pki: pki, provider: provider, providerPort: port, providerLog: log,
+                          ledger: ledger ?? "sqlite:\(pki.directory.appendingPathComponent("shared/ledger.db").path)")
+        world.budgets = budgets
+        world.failOpen = failOpen
+        return world
+    }
+
+    static func startServer(_ world: World, name: String = "a") async throws -> World.Server {
+        let dir = world.pki.directory.appendingPathComponent("node-\(name)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let identities = tokens.map { name, token in
+            "  - { name: \(name), team: \(name == "agent-hard" ? "hard" : world.team), token_sha256: \"\(hex(token))\" }"
+        }.sorted().joined(separator: "\n")
+        let config = dir.appendingPathComponent("meshgate.yaml").path
+        try """
+            state_dir: ./state
+            audit:
+              path: ./state/audit.jsonl
+            listeners:
+              explicit: 127.0.0.1:0
+              ai: 127.0.0.1:0
+              admin: 127.0.0.1:0
+            access:
+              connect_ports: [443, \(world.providerPort)]
+            tls:
+              upstream_ca: \(world.pki.originCAPath)
+            identities:
+            \(identities)
+            ai:
+              ledger: \(world.ledger)
+              ledger_unavailable: \(world.failOpen ? "fail_open" : "fail_closed")
+              providers:
+                fakeopenai: { format: openai, base_url: "https://localhost:\(world.providerPort)/v1", api_key_env: FAKE_PROVIDER_KEY }
+                fakeanthropic: { format: anthropic, base_url: "https://localhost:\(world.providerPort)", api_key_env: FAKE_PROVIDER_KEY }
+              models:
+                gpt-test: { provider: fakeopenai }
+                claude-test: { provider: fakeanthropic }
+              budgets:
+            \(world.budgets)
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        var environment = Curl.environment
+        environment["FAKE_PROVIDER_KEY"] = providerKey
+        let process = try StreamingClient([binary, "serve", "--config", config], environment: environment, captureStderr: true)
+        guard try await process.waitForOutput(containing: "ai gateway listening", timeout: 30),
+              try await process.waitForOutput(containing: "admin listener started", timeout: 10),
+              let proxyPort = ServeCommandTests.port(of: "explicit proxy listening", in: process.text),
+              let aiPort = ServeCommandTests.port(of: "ai gateway listening", in: process.text),
+              let adminPort = ServeCommandTests.port(of: "admin listener started", in: process.text) else {
+            process.terminate()
+            throw SetupError(description: "serve did not start:\n\(process.text)")
+        }
+        let server = World.Server(process: process, dir: dir, config: config, proxyPort: proxyPort, aiPort: aiPort, adminPort: adminPort)
+        world.servers.append(server)
+        return server
+    }
+
+    /// Runs the SDK driver; returns its JSON line.
+    static func sdk(_ sdk: String, baseURL: String, apiKey: String, stream: Bool = false, maxTokens: Int = 10,
+                    model: String? = nil, proxy: String? = nil, ca: String? = nil, headers: [String] = [],
+                    extra: [String] = []) async throws -> [String: Any] {
+        var arguments = [fixtures.appendingPathComponent("llm_client.py").path, "--sdk", sdk, "--base-url", baseURL, "--api-key", apiKey,
+                         "--model", model ?? (sdk == "openai" ? "gpt-test" : "claude-test"), "--max-tokens", String(maxTokens)]
+        if stream { arguments.append("--stream") }
+        if let proxy { arguments += ["--proxy", proxy] }
+        if let ca { arguments += ["--ca", ca] }
+        for header in headers { arguments += ["--extra-header", header] }
+        arguments += extra
+        let result = try await ProcessRunner.run(python, arguments, timeout: 60, environment: Curl.environment)
+        let line = result.stdoutText.split(separator: "\n").last.map(String.init) ?? ""
+        guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+            throw SetupError(description: "llm_client printed no JSON: \(result.stdoutText) \(result.stderr)")
+        }
+        return object
+    }
+
+    static func int(_ value: Any?) -> Int? { (value as? NSNumber)?.intValue }
+
+    // MARK: tests
+
+    @Test func sdkCallsOnTheAIListenerAreChargedExactlyWhatTheProviderReported() async throws {
+        let world = try await Self.makeWorld(budgets: "    - { team: platform, tokens: 100000, window: 1d }")
+        defer { Task { await world.stop() } }
+        let server = try await Self.startServer(world)
+        let cases: [(sdk: String, stream: Bool, headers: [String], input: Int, output: Int)] = [
+            ("openai", false, [], 12, 10),
+            ("openai", true, [], 12, 10),
+            ("anthropic", false, ["x-fake-cached-tokens:30", "x-fake-cache-creation-tokens:5"], 12 + 30 + 5, 10),
+            ("anthropic", true, ["x-fake-cached-tokens:30"], 12 + 30, 10),
+        ]
+        for (index, item) in cases.enumerated() {
+            let base = item.sdk == "openai" ? server.ai + "/v1" : server.ai
+            let result = try await Self.sdk(item.sdk, baseURL: base, apiKey: Self.tokens["agent-1"] ?? "", stream: item.stream, headers: item.headers)
+            #expect(result["ok"] as? Bool == true, "\(item): \(result)")
+            let headers = result["headers"] as? [String: Any]
+            #expect(headers?["x-meshgate-budget-remaining"] != nil, "\(result)")
+            try await Task.sleep(for: .milliseconds(200))
+            let line = try #require(server.aiLines.dropFirst(index).first, "one ai line per call: \(server.auditLines)")
+            #expect(Self.int(line["input_tokens"]) == item.input, "\(item.sdk) stream=\(item.stream): \(line)")
+            #expect(Self.int(line["output_tokens"]) == item.output, "\(line)")
+            #expect(line["identity"] as? String == "agent-1" && line["team"] as? String == "platform")
+            #expect(line["model"] as? String == (item.sdk == "openai" ? "gpt-test" : "claude-test"))
+            #expect(line["estimated"] == nil, "the provider's own count: \(line)")
+        }
+        // The provider saw its own key, never the caller's identity token, and OpenAI streams were
+        // asked to report usage.
+        let requests = world.providerRequests
+        #expect(requests.count == 4)
+        for request in requests {
+            let headers = request["headers"] as? [String: String] ?? [:]
+            #expect(headers["authorization"] == "Bearer \(Self.providerKey)" || headers["x-api-key"] == Self.providerKey, "\(headers)")
+            #expect(!headers.values.contains { $0.contains("tok-agent-1") })
+        }
+        let openAIStream = try #require(requests.dropFirst().first?["body"] as? [String: Any])
+        #expect((openAIStream["stream_options"] as? [String: Any])?["include_usage"] as? Bool == true)
+
+        // Usage recorded in the ledger: 22 + 22 + 57 + 52.
+        let usage = try await ProcessRunner.run(Self.binary, ["usage", "--json", "--config", server.config])
+        #expect(usage.exitCode == 0, "\(usage.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(usage.stdoutText.utf8)) as? [String: Any])
+        let team = try #require((report["teams"] as? [[String: Any]])?.first { $0["team"] as? String == "platform" })
+        #expect(Self.int(team["used"]) == 22 + 22 + 57 + 52, "\(report)")
+    }
+
+    @Test func interceptedCallsToAProviderAreMeteredToTheProxyIdentity() async throws {
+        let world = try await Self.makeWorld(budgets: "    - { team: platform, tokens: 100000, window: 1d }")
+        defer { Task { await world.stop() } }
+        let server = try await Self.startServer(world)
+        // The agent talks to the provider itself (its own key), through the explicit proxy.
+        let proxy = "http://agent-2:\(Self.tokens["agent-2"] ?? "")@127.0.0.1:\(server.proxyPort)"
+        let openai = try await Self.sdk("openai", baseURL: "https://localhost:\(world.providerPort)/v1", apiKey: Self.providerKey, stream: true,
+                                        proxy: proxy, ca: world.pki.meshgateCAPath)
+        #expect(openai["ok"] as? Bool == true, "\(openai)")
+        let anthropic = try await Self.sdk("anthropic", baseURL: "https://localhost:\(world.providerPort)", apiKey: Self.providerKey,
+                                           stream: true, proxy: proxy, ca: world.pki.meshgateCAPath, headers: ["x-fake-input-tokens:40"])
+        #expect(anthropic["ok"] as? Bool == true, "\(anthropic)")
+        try await Task.sleep(for: .milliseconds(200))
+        let lines = server.aiLines
+        #expect(lines.count == 2, "\(server.auditLines)")
+        #expect(lines.allSatisfy { $0["identity"] as? String == "agent-2" && $0["intercepted"] as? Bool == true })
+        #expect(lines.map { Self.int($0["input_tokens"]) } == [12, 40])
+        #expect(lines.map { $0["provider"] as? String } == ["fakeopenai", "fakeanthropic"])
+    }
+
+    @Test func theCapAnswers429WithRetryAfterAndTheSDKsRaiseRateLimitError() async throws {
+        // Each call reserves about 2 + 10 and uses 22; the third no longer fits 50.
+        let world = try await Self.makeWorld(budgets: "    - { team: platform, tokens: 50, window: 1h }")
+        defer { Task { await world.stop() } }
+        let server = try await Self.startServer(world)
+        for _ in 0..<2 {
+            let ok = try await Self.sdk("openai", baseURL: server.ai + "/v1", apiKey: Self.tokens["agent-1"] ?? "")
+            #expect(ok["ok"] as? Bool == true, "\(ok)")
+        }
+        for sdk in ["openai", "anthropic"] {
+            let refused = try await Self.sdk(sdk, baseURL: sdk == "openai" ? server.ai + "/v1" : server.ai, apiKey: Self.tokens["agent-2"] ?? "")
+            #expect(refused["ok"] as? Bool == false)
+            #expect(refused["error"] as? String == "RateLimitError", "\(refused)")
+            #expect(Self.int(refused["status"]) == 429)
+            let headers = refused["headers"] as? [String: Any] ?? [:]
+            let retryAfter = Int(headers["retry-after"] as? String ?? "") ?? 0
+            #expect(retryAfter >= 1 && retryAfter <= 3600, "\(headers)")
+            #expect((refused["message"] as? String)?.contains("team 'platform'") == true, "\(refused)")
+        }
+        #expect(world.providerRequests.count == 2, "refused calls never reach the provider")
+        let limited = server.aiLines.filter { $0["action"] as? String == "limit" }
+        #expect(limited.count == 2)
+        #expect(limited.allSatisfy { Self.int($0["status"]) == 429 && Self.int($0["budget_remaining"]) == 6 }, "\(limited)")
+
+        // Restarting keeps the usage: still refused.
+        world.servers[0].process.signal(SIGTERM)
+        #expect(try await world.servers[0].process.waitForExit(timeout: 15) == 0)
+        world.servers.removeAll()
+        let again = try await Self.startServer(world, name: "b")
+        let still = try await Self.sdk("openai", baseURL: again.ai + "/v1", apiKey: Self.tokens["agent-1"] ?? "")
+        #expect(Self.int(still["status"]) == 429, "\(still)")
+    }
+
+    @Test func unknownTokensAndUnknownModelsAreRefusedInTheProvidersShape() async throws {
+        let world = try await Self.makeWorld(budgets: "    []")
+        defer { Task { await world.stop() } }
+        let server = try await Self.startServer(world)
+        let unknown = try await Self.sdk("anthropic", baseURL: server.ai, apiKey: "not-a-token")
+        #expect(unknown["error"] as? String == "AuthenticationError", "\(unknown)")
+        let model = try await Self.sdk("openai", baseURL: server.ai + "/v1", apiKey: Self.tokens["agent-1"] ?? "", model: "gpt-nonexistent")
+        // One OpenAI-format provider is configured, so an unlisted model goes there.
+        #expect(model["ok"] as? Bool == true, "\(model)")
+        let crossed = try await Self.sdk("openai", baseURL: server.ai + "/v1", apiKey: Self.tokens["agent-1"] ?? "", model: "claude-test")
+        #expect(crossed["error"] as? String == "BadRequestError", "\(crossed)")
+        let models = try await Curl.fetch(server.ai + "/v1/models", proxy: nil, extra: ["-H", "Authorization: Bearer \(Self.tokens["agent-1"] ?? "")"])
+        #expect(models.status == 200)
+        #expect(models.bodyText.contains(#""id":"claude-test""#) && models.bodyText.contains(#""id":"gpt-test""#), "\(models.bodyText)")
+    }
+
+    @Test func aCancelledStreamIsChargedForWhatItProduced() async throws {
+        let world = try await Self.makeWorld(budgets: "    - { team: platform, tokens: 100000, window: 1d }")
+        defer { Task { await world.stop() } }
+        let server = try await Self.startServer(world)
+        let result = try await Self.sdk("openai", baseURL: server.ai + "/v1", apiKey: Self.tokens["agent-1"] ?? "", stream: true, maxTokens: 40,
+                                        headers: ["x-fake-output-tokens:40", "x-fake-chunk-delay-ms:100"], extra: ["--cancel-after-chunks", "5"])
+        #expect(result["cancelled"] as? Bool == true, "\(result)")
+        var line: [String: Any]?
+        for _ in 0..<50 where line == nil {
+            try await Task.sleep(for: .milliseconds(100))
+            line = server.aiLines.first
+        }
+        let charged = try #require(line, "\(server.auditLines)")
+        #expect(charged["estimated"] as? Bool == true, "\(charged)")
+        let output = Self.int(charged["output_tokens"]) ?? 0
+        #expect(output >= 5 && output < 40, "charged for the chunks produced before the cancel: \(charged)")
+    }
+
+    @Test func aHardCapCutsTheStreamWithAProviderShapedError() async throws {
+        let world = try await Self.makeWorld(budgets: "    - { identity: agent-hard, tokens: 60, window: 1d, enforce: hard }")
+        defer { Task { await world.stop() } }
+        let server = try await Self.startServer(world)
+        // Reserves ~2 + 30 of 60; the provider reports 12 input and then streams 100 tokens.
+        let result = try await Self.sdk("anthropic", baseURL: server.ai, apiKey: Self.tokens["agent-hard"] ?? "", stream: true, maxTokens: 30,
+                                        headers: ["x-fake-output-tokens:100"])
+        #expect(result["ok"] as? Bool == false, "\(result)")
+        #expect((result["message"] as? String ?? "").contains("token budget reached during the stream") || "\(result)".contains("rate_limit_error"), "\(result)")
+        let received = (result["text"] as? String ?? "").components(separatedBy: "tok").count - 1
+        #expect(received > 10 && received < 100, "the stream ran until the cap: \(received) chunks")
+        try await Task.sleep(for: .milliseconds(200))
+        let line = try #require(server.aiLines.first)
+        #expect(line["cut"] as? Bool == true && line["action"] as? String == "limit", "\(line)")
+        let total = (Self.int(line["input_tokens"]) ?? 0) + (Self.int(line["output_tokens"]) ?? 0)
+        #expect(total >= 60 && total <= 62, "charged what was sent, at the cap: \(line)")
+    }
+
+    @Test func concurrentCallsNearTheCapDoNotOvershootIt() async throws {
+        // Each call reserves more than it uses (input reported as 1), so the cap can never be
+        // crossed; 20 at once race for it.
+        let world = try await Self.makeWorld(budgets: "    - { team: platform, tokens: 150, window: 1d }")
+        defer { Task { await world.stop() } }
+        let server = try await Self.startServer(world)
+        let statuses = try await Self.concurrentCurls(20, targets: [server])
+        #expect(statuses.contains(200) && statuses.contains(429), "\(statuses)")
+        try await Task.sleep(for: .milliseconds(300))
+        let used = server.aiLines.reduce(0) { $0 + (Self.int($1["input_tokens"]) ?? 0) + (Self.int($1["output_tokens"]) ?? 0) }
+        #expect(used <= 150, "\(used) tokens charged against a cap of 150: \(statuses)")
+    }
+
+    /// `count` streamed chat calls at once with curl, spread over `targets`; their HTTP statuses.
+    static func concurrentCurls(_ count: Int, targets: [World.Server]) async throws -> [Int] {
+        let curl = try ProcessRunner.which("curl")
+        return try await withThrowingTaskGroup(of: Int.self) { group in
+            for index in 0..<count {
+                let server = targets[index % targets.count]
+                group.addTask {
+                    let body = #"{"model":"gpt-test","stream":true,"max_tokens":10,"messages":[{"role":"user","content":"count to ten please"}]}"#
+                    let result = try await ProcessRunner.run(curl, [
+                        "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "30", server.ai + "/v1/chat/completions",
+                        "-H", "Authorization: Bearer \(tokens["agent-1"] ?? "")", "-H", "content-type: application/json",
+                        "-H", "x-fake-input-tokens: 1", "-H", "x-fake-chunk-delay-ms: 50", "--data", body,
+                    ], timeout: 40)
+                    return Int(result.stdoutText) ?? 0
+                }
+            }
+            var statuses: [Int] = []
+            for try await status in group { statuses.append(status) }
+            return statuses
+        }
+    }
+
+    // MARK: PostgreSQL
+
+    static var postgresURL: String? { ProcessInfo.processInfo.environment["MESHGATE_TEST_POSTGRES_URL"] }
+
+    @Test(.enabled(if: postgresURL != nil, "set MESHGATE_TEST_POSTGRES_URL (./scripts/postgres-test-db.sh)"))
+    func twoNodesOnOnePostgresShareABudgetWithoutOvershoot() async throws {
+        let url = try #require(Self.postgresURL)
+        let team = "pg-\(UInt32.random(in: 0...UInt32.max))"
+        // A team of its own, so earlier runs against the same database do not count.
+        let world = try await Self.makeWorld(ledger: url, budgets: "    - { team: \(team), tokens: 150, window: 1d }")
+        world.team = team
+        defer { Task { await world.stop() } }
+        let a = try await Self.startServer(world, name: "a")
+        let b = try await Self.startServer(world, name: "b")
+        let statuses = try await Self.concurrentCurls(20, targets: [a, b])
+        #expect(statuses.contains(429), "\(statuses)")
+        try await Task.sleep(for: .milliseconds(300))
+        let used = try await Self.usedByTeam(team, config: b.config)
+        #expect(used > 0 && used <= 150, "two nodes charged \(used) against one cap of 150: \(statuses)")
+        #expect(a.aiLines.contains { Self.int($0["status"]) == 200 } && b.aiLines.contains { Self.int($0["status"]) == 200 })
+    }
+
+    static func usedByTeam(_ team: String, config: String) async throws -> Int {
+        let usage = try await ProcessRunner.run(binary, ["usage", "--json", "--config", config])
+        let report = try JSONSerialization.jsonObject(with: Data(usage.stdoutText.utf8)) as? [String: Any]
+        let row = (report?["teams"] as? [[String: Any]])?.first { $0["team"] as? String == team }
+        return int(row?["used"]) ?? 0
+    }
+
+    @Test(.enabled(if: postgresURL != nil, "set MESHGATE_TEST_POSTGRES_URL (./scripts/postgres-test-db.sh)"))
+    func aLedgerThatDiesGives503WhenFailingClosed() async throws {
+        let url = try #require(Self.postgresURL)
+        // The ledger is reached through a TCP relay the test can kill.
+        let relay = try StreamingClient(["python3", "-c", Self.relayScript, Self.postgresHostPort(url)])
+        #expect(try await relay.waitForOutput(containing: "\n", timeout: 10))
+        let relayPort = try #require(Int(relay.text.trimmingCharacters(in: .whitespacesAndNewlines)))
+        let relayed = Self.replacingHostPort(url, with: "127.0.0.1:\(relayPort)")
+        let world = try await Self.makeWorld(ledger: relayed, budgets: "    - { team: platform, tokens: 100000, window: 1d }")
+        defer { Task { await world.stop() }; relay.terminate() }
+        let server = try await Self.startServer(world)
+        let ok = try await Self.sdk("openai", baseURL: server.ai + "/v1", apiKey: Self.tokens["agent-1"] ?? "")
+        #expect(ok["ok"] as? Bool == true, "\(ok)")
+        relay.terminate()
+        _ = try? await relay.waitForExit(timeout: 5)
+        let refused = try await Self.sdk("openai", baseURL: server.ai + "/v1", apiKey: Self.tokens["agent-1"] ?? "")
+        #expect(Self.int(refused["status"]) == 503, "\(refused)")
+        #expect((refused["message"] as? String ?? "").contains("fail_closed"), "\(refused)")
+        let health = try await Curl.fetch("http://127.0.0.1:\(server.adminPort)/healthz", proxy: nil)
+        #expect(health.status == 503 && health.bodyText.contains("ledger"), "\(health.bodyText)")
+    }
+
+    static func postgresHostPort(_ url: String) -> String {
+        let components = URLComponents(string: url)
+        return "\(components?.host ?? "127.0.0.1"):\(components?.port ?? 5432)"
+    }
+
+    static func replacingHostPort(_ url: String, with hostPort: String) -> String {
+        guard var components = URLComponents(string: url), let colon = hostPort.lastIndex(of: ":") else { return url }
+        components.host = String(hostPort[..<colon])
+        components.port = Int(hostPort[hostPort.index(after: colon)...])
+        return components.string ?? url
+    }
+
+    /// A TCP relay: listens on 127.0.0.1:0, prints its port, forwards every connection to argv[1].
+    static let relayScript = """
+        import socket, sys, threading, signal
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM])
+        host, port = sys.argv[1].rsplit(":", 1)
+        server = socket.socket(); server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", 0)); server.listen(64)
+        print(server.getsockname()[1], flush=True)
+        def pipe(a, b):
+            try:
+                while (data := a.recv(65536)):
+                    b.sendall(data)
+            except OSError:
+                pass
+            finally:
+                a.close(); b.close()
+        while True:
+            client, _ = server.accept()
+            upstream = socket.create_connection((host, int(port)))
+            threading.Thread(target=pipe, args=(client, upstream), daemon=True).start()
+            threading.Thread(target=pipe, args=(upstream, client), daemon=True).start()
+        """
+}
