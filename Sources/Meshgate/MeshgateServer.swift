@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MeshgateAdmin
+import MeshgateAI
 import MeshgateAudit
 import MeshgateCore
 import MeshgateDNS
@@ -44,6 +45,9 @@ public enum MeshgateServer {
         public var eventLoopGroup: MultiThreadedEventLoopGroup
         /// The CA in use.
         public var authority: CertificateAuthority
+        /// The AI gateway's budgets, ledger, spool, metrics and ledger health (for the proxies'
+        /// metering and the `ai` listener); nil when no listener can carry LLM traffic.
+        public var ai: AIRuntime?
     }
 
     /// Builds every service from the configuration without starting any.
@@ -73,6 +77,13 @@ public enum MeshgateServer {
 
         let health = HealthRegistry()
         health.register("audit", auditSink: audit)
+
+        // Before the proxies in `services`, so the ledger outlives their drain (in-flight calls settle).
+        let ai = try await AIRuntime.make(configuration: configuration, logger: logger)
+        if let ai {
+            health.register("ai_ledger") { ai.healthStatus() }
+            services += ai.services
+        }
 
         let minter = try LeafMinter(authority: authority, validity: configuration.tls.leafValidity.seconds)
         let cache = LeafCertificateCache(minter: minter, capacity: configuration.tls.leafCacheSize)
@@ -176,6 +187,11 @@ public enum MeshgateServer {
             )
             let server = AdminServer(configuration: adminConfiguration, registry: registry, health: health, group: eventLoopGroup, logger: logger)
             server.setReloadHandler { requestedBy in reloader.reload(requestedBy: requestedBy) }
+            if let ai {
+                server.setUsageHandler { team in
+                    do { return .success(try await ai.usageReport(team: team).json) } catch { return .failure(error) }
+                }
+            }
             admin = server
             services.append(server)
         }
@@ -187,7 +203,7 @@ public enum MeshgateServer {
                 ])
             }
         }
-        return Assembly(services: services, explicitProxy: explicit, admin: admin, dns: dns, eventLoopGroup: eventLoopGroup, authority: authority)
+        return Assembly(services: services, explicitProxy: explicit, admin: admin, dns: dns, eventLoopGroup: eventLoopGroup, authority: authority, ai: ai)
     }
 
     /// The proxy's view of the configuration.
