@@ -128,6 +128,45 @@ import Testing
         #expect(try await server.waitForExit(timeout: 15) == 0)
     }
 
+    static let postgresURL = ProcessInfo.processInfo.environment["MESHGATE_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
+
+    @Test(.enabled(if: postgresURL != nil, "MESHGATE_TEST_POSTGRES_URL is not set (run scripts/postgres-test-db.sh)"))
+    func serveConnectsToAPostgresLedgerAndUsageReadsIt() async throws {
+        let pki = try TestPKI.make()
+        // A team of its own: the test database is shared with the ledger tests.
+        let team = "e2e-\(UUID().uuidString.prefix(8).lowercased())"
+        let config = try ServeCommandTests.writeConfig(pki.directory, extra: """
+            identities:
+              - { name: \(team)-agent, team: \(team), token_sha256: "\(String(repeating: "ab", count: 32))" }
+            ai:
+              ledger: \(Self.postgresURL ?? "")
+              budgets:
+                - { team: \(team), tokens: 777, window: 1h }
+            """)
+        let server = try StreamingClient([Self.binary, "serve", "--config", config], environment: Curl.environment, captureStderr: true)
+        defer { server.terminate() }
+        #expect(try await server.waitForOutput(containing: "admin listener started", timeout: 30), "\(server.text)")
+        let admin = "http://127.0.0.1:\(try #require(ServeCommandTests.port(of: "admin listener started", in: server.text)))"
+        var health = try await Curl.fetch("\(admin)/healthz", proxy: nil)
+        for _ in 0..<100 where health.status != 200 {
+            try await Task.sleep(for: .milliseconds(100))
+            health = try await Curl.fetch("\(admin)/healthz", proxy: nil)
+        }
+        #expect(health.status == 200, "the monitor connects and migrates: \(health.bodyText)")
+        #expect(health.bodyText.contains(#""backend":"postgres""#), "\(health.bodyText)")
+
+        let token = try String(contentsOfFile: pki.directory.appendingPathComponent("state/admin.token").path, encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let usage = try await Curl.fetch("\(admin)/admin/usage?team=\(team)", proxy: nil, extra: ["-H", "Authorization: Bearer \(token)"])
+        #expect(usage.status == 200, "\(usage.bodyText)")
+        #expect(usage.bodyText.hasPrefix(#"{"teams":[{"team":"\#(team)","used":0,"limit":777,"remaining":777,"window":"1h""#), "\(usage.bodyText)")
+        let cli = try await ProcessRunner.run(Self.binary, ["usage", "--team", team, "--json", "--config", config])
+        #expect(cli.exitCode == 0, "\(cli.stderr)")
+        #expect(cli.stdoutText.trimmingCharacters(in: .newlines) == usage.bodyText)
+        server.signal(SIGTERM)
+        #expect(try await server.waitForExit(timeout: 15) == 0)
+    }
+
     @Test func serveStartsWithAnUnreachablePostgresLedgerAndHealthzSaysWhy() async throws {
         let pki = try TestPKI.make()
         let config = try ServeCommandTests.writeConfig(pki.directory, extra: """
