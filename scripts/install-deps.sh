@@ -18,7 +18,8 @@ if [[ "${1:-}" == "--test" ]]; then
   python3 -c 'import websockets, sys; sys.exit(int(websockets.__version__.split(".")[0]) < 15)' 2>/dev/null \
     || python3 -m pip install -q --disable-pip-version-check 'websockets>=15' \
     || python3 -m pip install -q --break-system-packages 'websockets>=15'
-  # The official MCP Python SDK, pinned, in a virtualenv under .build (the MCP end-to-end tests use it).
+  # The official MCP, OpenAI and Anthropic Python SDKs, pinned, in virtualenvs under .build/mcp-venv
+  # (new: MCP; llm: openai + anthropic) for the MCP and AI gateway end-to-end tests.
   "$(dirname "$0")/../Tests/EndToEndTests/Fixtures/mcp/setup_venvs.sh" "$(dirname "$0")/../.build/mcp-venv"
   # The benchmark harness's smoke test (nginx, wrk, unbound, dnsperf, a C compiler for its load generator).
   bash "$(dirname "$0")/../contrib/bench/install.sh" --minimal >/dev/null

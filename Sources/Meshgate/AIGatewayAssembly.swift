@@ -6,10 +6,8 @@ import MeshgateAI
 /// every configured provider, so intercepted calls to them are metered), the `ai` listener's model
 /// routes with provider keys read from the environment, and the budgets.
 enum AIGatewayAssembly {
-    static func gateway(configuration: MeshgateConfiguration, budgets: [TokenBudget], ledger: any TokenLedger,
-                        spool: UsageSpool?, metrics: AIMetrics, logger: Logger,
-                        ledgerStatus: @escaping @Sendable ((any Error)?) -> Void) -> AIGateway {
-        let ai = configuration.ai
+    static func gateway(configuration: MeshgateConfiguration, runtime: AIRuntime, logger: Logger) -> AIGateway {
+        let ai = runtime.settings
         var providers: [AIRoutes.Provider] = []
         for provider in ai.providers.values.sorted(by: { $0.name < $1.name }) {
             var key: String?
@@ -29,28 +27,13 @@ enum AIGatewayAssembly {
         let routes = AIRoutes(providers: providers, models: ai.models.mapValues(\.provider))
         return AIGateway(
             recognizer: LLMCallRecognizer(configured: providers.map(\.site)),
-            budgets: budgets,
+            budgets: runtime.budgets,
             routes: routes,
-            ledger: ledger,
-            spool: spool,
-            failOpen: ai.ledgerUnavailable == .failOpen,
-            metrics: metrics,
-            ledgerStatus: ledgerStatus
+            ledger: runtime.ledger,
+            spool: runtime.spool,
+            failOpen: runtime.failOpen,
+            metrics: runtime.metrics,
+            health: runtime.health
         )
-    }
-
-    /// `ai.budgets` as the ledger sees them.
-    static func budgets(_ ai: MeshgateConfiguration.AI) -> [TokenBudget] {
-        ai.budgets.map { budget in
-            let subject: BudgetSubject = switch budget.subject {
-            case .team(let name): .team(name)
-            case .identity(let name): .identity(name)
-            }
-            let window: BudgetWindow = switch budget.window {
-            case .fixed(let duration): BudgetWindow(duration)
-            case .month: .month
-            }
-            return TokenBudget(subject: subject, tokens: budget.tokens, window: window, hardEnforcement: budget.enforce == .hard)
-        }
     }
 }

@@ -45,6 +45,9 @@ public enum MeshgateServer {
         public var eventLoopGroup: MultiThreadedEventLoopGroup
         /// The CA in use.
         public var authority: CertificateAuthority
+        /// The AI gateway's budgets, ledger, spool, metrics and ledger health (for the proxies'
+        /// metering and the `ai` listener); nil when no listener can carry LLM traffic.
+        public var ai: AIRuntime?
     }
 
     /// Builds every service from the configuration without starting any.
@@ -75,6 +78,13 @@ public enum MeshgateServer {
         let health = HealthRegistry()
         health.register("audit", auditSink: audit)
 
+        // Before the proxies in `services`, so the ledger outlives their drain (in-flight calls settle).
+        let ai = try await AIRuntime.make(configuration: configuration, logger: logger)
+        if let ai {
+            health.register("ai_ledger") { ai.healthStatus() }
+            services += ai.services
+        }
+
         let minter = try LeafMinter(authority: authority, validity: configuration.tls.leafValidity.seconds)
         let cache = LeafCertificateCache(minter: minter, capacity: configuration.tls.leafCacheSize)
         let trust: UpstreamTrust
@@ -96,15 +106,6 @@ public enum MeshgateServer {
             services.append(periodic)
         }
 
-        // TEMPORARY until the AI runtime (ledger health, maintenance, postgres) lands.
-        var aiGateway: AIGateway?
-        if case .sqlite(let path) = configuration.ai.ledger {
-            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            let ledger = try SQLiteTokenLedger(path: path)
-            aiGateway = AIGatewayAssembly.gateway(configuration: configuration, budgets: AIGatewayAssembly.budgets(configuration.ai),
-                                                  ledger: ledger, spool: nil, metrics: AIMetrics(), logger: logger, ledgerStatus: { _ in })
-        }
-
         var explicit: ProxyServer?
         var proxyServices: ProxyServices?
         if configuration.listeners.explicit != nil || configuration.listeners.transparent != nil || configuration.listeners.ai != nil {
@@ -123,7 +124,7 @@ public enum MeshgateServer {
                 audit: audit,
                 identities: ConfiguredIdentityResolver(configuration.identities),
                 policy: reloader.holder,
-                ai: aiGateway,
+                ai: ai.map { AIGatewayAssembly.gateway(configuration: configuration, runtime: $0, logger: logger) },
                 group: eventLoopGroup,
                 logger: logger
             )
@@ -175,11 +176,16 @@ public enum MeshgateServer {
             )
             let server = AdminServer(configuration: adminConfiguration, registry: registry, health: health, group: eventLoopGroup, logger: logger)
             server.setReloadHandler { requestedBy in reloader.reload(requestedBy: requestedBy) }
+            if let ai {
+                server.setUsageHandler { team in
+                    do { return .success(try await ai.usageReport(team: team).json) } catch { return .failure(error) }
+                }
+            }
             admin = server
             services.append(server)
         }
 
-        return Assembly(services: services, explicitProxy: explicit, admin: admin, dns: dns, eventLoopGroup: eventLoopGroup, authority: authority)
+        return Assembly(services: services, explicitProxy: explicit, admin: admin, dns: dns, eventLoopGroup: eventLoopGroup, authority: authority, ai: ai)
     }
 
     /// The proxy's view of the configuration.

@@ -10,11 +10,14 @@ import Prometheus
 final class AdminRouter: Sendable {
     /// `POST /admin/reload`'s work, given who asked: a message for the operator on success.
     typealias ReloadHandler = @Sendable (_ requestedBy: String) async -> Result<String, any Error>
+    /// `GET /admin/usage`'s work, given the `team` filter: the report as JSON.
+    typealias UsageHandler = @Sendable (_ team: String?) async -> Result<String, any Error>
 
     private let configuration: AdminConfiguration
     private let registry: PrometheusCollectorRegistry
     private let health: HealthRegistry
     private let reloadHandler = NIOLockedValueBox<ReloadHandler?>(nil)
+    private let usageHandler = NIOLockedValueBox<UsageHandler?>(nil)
     private let proxy: HostPort?
 
     init(configuration: AdminConfiguration, registry: PrometheusCollectorRegistry, health: HealthRegistry) {
@@ -28,17 +31,22 @@ final class AdminRouter: Sendable {
         reloadHandler.withLockedValue { $0 = handler }
     }
 
+    func setUsageHandler(_ handler: @escaping UsageHandler) {
+        usageHandler.withLockedValue { $0 = handler }
+    }
+
     private enum Route: String {
         case healthz = "/healthz"
         case caCertificate = "/ca.pem"
         case proxyAutoConfig = "/proxy.pac"
         case metrics = "/metrics"
         case reload = "/admin/reload"
+        case usage = "/admin/usage"
 
         var methods: [HTTPMethod] {
             switch self {
             case .reload: [.POST]
-            case .healthz, .caCertificate, .proxyAutoConfig, .metrics: [.GET, .HEAD]
+            case .healthz, .caCertificate, .proxyAutoConfig, .metrics, .usage: [.GET, .HEAD]
             }
         }
     }
@@ -63,6 +71,9 @@ final class AdminRouter: Sendable {
         case .reload:
             if let refusal = authorizationRefusal(request) { return refusal }
             return await reload(requestedBy: requester(request))
+        case .usage:
+            if let refusal = authorizationRefusal(request) { return refusal }
+            return await usage(team: request.queryValue("team"))
         }
     }
 
@@ -132,6 +143,17 @@ final class AdminRouter: Sendable {
     private func requester(_ request: AdminRequest) -> String {
         let claimed = request.headers.first(name: "X-Meshgate-Requested-By").map { String($0.prefix(200)) } ?? "admin API"
         return "\(claimed) from \(request.clientDescription)"
+    }
+
+    /// 503 when the AI gateway is off or its ledger cannot be read, naming why.
+    private func usage(team: String?) async -> AdminResponse {
+        guard let handler = usageHandler.withLockedValue({ $0 }) else {
+            return .error(.serviceUnavailable, "token usage is not available: the AI gateway is not running")
+        }
+        switch await handler(team) {
+        case .success(let json): return .json(.ok, json)
+        case .failure(let error): return .error(.serviceUnavailable, "\(error)")
+        }
     }
 
     private func reload(requestedBy: String) async -> AdminResponse {

@@ -8,7 +8,7 @@ import Prometheus
 import ServiceLifecycle
 
 /// The `admin` listener as a ServiceLifecycle `Service`: `/healthz`, `/metrics`, `/proxy.pac`,
-/// `/ca.pem` and `POST /admin/reload` over HTTP/1.1, one request per connection.
+/// `/ca.pem`, `POST /admin/reload` and `GET /admin/usage` over HTTP/1.1, one request per connection.
 ///
 /// On graceful shutdown it closes the listening socket and waits for the connections in flight
 /// to finish their response; on cancellation it closes them at once.
@@ -41,6 +41,12 @@ public final class AdminServer: Service, Sendable {
     /// reload requests call the handler concurrently.
     public func setReloadHandler(_ handler: @escaping @Sendable (_ requestedBy: String) async -> Result<String, any Error>) {
         router.setReloadHandler(handler)
+    }
+
+    /// Installs the work behind `GET /admin/usage[?team=T]` (admin token required): success answers
+    /// 200 with the JSON, failure 503 with the error. Until one is set the endpoint answers 503.
+    public func setUsageHandler(_ handler: @escaping @Sendable (_ team: String?) async -> Result<String, any Error>) {
+        router.setUsageHandler(handler)
     }
 
     /// The port actually bound (useful with port 0). Waits until `run()` has bound the socket;

@@ -9,7 +9,7 @@ struct MeshgateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "meshgate",
         abstract: "Egress gateway for machines that run AI agents: intercepting proxy, policy, audit.",
-        subcommands: [Serve.self, CA.self, Rules.self]
+        subcommands: [Serve.self, CA.self, Rules.self, Usage.self]
     )
 }
 
@@ -63,6 +63,28 @@ struct Serve: AsyncParsableCommand {
         let logger = Logger(label: "meshgate")
         do {
             try await MeshgateServer.serve(configuration: configuration, logger: logger)
+        } catch {
+            throw fail(error)
+        }
+    }
+}
+
+struct Usage: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show token usage per team and identity against their caps, from the configured ledger.",
+        discussion: "Tokens are input + output tokens in each budget's current window (teams without a budget: this calendar month, UTC)."
+    )
+
+    @OptionGroup var options: ConfigOption
+    @Option(help: "Only this team and its identities.")
+    var team: String?
+    @Flag(help: #"Print {"teams":[…],"identities":[…]} as JSON (the /admin/usage shape)."#)
+    var json = false
+
+    func run() async throws {
+        do {
+            let report = try await UsageCommand.report(configuration: try options.load(), team: team)
+            print(json ? report.json : UsageCommand.table(report), terminator: json ? "\n" : "")
         } catch {
             throw fail(error)
         }

@@ -8,8 +8,6 @@ import Testing
 /// intercepting explicit proxy.
 @Suite(.serialized) struct AIGatewayEndToEndTests {
     static let binary = ServeCommandTests.binary
-    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/llm")
-    static let python = URL(fileURLWithPath: ServeCommandTests.repositoryRoot).appendingPathComponent(".build/mcp-venv/new/bin/python").path
     static let providerKey = "sk-provider-secret"
     static let tokens = ["agent-1": "tok-agent-1", "agent-2": "tok-agent-2", "agent-hard": "tok-agent-hard"]
 
@@ -18,9 +16,8 @@ import Testing
     /// A fake provider and one or more `meshgate serve` processes sharing a ledger.
     final class World: @unchecked Sendable {
         let pki: TestPKI
-        let provider: StreamingClient
-        let providerPort: Int
-        let providerLog: String
+        let provider: FakeLLM
+        var providerPort: Int { provider.port }
         var servers: [Server] = []
         let ledger: String
         var budgets = ""
@@ -36,6 +33,8 @@ import Testing
             let aiPort: Int
             let adminPort: Int
             var ai: String { "http://127.0.0.1:\(aiPort)" }
+            /// The CA this node created on first start (what intercepted clients must trust).
+            var caPath: String { dir.appendingPathComponent("state/ca.pem").path }
             var proxy: String { "http://127.0.0.1:\(proxyPort)" }
             var auditLines: [[String: Any]] {
                 let text = (try? String(contentsOfFile: dir.appendingPathComponent("state/audit.jsonl").path, encoding: .utf8)) ?? ""
@@ -44,27 +43,21 @@ import Testing
             var aiLines: [[String: Any]] { auditLines.filter { $0["event"] as? String == "ai" } }
         }
 
-        init(pki: TestPKI, provider: StreamingClient, providerPort: Int, providerLog: String, ledger: String) {
+        init(pki: TestPKI, provider: FakeLLM, ledger: String) {
             self.pki = pki
             self.provider = provider
-            self.providerPort = providerPort
-            self.providerLog = providerLog
             self.ledger = ledger
         }
 
         /// What reached the provider, one object per request.
-        var providerRequests: [[String: Any]] {
-            let text = (try? String(contentsOfFile: providerLog, encoding: .utf8)) ?? ""
-            return text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
-                .filter { $0["kind"] as? String == "request" }
-        }
+        var providerRequests: [[String: Any]] { provider.log() }
 
         func stop() async {
             for server in servers {
                 server.process.signal(SIGTERM)
                 _ = try? await server.process.waitForExit(timeout: 15)
             }
-            provider.terminate()
+            provider.stop()
         }
     }
 
@@ -73,21 +66,9 @@ import Testing
     }
 
     static func makeWorld(ledger: String? = nil, budgets: String, failOpen: Bool = false) async throws -> World {
-        guard FileManager.default.isExecutableFile(atPath: python) else {
-            throw SetupError(description: "no SDK virtualenv at \(python); ./scripts/test.sh creates it")
-        }
         let pki = try TestPKI.make()
-        let (cert, key) = try pki.writeOriginLeaf(host: "localhost", ipAddress: [127, 0, 0, 1])
-        let log = pki.directory.appendingPathComponent("provider.jsonl").path
-        let provider = try StreamingClient([python, fixtures.appendingPathComponent("fake_llm.py").path, "--cert", cert, "--key", key,
-                                            "--log", log, "--require-key", providerKey])
-        guard try await provider.waitForOutput(containing: "\n", timeout: 20),
-              let port = Int(provider.text.split(separator: "\n").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? "") else {
-            provider.terminate()
-            throw SetupError(description: "fake provider did not start: \(provider.text)")
-        }
-        let world = World(pki: pki, provider: provider, providerPort: port, providerLog: log,
-                          ledger: ledger ?? "sqlite:\(pki.directory.appendingPathComponent("shared/ledger.db").path)")
+        let provider = try await FakeLLM(pki: pki, extra: ["--require-key", providerKey])
+        let world = World(pki: pki, provider: provider, ledger: ledger ?? "sqlite:\(pki.directory.appendingPathComponent("shared/ledger.db").path)")
         world.budgets = budgets
         world.failOpen = failOpen
         return world
@@ -146,19 +127,14 @@ import Testing
     static func sdk(_ sdk: String, baseURL: String, apiKey: String, stream: Bool = false, maxTokens: Int = 10,
                     model: String? = nil, proxy: String? = nil, ca: String? = nil, headers: [String] = [],
                     extra: [String] = []) async throws -> [String: Any] {
-        var arguments = [fixtures.appendingPathComponent("llm_client.py").path, "--sdk", sdk, "--base-url", baseURL, "--api-key", apiKey,
+        var arguments = ["--sdk", sdk, "--base-url", baseURL, "--api-key", apiKey,
                          "--model", model ?? (sdk == "openai" ? "gpt-test" : "claude-test"), "--max-tokens", String(maxTokens)]
         if stream { arguments.append("--stream") }
         if let proxy { arguments += ["--proxy", proxy] }
         if let ca { arguments += ["--ca", ca] }
         for header in headers { arguments += ["--extra-header", header] }
         arguments += extra
-        let result = try await ProcessRunner.run(python, arguments, timeout: 60, environment: Curl.environment)
-        let line = result.stdoutText.split(separator: "\n").last.map(String.init) ?? ""
-        guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
-            throw SetupError(description: "llm_client printed no JSON: \(result.stdoutText) \(result.stderr)")
-        }
-        return object
+        return try await FakeLLM.client(arguments)
     }
 
     static func int(_ value: Any?) -> Int? { (value as? NSNumber)?.intValue }
@@ -216,10 +192,10 @@ import Testing
         // The agent talks to the provider itself (its own key), through the explicit proxy.
         let proxy = "http://agent-2:\(Self.tokens["agent-2"] ?? "")@127.0.0.1:\(server.proxyPort)"
         let openai = try await Self.sdk("openai", baseURL: "https://localhost:\(world.providerPort)/v1", apiKey: Self.providerKey, stream: true,
-                                        proxy: proxy, ca: world.pki.meshgateCAPath)
-        #expect(openai["ok"] as? Bool == true, "\(openai)")
+                                        proxy: proxy, ca: server.caPath)
+        #expect(openai["ok"] as? Bool == true, "\(openai) \(server.auditLines)")
         let anthropic = try await Self.sdk("anthropic", baseURL: "https://localhost:\(world.providerPort)", apiKey: Self.providerKey,
-                                           stream: true, proxy: proxy, ca: world.pki.meshgateCAPath, headers: ["x-fake-input-tokens:40"])
+                                           stream: true, proxy: proxy, ca: server.caPath, headers: ["x-fake-input-tokens:40"])
         #expect(anthropic["ok"] as? Bool == true, "\(anthropic)")
         try await Task.sleep(for: .milliseconds(200))
         let lines = server.aiLines

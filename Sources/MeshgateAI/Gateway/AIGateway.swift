@@ -22,15 +22,15 @@ public final class AIGateway: Sendable {
     public let routes: AIRoutes
     private let ledger: any TokenLedger
     private let spool: UsageSpool?
-    private let ledgerStatus: @Sendable ((any Error)?) -> Void
+    private let health: LedgerHealth?
     private let clock: @Sendable () -> Double
 
-    /// Creates the gateway. `ledgerStatus` hears every ledger failure (the error) and success (nil),
-    /// for `/healthz`; `clock` is Unix seconds.
+    /// Creates the gateway. `health` hears every ledger failure and success (for `/healthz`);
+    /// `clock` is Unix seconds.
     public init(recognizer: LLMCallRecognizer, budgets: [TokenBudget], routes: AIRoutes = AIRoutes(),
                 ledger: any TokenLedger, spool: UsageSpool?, failOpen: Bool,
                 defaultMaxOutputTokens: Int = 4096, metrics: AIMetrics = AIMetrics(),
-                ledgerStatus: @escaping @Sendable ((any Error)?) -> Void = { _ in },
+                health: LedgerHealth? = nil,
                 clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
         self.recognizer = recognizer
         self.budgets = budgets
@@ -40,7 +40,7 @@ public final class AIGateway: Sendable {
         self.failOpen = failOpen
         self.defaultMaxOutputTokens = defaultMaxOutputTokens
         self.metrics = metrics
-        self.ledgerStatus = ledgerStatus
+        self.health = health
         self.clock = clock
     }
 
@@ -66,7 +66,7 @@ public final class AIGateway: Sendable {
         guard !charges.isEmpty else { return .admitted(nil) }
         do {
             let outcome = try await ledger.reserve(tokens, charges: charges, now: now)
-            ledgerStatus(nil)
+            health?.markAvailable()
             switch outcome {
             case .reserved(let reservation):
                 for charge in reservation.charges where reservation.remaining != nil {
@@ -78,7 +78,7 @@ public final class AIGateway: Sendable {
                 return .refused(refusal)
             }
         } catch {
-            ledgerStatus(error)
+            health?.markUnavailable(error)
             if failOpen { return .admitted(nil) }
             return .unavailable("\(error)")
         }
@@ -101,10 +101,11 @@ public final class AIGateway: Sendable {
             } else {
                 try await ledger.record(record)
             }
-            ledgerStatus(nil)
+            health?.markAvailable()
         } catch {
-            ledgerStatus(error)
-            try? await spool?.append(record)
+            health?.markUnavailable(error)
+            // The provider billed this call, so it is kept for the ledger's return when possible.
+            if let spool, (try? await spool.append(record)) != nil { health?.noteSpooled() }
         }
     }
 
@@ -115,7 +116,7 @@ public final class AIGateway: Sendable {
             try await ledger.release(reservation)
         } catch {
             // An unreleased reservation expires on its own (LedgerMaintenance reclaims it).
-            ledgerStatus(error)
+            health?.markUnavailable(error)
         }
     }
 }

@@ -52,7 +52,8 @@ public final class PostgresTokenLedger: TokenLedger, UsageReportSource {
         self.operationTimeout = operationTimeout
     }
 
-    private static func masked(_ url: String) -> String {
+    /// `url` with its password replaced by `***`, for logs, errors and `/healthz`.
+    public static func masked(_ url: String) -> String {
         guard var components = URLComponents(string: url), components.password != nil else { return url }
         components.password = "***"
         return components.string ?? url

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Creates the virtualenvs that run the MCP fixtures (the official MCP Python SDK from PyPI).
+# Creates the virtualenvs that run the Python SDK fixtures (official SDKs from PyPI):
 #   setup_venvs.sh DIR            -> DIR/new     mcp==2.3.0 (both modes: 2026-07-28 stateless and initialize)
+#                                    DIR/llm     openai==3.57.0 + anthropic==2.14.0 (../llm/llm_client.py)
 #   setup_venvs.sh DIR --legacy   -> also DIR/legacy  mcp==1.30.0 (initialize only; a cross-check, not required)
+# The LLM SDKs get their own venv so their pins can move without touching the MCP one.
 # Versions are pinned in requirements-*.txt beside this script. Safe to run again: a venv whose
 # installed packages already match its requirements file is left alone (~0.5 s).
 # Needs python3 with the venv module (Debian: python3-venv) and PyPI. ~11 s for new, ~14 s for legacy.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 dir="${1:?usage: setup_venvs.sh DIR [--legacy]}"
-kinds=(new)
+kinds=(new llm)
 [[ "${2:-}" == "--legacy" ]] && kinds+=(legacy)
 python="${PYTHON:-python3}"
 mkdir -p "$dir"
@@ -26,5 +28,9 @@ for kind in "${kinds[@]}"; do
         exit 1
     fi
     "$venv/bin/python" -m pip install -q --disable-pip-version-check --no-input -r "$requirements"
-    echo "$venv: installed $("$venv/bin/python" -c 'from importlib.metadata import version; print("mcp", version("mcp"))')"
+    case "$kind" in
+        llm) packages="openai anthropic" ;;
+        *) packages="mcp" ;;
+    esac
+    echo "$venv: installed $("$venv/bin/python" -c 'import sys; from importlib.metadata import version; print(" ".join(p + " " + version(p) for p in sys.argv[1:]))' $packages)"
 done
