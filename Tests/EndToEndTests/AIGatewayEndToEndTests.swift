@@ -183,6 +183,9 @@ import Testing
         let report = try #require(try JSONSerialization.jsonObject(with: Data(usage.stdoutText.utf8)) as? [String: Any])
         let team = try #require((report["teams"] as? [[String: Any]])?.first { $0["team"] as? String == "platform" })
         #expect(Self.int(team["used"]) == 22 + 22 + 57 + 52, "\(report)")
+        let metrics = try await Curl.fetch("http://127.0.0.1:\(server.adminPort)/metrics", proxy: nil)
+        #expect(metrics.bodyText.contains(#"meshgate_ai_tokens_total{team="platform",provider="fakeanthropic",model="claude-test",kind="cache_read"} 60"#),
+                "\(metrics.bodyText.split(separator: "\n").filter { $0.contains("meshgate_ai") })")
     }
 
     @Test func interceptedCallsToAProviderAreMeteredToTheProxyIdentity() async throws {
