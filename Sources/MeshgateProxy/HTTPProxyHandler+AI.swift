@@ -149,6 +149,7 @@ extension HTTPProxyHandler {
         }
         guard let edit = LLMRequestFacts.includeUsageEdit(body: body, endpoint: call.endpoint) else { return }
         let edited = edit.applied(to: body)
+        tx.usageFilter = UsageChunkFilter()
         tx.buffered = [.body(.byteBuffer(edited)), .end(trailers)]
         tx.bufferedBytes = edited.readableBytes
         if tx.head.headers.contains(name: "content-length") {
@@ -162,6 +163,7 @@ extension HTTPProxyHandler {
     func meterResponseHead(_ tx: HTTPTransaction, _ head: HTTPResponseHead, into out: inout HTTPResponseHead) {
         guard tx.metered != nil else { return }
         tx.metered?.responseStarted(status: Int(head.status.code), contentType: head.headers.first(name: "content-type"))
+        if tx.metered?.streaming != true { tx.usageFilter = nil }
         if let reservation = tx.metered?.reservation, let remaining = reservation.remaining, let resetsAt = reservation.resetsAt {
             for (name, value) in Self.budgetHeaders(remaining: remaining, resetsAt: resetsAt) {
                 out.headers.replaceOrAdd(name: name, value: value)

@@ -49,6 +49,11 @@ extension HTTPProxyHandler: UpstreamConnectionDelegate {
         case .body(let buffer):
             if tx.ssePrefix != nil, watchLegacySSE(tx, buffer) { return }
             if tx.metered != nil, meterResponseBody(tx, buffer, connection: connection, context: context) { return }
+            var buffer = buffer
+            if tx.usageFilter != nil {
+                buffer = tx.usageFilter?.filter(buffer) ?? buffer
+                if buffer.readableBytes == 0 { return }
+            }
             tx.bytesOut += buffer.readableBytes
             // Flushing per part keeps server-sent events flowing event by event.
             context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
@@ -59,6 +64,10 @@ extension HTTPProxyHandler: UpstreamConnectionDelegate {
                 return
             }
             tx.responseEnded = true
+            if let rest = tx.usageFilter?.flush(), rest.readableBytes > 0 {
+                tx.bytesOut += rest.readableBytes
+                context.write(wrapOutboundOut(.body(.byteBuffer(rest))), promise: nil)
+            }
             // Recorded before the last byte goes out, so whoever reads the response can find its line.
             finishAudit(tx)
             context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)

@@ -64,6 +64,8 @@ final class HTTPTransaction {
     var llmFacts: LLMRequestFacts?
     /// The call's metering, from admission to charge.
     var metered: MeteredCall?
+    /// Drops the usage chunk meshgate asked for on the caller's behalf from an OpenAI stream.
+    var usageFilter: UsageChunkFilter?
     /// What the call was charged (for the audit line), once it ended.
     var chargedUsage: TokenUsage?
 

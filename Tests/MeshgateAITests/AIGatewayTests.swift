@@ -134,3 +134,36 @@ struct BrokenLedger: TokenLedger {
     func ping() async throws { throw fail() }
 }
 
+
+@Suite struct UsageChunkFilterTests {
+    /// Feeds `stream` split into pieces of `size` bytes; returns what passed.
+    static func run(_ stream: String, size: Int) -> String {
+        var filter = UsageChunkFilter()
+        var out = ""
+        let bytes = Array(stream.utf8)
+        var index = 0
+        while index < bytes.count {
+            let piece = ByteBuffer(bytes: bytes[index..<min(bytes.count, index + size)])
+            out += String(buffer: filter.filter(piece))
+            index += size
+        }
+        return out + String(buffer: filter.flush())
+    }
+
+    @Test(arguments: [1, 2, 7, 64, 100_000])
+    func theUsageOnlyChunkIsRemovedWhereverTheStreamSplits(size: Int) {
+        let stream = ProviderFixtures.openAIChatStream
+        let out = Self.run(stream, size: size)
+        #expect(!out.contains(#""prompt_tokens""#))
+        #expect(out.contains("data: [DONE]"))
+        #expect(out.components(separatedBy: "\n\n").count == stream.components(separatedBy: "\n\n").count - 1)
+        #expect(out.contains(#""usage":null"#), "chunks carrying usage: null are content chunks and stay")
+    }
+
+    @Test func crlfFramingAndUnframedBodiesPassThrough() {
+        let crlf = "data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\r\n\r\ndata: {\"choices\": [ ], \"usage\": {\"prompt_tokens\":1}}\r\n\r\ndata: [DONE]\r\n\r\n"
+        #expect(Self.run(crlf, size: 5) == "data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\r\n\r\ndata: [DONE]\r\n\r\n")
+        let json = #"{"error":{"message":"bad","type":"invalid_request_error"}}"#
+        #expect(Self.run(json, size: 3) == json)
+    }
+}
