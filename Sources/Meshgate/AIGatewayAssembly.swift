@@ -24,7 +24,9 @@ enum AIGatewayAssembly {
                 providers.append(route)
             }
         }
-        let routes = AIRoutes(providers: providers, models: ai.models.mapValues(\.provider))
+        let routes = AIRoutes(providers: providers, models: ai.models.mapValues {
+            AIRoutes.Model(provider: $0.provider, upstreamModel: $0.upstreamModel, fallback: $0.fallback)
+        })
         return AIGateway(
             recognizer: LLMCallRecognizer(configured: providers.map(\.site)),
             budgets: runtime.budgets,
@@ -33,7 +35,8 @@ enum AIGatewayAssembly {
             spool: runtime.spool,
             failOpen: runtime.failOpen,
             metrics: runtime.metrics,
-            health: runtime.health
+            health: runtime.health,
+            requestTimeout: ai.requestTimeout
         )
     }
 }

@@ -19,6 +19,7 @@ extension HTTPProxyHandler: UpstreamConnectionDelegate {
             if (100..<200).contains(head.status.code), head.status != .switchingProtocols {
                 return
             }
+            if tx.aiAttempts != nil, providerAnswered(tx, head, connection: connection, context: context) { return }
             tx.status = Int(head.status.code)
             tx.responseHeadSent = true
             var out = HeaderRewriter.clientResponseHead(head, clientVersion: tx.head.version, via: services.viaToken)
@@ -27,6 +28,8 @@ extension HTTPProxyHandler: UpstreamConnectionDelegate {
                 out.headers.replaceOrAdd(name: "X-Meshgate-Action", value: tx.action.rawValue)
             }
             meterResponseHead(tx, head, into: &out)
+            // A translated body has another length; it goes out chunked.
+            if tx.responseTranslation != nil { out.headers.remove(name: "content-length") }
             tx.bytesOut += HTTPTransaction.estimatedSize(of: out)
             if head.status == .switchingProtocols {
                 guard tx.upgradeRequested else {
@@ -50,6 +53,10 @@ extension HTTPProxyHandler: UpstreamConnectionDelegate {
             if tx.ssePrefix != nil, watchLegacySSE(tx, buffer) { return }
             if tx.metered != nil, meterResponseBody(tx, buffer, connection: connection, context: context) { return }
             var buffer = buffer
+            if tx.responseTranslation != nil {
+                guard let translated = translateResponse(tx, buffer), translated.readableBytes > 0 else { return }
+                buffer = translated
+            }
             if tx.usageFilter != nil {
                 buffer = tx.usageFilter?.filter(buffer) ?? buffer
                 if buffer.readableBytes == 0 { return }
@@ -64,6 +71,10 @@ extension HTTPProxyHandler: UpstreamConnectionDelegate {
                 return
             }
             tx.responseEnded = true
+            if let owed = finishResponseTranslation(tx), owed.readableBytes > 0 {
+                tx.bytesOut += owed.readableBytes
+                context.write(wrapOutboundOut(.body(.byteBuffer(owed))), promise: nil)
+            }
             if let rest = tx.usageFilter?.flush(), rest.readableBytes > 0 {
                 tx.bytesOut += rest.readableBytes
                 context.write(wrapOutboundOut(.body(.byteBuffer(rest))), promise: nil)
@@ -89,13 +100,14 @@ extension HTTPProxyHandler: UpstreamConnectionDelegate {
         }
         services.metrics.countUpstreamError("closed")
         let reason = error.map { "origin connection failed: \($0)" } ?? "origin closed the connection before the response was complete"
+        if !tx.responseHeadSent, let context, retryAttempt(tx, outcome: "connection closed", retryAfter: nil, context: context) { return }
         tx.error = reason
         if tx.responseHeadSent {
             finishAudit(tx)
             state = .closed
             closeConnection()
         } else {
-            respondLocally(tx, LocalResponse(status: .badGateway, message: reason), close: true)
+            respondUpstreamFailure(tx, status: .badGateway, message: reason, close: true)
         }
     }
 

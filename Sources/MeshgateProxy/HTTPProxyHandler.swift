@@ -190,11 +190,12 @@ final class HTTPProxyHandler {
                 let failure = (error as? UpstreamFailure)
                     ?? UpstreamFailure(status: .badGateway, description: "\(error)", kind: "connect")
                 services.metrics.countUpstreamError(failure.kind)
-                tx.error = failure.description
                 logger.info("upstream unavailable", metadata: [
                     "host": "\(target.origin)", "error": "\(failure.description)",
                 ])
-                respondLocally(tx, LocalResponse(status: failure.status, message: failure.description), close: !tx.requestEnded)
+                if let context = self.context, retryAttempt(tx, outcome: "connect failed", retryAfter: nil, context: context) { return }
+                tx.error = failure.description
+                respondUpstreamFailure(tx, status: failure.status, message: failure.description, close: !tx.requestEnded)
             }
         }
     }

@@ -64,6 +64,12 @@ final class HTTPTransaction {
     var llmFacts: LLMRequestFacts?
     /// The call's metering, from admission to charge.
     var metered: MeteredCall?
+    /// The `ai` listener's candidates and attempts (nil elsewhere).
+    var aiAttempts: AIAttempts?
+    /// Turns the provider's response into the caller's format (nil when they speak the same).
+    var responseTranslation: ResponseTranslation?
+    /// Gives up on an attempt whose provider sends no response head in time.
+    var attemptTimer: Scheduled<Void>?
     /// Drops the usage chunk meshgate asked for on the caller's behalf from an OpenAI stream.
     var usageFilter: UsageChunkFilter?
     /// What the call was charged (for the audit line), once it ended.
@@ -133,6 +139,7 @@ final class HTTPTransaction {
             fields.append(("budget_remaining", metered?.remaining(after: usage).map { .int(Int64($0)) } ?? .null))
             if usage?.estimated == true { fields.append(("estimated", .bool(true))) }
             if metered?.cut == true { fields.append(("cut", .bool(true))) }
+            if let aiAttempts, !aiAttempts.outcomes.isEmpty { fields.append(("attempts", .strings(aiAttempts.outcomes))) }
         }
         return AuditEvent(
             timestampMillis: startedWallMillis,

@@ -24,6 +24,9 @@ import Testing
         var failOpen = false
         /// The team of agent-1 and agent-2.
         var team = "platform"
+        /// More `ai.providers` / `ai.models` lines (indented for their section).
+        var extraProviders = ""
+        var extraModels = ""
 
         struct Server {
             let process: StreamingClient
@@ -101,9 +104,11 @@ import Testing
               providers:
                 fakeopenai: { format: openai, base_url: "https://localhost:\(world.providerPort)/v1", api_key_env: FAKE_PROVIDER_KEY }
                 fakeanthropic: { format: anthropic, base_url: "https://localhost:\(world.providerPort)", api_key_env: FAKE_PROVIDER_KEY }
+            \(world.extraProviders)
               models:
                 gpt-test: { provider: fakeopenai }
                 claude-test: { provider: fakeanthropic }
+            \(world.extraModels)
               budgets:
             \(world.budgets)
             """.write(toFile: config, atomically: true, encoding: .utf8)
@@ -332,6 +337,46 @@ import Testing
             for try await status in group { statuses.append(status) }
             return statuses
         }
+    }
+
+    @Test func aFailingProviderFallsBackBeforeTheCallerSeesAByte() async throws {
+        let world = try await Self.makeWorld(budgets: "    []")
+        defer { Task { await world.stop() } }
+        // A second provider that answers every request with 500, and one nobody listens on.
+        let failFile = world.pki.directory.appendingPathComponent("fail").path
+        try "500".write(toFile: failFile, atomically: true, encoding: .utf8)
+        let broken = try await FakeLLM(pki: world.pki, extra: ["--fail-file", failFile])
+        defer { broken.stop() }
+        let closed = try RulesUpdateTests.freePort()
+        world.extraProviders = """
+                broken: { format: openai, base_url: "https://localhost:\(broken.port)/v1", api_key_env: FAKE_PROVIDER_KEY }
+                nowhere: { format: openai, base_url: "https://localhost:\(closed)/v1" }
+            """
+        world.extraModels = """
+                gpt-primary: { provider: broken, model: gpt-4o-2024-08-06, fallback: [gpt-unreachable, gpt-test] }
+                gpt-unreachable: { provider: nowhere }
+            """
+        let server = try await Self.startServer(world)
+        for stream in [false, true] {
+            let result = try await Self.sdk("openai", baseURL: server.ai + "/v1", apiKey: Self.tokens["agent-1"] ?? "", stream: stream, model: "gpt-primary")
+            #expect(result["ok"] as? Bool == true, "\(result)")
+            #expect((result["text"] as? String ?? "").contains("tok"), "\(result)")
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        let lines = server.aiLines
+        #expect(lines.count == 2, "\(server.auditLines)")
+        for line in lines {
+            let attempts = line["attempts"] as? [String] ?? []
+            #expect(attempts.count == 3, "\(line)")
+            #expect(attempts.first == "broken/gpt-4o-2024-08-06: 500")
+            #expect(attempts.dropFirst().first?.hasPrefix("nowhere/gpt-unreachable: ") == true)
+            #expect(attempts.last == "fakeopenai/gpt-test: 200")
+            #expect(line["provider"] as? String == "fakeopenai" && Self.int(line["status"]) == 200, "\(line)")
+            #expect(line["estimated"] == nil && Self.int(line["output_tokens"]) == 10, "the fallback's own usage report: \(line)")
+        }
+        let tried = broken.log()
+        #expect(tried.count == 2 && tried.allSatisfy { ($0["body"] as? [String: Any])?["model"] as? String == "gpt-4o-2024-08-06" },
+                "the alias reached the provider as its concrete model: \(tried)")
     }
 
     // MARK: PostgreSQL

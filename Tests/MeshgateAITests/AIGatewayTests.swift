@@ -75,14 +75,24 @@ import MeshgateCore
         #expect(unanswered.finish() == nil)
     }
 
-    @Test func routesFollowTheModelAndRefuseTheOtherDialect() throws {
+    @Test func routesFollowTheModelThenItsFallbacksAcrossFormats() throws {
         let openai = try #require(AIRoutes.Provider(name: "openai", format: .openai, baseURL: "https://api.openai.com/v1", apiKey: "k"))
         let local = try #require(AIRoutes.Provider(name: "local", format: .anthropic, baseURL: "http://127.0.0.1:9000/proxy", apiKey: nil))
-        let routes = AIRoutes(providers: [openai, local], models: ["gpt-4o": "openai", "claude": "local", "ghost": "nowhere"])
-        #expect(routes.resolve(model: "gpt-4o", format: .openai) == .provider(openai))
-        #expect(routes.resolve(model: "claude", format: .openai) == .formatMismatch(model: "claude", provider: local))
-        // One provider speaks the dialect, so an unlisted model goes there.
-        #expect(routes.resolve(model: "gpt-5", format: .openai) == .provider(openai))
+        let routes = AIRoutes(providers: [openai, local], models: [
+            "gpt-4o": AIRoutes.Model(provider: "openai", fallback: ["claude", "gpt-4o"]),
+            "claude": AIRoutes.Model(provider: "local", upstreamModel: "claude-sonnet-4-20250514"),
+            "ghost": AIRoutes.Model(provider: "nowhere"),
+        ])
+        #expect(routes.resolve(model: "gpt-4o", format: .openai) == .candidates([
+            AIRoutes.Candidate(provider: openai, upstreamModel: "gpt-4o", model: "gpt-4o"),
+            AIRoutes.Candidate(provider: local, upstreamModel: "claude-sonnet-4-20250514", model: "claude"),
+        ]), "the fallback naming the model itself is skipped")
+        // An OpenAI-format caller may name an Anthropic model: the gateway translates.
+        #expect(routes.resolve(model: "claude", format: .openai) == .candidates([
+            AIRoutes.Candidate(provider: local, upstreamModel: "claude-sonnet-4-20250514", model: "claude"),
+        ]))
+        // One provider speaks the dialect, so an unlisted model goes there under its own name.
+        #expect(routes.resolve(model: "gpt-5", format: .openai) == .candidates([AIRoutes.Candidate(provider: openai, upstreamModel: "gpt-5", model: "gpt-5")]))
         #expect(routes.resolve(model: nil, format: .openai) == .unknownModel(nil, known: ["claude", "gpt-4o"]))
         #expect(routes.catalogue.map(\.model) == ["claude", "gpt-4o"], "a model naming an unknown provider is dropped")
         #expect(local.scheme == "http" && local.port == 9000 && local.pathPrefix == "/proxy")

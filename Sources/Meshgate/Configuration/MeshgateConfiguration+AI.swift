@@ -14,6 +14,9 @@ extension MeshgateConfiguration {
         public var budgets: [Budget]
         /// What to do when the ledger cannot be reached. Default `fail_closed`.
         public var ledgerUnavailable: LedgerUnavailable
+        /// How long the `ai` listener waits for a provider's response head before trying the next
+        /// model (`request_timeout`). Default 120 s.
+        public var requestTimeout: Duration = .seconds(120)
 
         /// The token ledger's backend.
         public enum Ledger: Sendable, Hashable {
@@ -59,12 +62,16 @@ extension MeshgateConfiguration {
             public var provider: String
             /// Models tried in order when the provider fails (5xx, 429, connect failure).
             public var fallback: [String]
+            /// The model name sent to the provider when it differs from `name` (`model:`; an alias
+            /// such as `claude` → `claude-sonnet-4-20250514`).
+            public var upstreamModel: String?
 
             /// Creates a model route.
-            public init(name: String, provider: String, fallback: [String] = []) {
+            public init(name: String, provider: String, fallback: [String] = [], upstreamModel: String? = nil) {
                 self.name = name
                 self.provider = provider
                 self.fallback = fallback
+                self.upstreamModel = upstreamModel
             }
         }
 
@@ -139,7 +146,7 @@ extension MeshgateConfiguration {
 }
 
 extension MeshgateConfiguration.AI {
-    static let keys = ["ledger", "providers", "models", "budgets", "ledger_unavailable"]
+    static let keys = ["ledger", "providers", "models", "budgets", "ledger_unavailable", "request_timeout"]
 
     init(node: ConfigurationNode?, stateDirectory: String, identities: [MeshgateConfiguration.Identity]) throws(ConfigurationError) {
         self = .defaults(stateDirectory: stateDirectory)
@@ -164,6 +171,7 @@ extension MeshgateConfiguration.AI {
             }
         }
         if let value = map["ledger_unavailable"] { ledgerUnavailable = try value.choice(LedgerUnavailable.self) }
+        if let value = map["request_timeout"] { requestTimeout = try value.duration() }
     }
 
     private static func ledger(_ node: ConfigurationNode) throws(ConfigurationError) -> Ledger {
@@ -201,7 +209,7 @@ extension MeshgateConfiguration.AI {
 
     private static func model(name: String, node: ConfigurationNode, providers: [String: Provider],
                               models: [String]) throws(ConfigurationError) -> Model {
-        let map = try node.mapping(keys: ["provider", "fallback"])
+        let map = try node.mapping(keys: ["provider", "fallback", "model"])
         let providerNode = try map.required("provider", fix: "name one of ai.providers")
         let provider = try providerNode.string(expected: "a provider name")
         guard providers[provider] != nil else {
@@ -221,7 +229,8 @@ extension MeshgateConfiguration.AI {
                 fallback.append(other)
             }
         }
-        return Model(name: name, provider: provider, fallback: fallback)
+        let upstream = try map["model"]?.string(expected: "the provider's model name")
+        return Model(name: name, provider: provider, fallback: fallback, upstreamModel: upstream)
     }
 
     private static func budget(_ node: ConfigurationNode, identities: [MeshgateConfiguration.Identity]) throws(ConfigurationError) -> Budget {

@@ -20,6 +20,8 @@ public final class AIGateway: Sendable {
     public let metrics: AIMetrics
     /// Model routes for the `ai` listener.
     public let routes: AIRoutes
+    /// How long the `ai` listener waits for a provider's response head before the next candidate.
+    public let requestTimeout: Duration
     private let ledger: any TokenLedger
     private let spool: UsageSpool?
     private let health: LedgerHealth?
@@ -30,7 +32,7 @@ public final class AIGateway: Sendable {
     public init(recognizer: LLMCallRecognizer, budgets: [TokenBudget], routes: AIRoutes = AIRoutes(),
                 ledger: any TokenLedger, spool: UsageSpool?, failOpen: Bool,
                 defaultMaxOutputTokens: Int = 4096, metrics: AIMetrics = AIMetrics(),
-                health: LedgerHealth? = nil,
+                health: LedgerHealth? = nil, requestTimeout: Duration = .seconds(120),
                 clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
         self.recognizer = recognizer
         self.budgets = budgets
@@ -41,6 +43,7 @@ public final class AIGateway: Sendable {
         self.defaultMaxOutputTokens = defaultMaxOutputTokens
         self.metrics = metrics
         self.health = health
+        self.requestTimeout = requestTimeout
         self.clock = clock
     }
 

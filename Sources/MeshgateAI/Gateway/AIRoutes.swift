@@ -36,41 +36,86 @@ public struct AIRoutes: Sendable {
         }
     }
 
+    /// A configured model name and where it goes.
+    public struct Model: Sendable, Hashable {
+        /// The provider's name.
+        public var provider: String
+        /// The model name sent to the provider (the alias target, else the name itself).
+        public var upstreamModel: String?
+        /// Models tried in order when this one's provider fails.
+        public var fallback: [String]
+
+        /// Creates a model route.
+        public init(provider: String, upstreamModel: String? = nil, fallback: [String] = []) {
+            self.provider = provider
+            self.upstreamModel = upstreamModel
+            self.fallback = fallback
+        }
+    }
+
+    /// One place a call can be sent: a provider and the model name it is given there.
+    public struct Candidate: Sendable, Hashable {
+        /// The provider.
+        public var provider: Provider
+        /// The model name in the forwarded request.
+        public var upstreamModel: String
+        /// The model name the caller used (or the fallback's configured name).
+        public var model: String
+
+        /// Creates a candidate.
+        public init(provider: Provider, upstreamModel: String, model: String) {
+            self.provider = provider
+            self.upstreamModel = upstreamModel
+            self.model = model
+        }
+
+        /// `provider/model`, for audit lines and logs.
+        public var label: String { "\(provider.name)/\(upstreamModel)" }
+    }
+
     /// What a model resolves to.
     public enum Resolution: Sendable, Hashable {
-        /// Send it to this provider.
-        case provider(Provider)
+        /// Send it to the first candidate; the rest are its fallbacks, in order.
+        case candidates([Candidate])
         /// No route: the body had no `model`, or one nobody configured.
         case unknownModel(String?, known: [String])
-        /// The model's provider speaks the other dialect (translation is not available on this endpoint).
-        case formatMismatch(model: String, provider: Provider)
     }
 
     /// Providers by name.
     public let providers: [String: Provider]
-    /// Provider name by model name.
-    public let models: [String: String]
+    /// Routes by model name.
+    public let models: [String: Model]
 
     /// Creates routes; models naming an unknown provider are dropped (configuration validates them).
-    public init(providers: [Provider] = [], models: [String: String] = [:]) {
+    public init(providers: [Provider] = [], models: [String: Model] = [:]) {
         let byName = Dictionary(providers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         self.providers = byName
-        self.models = models.filter { byName[$0.value] != nil }
+        self.models = models.filter { byName[$0.value.provider] != nil }
     }
 
     /// The model names callers may use, sorted, with their providers (for `GET /v1/models`).
     public var catalogue: [(model: String, provider: String)] {
-        models.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        models.sorted { $0.key < $1.key }.map { ($0.key, $0.value.provider) }
     }
 
-    /// Where a call to an endpoint of `format` naming `model` goes. A model missing from `ai.models`
-    /// still goes through when exactly one provider speaks the endpoint's dialect.
+    /// Where a call naming `model` goes, in the endpoint's `format`: the model's provider then its
+    /// fallbacks (each in whatever format its provider speaks; the gateway translates). A model
+    /// missing from `ai.models` still goes through when exactly one provider speaks `format`.
     public func resolve(model: String?, format: LLMFormat) -> Resolution {
-        if let model, let name = models[model], let provider = providers[name] {
-            return provider.format == format ? .provider(provider) : .formatMismatch(model: model, provider: provider)
+        guard let model else { return .unknownModel(nil, known: models.keys.sorted()) }
+        guard let route = models[model], let provider = providers[route.provider] else {
+            let candidates = providers.values.filter { $0.format == format }
+            if candidates.count == 1, let only = candidates.first {
+                return .candidates([Candidate(provider: only, upstreamModel: model, model: model)])
+            }
+            return .unknownModel(model, known: models.keys.sorted())
         }
-        let candidates = providers.values.filter { $0.format == format }
-        if model != nil, candidates.count == 1, let only = candidates.first { return .provider(only) }
-        return .unknownModel(model, known: models.keys.sorted())
+        var chain = [Candidate(provider: provider, upstreamModel: route.upstreamModel ?? model, model: model)]
+        for name in route.fallback {
+            guard let next = models[name], let nextProvider = providers[next.provider],
+                  !chain.contains(where: { $0.model == name }) else { continue }
+            chain.append(Candidate(provider: nextProvider, upstreamModel: next.upstreamModel ?? name, model: name))
+        }
+        return .candidates(chain)
     }
 }

@@ -4,8 +4,8 @@ import NIOCore
 /// request asked for, what was reserved, what the response has reported so far, and whether a hard
 /// cap requires cutting the stream. Pure: the connection feeds it bytes and asks it questions.
 public struct MeteredCall: Sendable {
-    /// The recognised call.
-    public let call: LLMCall
+    /// The recognised call (the provider answering it, after any fallback).
+    public private(set) var call: LLMCall
     /// What the request body said.
     public let facts: LLMRequestFacts
     /// Tokens to reserve before the call starts.
@@ -32,6 +32,13 @@ public struct MeteredCall: Sendable {
 
     /// The model to report: the response's, else the request's, else `unknown`.
     public var model: String { meter?.model ?? facts.model ?? "unknown" }
+
+    /// Points the call at another provider (a fallback); the reservation stays.
+    public mutating func retarget(_ call: LLMCall) {
+        self.call = call
+        meter = nil
+        status = nil
+    }
 
     /// Records the admission's reservation.
     public mutating func admitted(_ reservation: LedgerReservation?) {
