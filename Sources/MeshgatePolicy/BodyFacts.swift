@@ -29,12 +29,16 @@ public struct MCPFacts: Sendable, Hashable {
     public var methods: [String]
     /// Detection names such as `MCP JSON-RPC`, `MCP Header`, `MCP in LLM request`.
     public var detections: [String]
+    /// MCP servers an LLM request asks its provider to connect to (`mcp_servers[].url`,
+    /// `tools[].server_url`), each judged by the policy like a request to it.
+    public var serverURLs: [String]
 
     /// Creates MCP facts.
-    public init(isMCP: Bool, methods: [String] = [], detections: [String] = []) {
+    public init(isMCP: Bool, methods: [String] = [], detections: [String] = [], serverURLs: [String] = []) {
         self.isMCP = isMCP
         self.methods = methods
         self.detections = detections
+        self.serverURLs = serverURLs
     }
 
     /// Not MCP.

@@ -11,8 +11,9 @@ struct AIAttempts {
     let callerEndpoint: LLMEndpoint
     /// The model name the caller asked for (responses name it back).
     let callerModel: String
-    /// The caller's request body, as held (each attempt translates it afresh).
-    let body: [UInt8]
+    /// The caller's request body, as held (each attempt translates it afresh; MCP server URLs the
+    /// policy swaps for the portal are swapped here too).
+    var body: [UInt8]
     /// The provider, then the fallbacks.
     let candidates: [AIRoutes.Candidate]
     /// The candidate being tried.

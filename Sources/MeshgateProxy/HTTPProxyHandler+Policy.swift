@@ -82,8 +82,14 @@ extension HTTPProxyHandler {
         var facts: BodyFacts?
         var evaluated = request
         if let body {
-            let bodyFacts = inspector.facts(for: request, body: body)
+            var bodyFacts = inspector.facts(for: request, body: body)
             facts = bodyFacts
+            if tx.llmCall != nil, bodyFacts.mcp.detections == [MCPDetection.llmRequest.rawValue] {
+                // An LLM call that names MCP servers is not itself MCP traffic: it goes to its
+                // provider, and each server it names is judged on its own (policeMCPServers).
+                tx.detections.append(MCPDetection.llmRequest.rawValue)
+                bodyFacts.mcp = MCPFacts(isMCP: false, serverURLs: bodyFacts.mcp.serverURLs)
+            }
             evaluated = request.withBody(bodyFacts)
         } else {
             // Header-only MCP (Mcp-Method, MCP-Protocol-Version, SSE handshake) needs no body.
@@ -105,6 +111,7 @@ extension HTTPProxyHandler {
 
         switch verdict.action {
         case .allow, .log, .limit:
+            if let facts, let policy = tx.policy, policeMCPServers(tx, facts: facts, policy: policy, context: context) { return }
             admitAndForward(tx, context: context)
         case .block:
             let response = PolicyResponse.block(

@@ -27,6 +27,8 @@ import Testing
         /// More `ai.providers` / `ai.models` lines (indented for their section).
         var extraProviders = ""
         var extraModels = ""
+        /// More top-level configuration (rulesets, portal).
+        var extraTopLevel = ""
 
         struct Server {
             let process: StreamingClient
@@ -88,6 +90,7 @@ import Testing
             state_dir: ./state
             audit:
               path: ./state/audit.jsonl
+            \(world.extraTopLevel)
             listeners:
               explicit: 127.0.0.1:0
               ai: 127.0.0.1:0
@@ -377,6 +380,47 @@ import Testing
         let tried = broken.log()
         #expect(tried.count == 2 && tried.allSatisfy { ($0["body"] as? [String: Any])?["model"] as? String == "gpt-4o-2024-08-06" },
                 "the alias reached the provider as its concrete model: \(tried)")
+    }
+
+    @Test func mcpServersNamedInAnLLMCallAreJudgedLikeDirectTraffic() async throws {
+        let world = try await Self.makeWorld(budgets: "    []")
+        defer { Task { await world.stop() } }
+        let rules = world.pki.directory.appendingPathComponent("llm-mcp.yaml").path
+        try """
+            ruleset: llm-mcp
+            version: "1"
+            rules:
+              - { id: allow-portal, match: { host: ["$portal"] }, action: allow }
+              - { id: block-shadow, match: { host: [mcp.shadow.test], mcp: any }, action: block }
+              - { id: other-to-portal, match: { mcp: any }, action: reroute, target: portal }
+            """.write(toFile: rules, atomically: true, encoding: .utf8)
+        world.extraTopLevel = "portal: https://portal.test/mcp\nrulesets: [\(rules)]"
+        let server = try await Self.startServer(world)
+        func call(_ url: String) async throws -> Curl.Response {
+            let body = #"{"model":"claude-test","max_tokens":10,"messages":[{"role":"user","content":"list my issues"}],"mcp_servers":[{"type":"url","url":"\#(url)","name":"tracker"}]}"#
+            return try await Curl.fetch(server.ai + "/v1/messages", proxy: nil, extra: [
+                "-H", "x-api-key: \(Self.tokens["agent-1"] ?? "")", "-H", "content-type: application/json",
+                "-H", "anthropic-beta: mcp-client-2025-04-04", "--data", body,
+            ])
+        }
+        let blocked = try await call("https://mcp.shadow.test/mcp")
+        #expect(blocked.status == 403, "\(blocked.bodyText)")
+        #expect(blocked.bodyText.contains("block-shadow"), "\(blocked.bodyText)")
+        #expect(world.providerRequests.isEmpty, "a blocked call never reaches the provider")
+
+        let swapped = try await call("https://mcp.unknown.test/mcp")
+        #expect(swapped.status == 200, "\(swapped.bodyText)")
+        let forwarded = try #require(world.providerRequests.last?["body"] as? [String: Any])
+        let servers = forwarded["mcp_servers"] as? [[String: Any]]
+        #expect(servers?.first?["url"] as? String == "https://portal.test/mcp", "the provider is sent to the portal: \(forwarded)")
+
+        let portal = try await call("https://portal.test/mcp")
+        #expect(portal.status == 200)
+        try await Task.sleep(for: .milliseconds(200))
+        let lines = server.auditLines.filter { $0["path"] as? String == "/v1/messages" }
+        #expect(lines.map { $0["action"] as? String } == ["block", "reroute", "allow"], "\(lines)")
+        #expect(lines.allSatisfy { ($0["detections"] as? [String])?.contains("MCP in LLM request") == true }, "\(lines)")
+        #expect(lines.dropFirst().first?["target"] as? String == "https://portal.test/mcp")
     }
 
     // MARK: PostgreSQL

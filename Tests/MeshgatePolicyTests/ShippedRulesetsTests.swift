@@ -60,3 +60,15 @@ import Testing
         #expect(verdict.action == .allow, "\(verdict)")
     }
 }
+
+@Suite struct MCPServersInLLMRequestsTests {
+    @Test func shadowServersNamedInAnLLMRequestAreReroutedAndThePortalIsAllowed() throws {
+        let policy = try PolicyEngine.load(files: ShippedRulesetsTests.files, regexCompiler: PCRE2RegexCompiler(),
+                                           portal: "https://portal.example.com/mcp")
+        let judged = policy.evaluateMCPServers(["https://mcp.linear.app/mcp", "https://portal.example.com/mcp", "not a url"], identity: nil)
+        #expect(judged.map(\.url) == ["https://mcp.linear.app/mcp", "https://portal.example.com/mcp"])
+        #expect(judged.first?.verdict.action == .reroute)
+        #expect(judged.first?.verdict.target == "https://portal.example.com/mcp")
+        #expect(judged.last?.verdict.action == .allow)
+    }
+}

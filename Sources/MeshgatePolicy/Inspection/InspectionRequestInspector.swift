@@ -16,7 +16,10 @@ public struct InspectionRequestInspector: RequestInspector {
             body: body.isEmpty ? nil : body,
             json: canonical?.value
         ))
-        let mcp = finding.map { MCPFacts(isMCP: true, methods: $0.methods.isEmpty ? ($0.mcpMethod.map { [$0] } ?? []) : $0.methods, detections: $0.detections) } ?? .none
+        let mcp = finding.map {
+            MCPFacts(isMCP: true, methods: $0.methods.isEmpty ? ($0.mcpMethod.map { [$0] } ?? []) : $0.methods,
+                     detections: $0.detections, serverURLs: $0.serverURLs)
+        } ?? .none
         return BodyFacts(raw: body, canonical: canonical?.text, mcp: mcp)
     }
 }
