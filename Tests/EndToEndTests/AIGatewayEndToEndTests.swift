@@ -264,8 +264,11 @@ import Testing
         let model = try await Self.sdk("openai", baseURL: server.ai + "/v1", apiKey: Self.tokens["agent-1"] ?? "", model: "gpt-nonexistent")
         // One OpenAI-format provider is configured, so an unlisted model goes there.
         #expect(model["ok"] as? Bool == true, "\(model)")
-        let crossed = try await Self.sdk("openai", baseURL: server.ai + "/v1", apiKey: Self.tokens["agent-1"] ?? "", model: "claude-test")
+        // An OpenAI-format field with no Anthropic counterpart is refused by name, never dropped.
+        let crossed = try await Self.sdk("openai", baseURL: server.ai + "/v1", apiKey: Self.tokens["agent-1"] ?? "", model: "claude-test",
+                                         extra: ["--extra-body", #"{"logprobs": true}"#])
         #expect(crossed["error"] as? String == "BadRequestError", "\(crossed)")
+        #expect((crossed["message"] as? String ?? "").contains("logprobs"), "\(crossed)")
         let models = try await Curl.fetch(server.ai + "/v1/models", proxy: nil, extra: ["-H", "Authorization: Bearer \(Self.tokens["agent-1"] ?? "")"])
         #expect(models.status == 200)
         #expect(models.bodyText.contains(#""id":"claude-test""#) && models.bodyText.contains(#""id":"gpt-test""#), "\(models.bodyText)")
@@ -340,6 +343,34 @@ import Testing
             for try await status in group { statuses.append(status) }
             return statuses
         }
+    }
+
+    @Test(arguments: [("openai", "claude-test"), ("anthropic", "gpt-test")], [false, true])
+    func eachSDKCompletesAToolRoundTripWithAModelOfTheOtherProvider(sdk: (name: String, model: String), stream: Bool) async throws {
+        let world = try await Self.makeWorld(budgets: "    - { team: platform, tokens: 100000, window: 1d }")
+        defer { Task { await world.stop() } }
+        let server = try await Self.startServer(world)
+        let result = try await Self.sdk(sdk.name, baseURL: sdk.name == "openai" ? server.ai + "/v1" : server.ai, apiKey: Self.tokens["agent-1"] ?? "",
+                                        stream: stream, model: sdk.model, extra: ["--tool-round-trip"])
+        #expect(result["ok"] as? Bool == true, "\(result)")
+        #expect(result["tool_name"] as? String == "get_weather")
+        #expect(result["tool_arguments"] as? [String: String] == ["city": "Paris", "unit": "celsius"], "\(result)")
+        #expect(result["tool_finish_reason"] as? String == (sdk.name == "openai" ? "tool_calls" : "tool_use"))
+        #expect(result["text"] as? String == "The tool said: 18 degrees and sunny", "the tool result reached the model: \(result)")
+        #expect(result["finish_reason"] as? String == (sdk.name == "openai" ? "stop" : "end_turn"))
+        if stream {
+            #expect(Self.int(result["tool_fragments"]) == 4, "argument deltas pass one by one: \(result)")
+        }
+        // The SDK saw the provider's usage in its own format.
+        let usage = result["usage"] as? [String: Any] ?? [:]
+        #expect(Self.int(usage[sdk.name == "openai" ? "prompt_tokens" : "input_tokens"]) == 12, "\(result)")
+        let requests = world.providerRequests
+        #expect(requests.count == 2)
+        let otherPath = sdk.name == "openai" ? "/v1/messages" : "/v1/chat/completions"
+        #expect(requests.allSatisfy { $0["path"] as? String == otherPath }, "\(requests.map { $0["path"] ?? "" })")
+        try await Task.sleep(for: .milliseconds(200))
+        let lines = server.aiLines
+        #expect(lines.count == 2 && lines.allSatisfy { Self.int($0["input_tokens"]) == 12 && Self.int($0["output_tokens"]) == 10 }, "\(lines)")
     }
 
     @Test func aFailingProviderFallsBackBeforeTheCallerSeesAByte() async throws {

@@ -27,6 +27,11 @@ OpenAI streams carry a usage chunk (choices: []) only when the request has
 `stream_options.include_usage: true`, like the real API. Anthropic streams report input usage in
 `message_start` (with output_tokens 1) and the final output_tokens in `message_delta`.
 
+Tools: a chat or messages request that offers tools and does not end with a tool result is answered
+with one call of the first tool, arguments {"city": "Paris", "unit": "celsius"} (streamed in 4 argument
+fragments: OpenAI `tool_calls[].function.arguments` chunks, Anthropic `input_json_delta` events); a
+request that ends with a tool result is answered with the text "The tool said: RESULT".
+
 Controls (request headers):
   x-fake-chunk-delay-ms: MS        sleep between stream chunks
   x-fake-fail: 500|429|503|...     answer that status with the provider's error shape (429 has retry-after: 7)
@@ -298,9 +303,108 @@ class Handler(BaseHTTPRequestHandler):
             self.sent = i + 1
         return True
 
+    # ---- tools ----------------------------------------------------------------------------
+
+    TOOL_ARGUMENTS = '{"city": "Paris", "unit": "celsius"}'
+
+    def tool_turn(self, anthropic):
+        """("call", tool name) when the request offers tools and awaits a call, ("result", text) when
+        it ends with a tool result, None otherwise."""
+        messages = self.body.get("messages") or []
+        last = messages[-1] if messages else {}
+        if anthropic:
+            content = last.get("content") if isinstance(last, dict) else None
+            for block in content if isinstance(content, list) else []:
+                if isinstance(block, dict) and block.get("type") == "tool_result":
+                    result = block.get("content")
+                    if isinstance(result, list):
+                        result = "".join(part.get("text", "") for part in result if isinstance(part, dict))
+                    return ("result", str(result))
+            tools = self.body.get("tools") or []
+            return ("call", tools[0].get("name", "tool")) if tools else None
+        if isinstance(last, dict) and last.get("role") == "tool":
+            result = last.get("content")
+            if isinstance(result, list):
+                result = "".join(part.get("text", "") for part in result if isinstance(part, dict))
+            return ("result", str(result))
+        tools = self.body.get("tools") or []
+        return ("call", (tools[0].get("function") or {}).get("name", "tool")) if tools else None
+
+    @classmethod
+    def argument_fragments(cls):
+        text = cls.TOOL_ARGUMENTS
+        size = (len(text) + 3) // 4
+        return [text[i:i + size] for i in range(0, len(text), size)]
+
+    def openai_tool_call(self, name):
+        inp, out, cached, _ = self.counts()
+        model = str(self.body.get("model", "gpt-4o"))
+        ident, created, call_id = "chatcmpl-fake-%d" % self.seq, int(time.time()), "call_fake_%d" % self.seq
+        if not self.body.get("stream"):
+            message = {"role": "assistant", "content": None, "refusal": None, "tool_calls": [
+                {"id": call_id, "type": "function", "function": {"name": name, "arguments": self.TOOL_ARGUMENTS}}]}
+            return self.send_json(200, {"id": ident, "object": "chat.completion", "created": created, "model": model,
+                                        "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": "tool_calls"}],
+                                        "usage": self.openai_usage(inp, out, cached), "system_fingerprint": None})
+        include_usage = bool((self.body.get("stream_options") or {}).get("include_usage"))
+
+        def frame(choices, usage=None):
+            frame = {"id": ident, "object": "chat.completion.chunk", "created": created, "model": model,
+                     "system_fingerprint": None, "choices": choices}
+            if include_usage:
+                frame["usage"] = usage
+            return frame
+
+        self.start_stream()
+        self.sse(frame([{"index": 0, "delta": {"role": "assistant", "content": None, "tool_calls": [
+            {"index": 0, "id": call_id, "type": "function", "function": {"name": name, "arguments": ""}}]},
+            "logprobs": None, "finish_reason": None}]))
+        for fragment in self.argument_fragments():
+            self.pause()
+            self.sse(frame([{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"arguments": fragment}}]},
+                             "logprobs": None, "finish_reason": None}]))
+        self.sse(frame([{"index": 0, "delta": {}, "logprobs": None, "finish_reason": "tool_calls"}]))
+        if include_usage:
+            self.sse(frame([], self.openai_usage(inp, out, cached)))
+        self.chunk("data: [DONE]\n\n")
+        self.end_stream()
+        self.stream_end(len(self.argument_fragments()), False)
+
+    def anthropic_tool_call(self, name):
+        inp, out, cached, created_cache = self.counts()
+        model = str(self.body.get("model", "claude-sonnet-4-5"))
+        ident, call_id = "msg_fake_%d" % self.seq, "toolu_fake_%d" % self.seq
+        usage = {"input_tokens": inp, "output_tokens": out, "cache_creation_input_tokens": created_cache,
+                 "cache_read_input_tokens": cached}
+        if not self.body.get("stream"):
+            return self.send_json(200, {"id": ident, "type": "message", "role": "assistant", "model": model,
+                                        "content": [{"type": "tool_use", "id": call_id, "name": name,
+                                                     "input": json.loads(self.TOOL_ARGUMENTS)}],
+                                        "stop_reason": "tool_use", "stop_sequence": None, "usage": usage})
+        self.start_stream()
+        self.sse({"type": "message_start", "message": {
+            "id": ident, "type": "message", "role": "assistant", "model": model, "content": [],
+            "stop_reason": None, "stop_sequence": None, "usage": dict(usage, output_tokens=1)}}, "message_start")
+        self.sse({"type": "content_block_start", "index": 0,
+                  "content_block": {"type": "tool_use", "id": call_id, "name": name, "input": {}}}, "content_block_start")
+        for fragment in self.argument_fragments():
+            self.pause()
+            self.sse({"type": "content_block_delta", "index": 0,
+                      "delta": {"type": "input_json_delta", "partial_json": fragment}}, "content_block_delta")
+        self.sse({"type": "content_block_stop", "index": 0}, "content_block_stop")
+        self.sse({"type": "message_delta", "delta": {"stop_reason": "tool_use", "stop_sequence": None},
+                  "usage": {"output_tokens": out}}, "message_delta")
+        self.sse({"type": "message_stop"}, "message_stop")
+        self.end_stream()
+        self.stream_end(len(self.argument_fragments()), False)
+
     # ---- OpenAI ---------------------------------------------------------------------------
 
     def chat(self):
+        turn = self.tool_turn(False)
+        if turn and turn[0] == "call":
+            return self.openai_tool_call(turn[1])
+        self.reply_text = "The tool said: %s" % turn[1] if turn else None
         self.openai_text("chat.completion", "chatcmpl")
 
     def completions(self):
@@ -315,7 +419,7 @@ class Handler(BaseHTTPRequestHandler):
         if not self.body.get("stream"):
             choice = {"index": 0, "logprobs": None, "finish_reason": reason}
             if chat:
-                choice["message"] = {"role": "assistant", "content": WORD * out, "refusal": None}
+                choice["message"] = {"role": "assistant", "content": self.text(out), "refusal": None}
             else:
                 choice["text"] = WORD * out
             return self.send_json(200, {"id": ident, "object": obj, "created": created, "model": model,
@@ -340,7 +444,8 @@ class Handler(BaseHTTPRequestHandler):
             return {"index": 0, "text": text, "logprobs": None, "finish_reason": finish}
 
         self.start_stream()
-        if not self.stream_chunks(out, lambda i: self.sse(frame([choice(i, WORD)]))):
+        pieces = self.pieces(out)
+        if not self.stream_chunks(len(pieces), lambda i: self.sse(frame([choice(i, pieces[i])]))):
             return
         self.sse(frame([choice(out, "", reason)]))
         if include_usage:
@@ -401,7 +506,21 @@ class Handler(BaseHTTPRequestHandler):
 
     # ---- Anthropic ------------------------------------------------------------------------
 
+    def text(self, out):
+        return getattr(self, "reply_text", None) or WORD * out
+
+    def pieces(self, out):
+        reply = getattr(self, "reply_text", None)
+        if not reply:
+            return [WORD] * out
+        words = reply.split(" ")
+        return [word + " " for word in words[:-1]] + [words[-1]]
+
     def messages(self):
+        turn = self.tool_turn(True)
+        if turn and turn[0] == "call":
+            return self.anthropic_tool_call(turn[1])
+        self.reply_text = "The tool said: %s" % turn[1] if turn else None
         inp, out, cached, created_cache = self.counts()
         model = str(self.body.get("model", "claude-sonnet-4-5"))
         ident = "msg_fake_%d" % self.seq
@@ -411,7 +530,7 @@ class Handler(BaseHTTPRequestHandler):
                  "cache_read_input_tokens": cached, "service_tier": "standard"}
         if not self.body.get("stream"):
             return self.send_json(200, {"id": ident, "type": "message", "role": "assistant", "model": model,
-                                        "content": [{"type": "text", "text": WORD * out}],
+                                        "content": [{"type": "text", "text": self.text(out)}],
                                         "stop_reason": stop, "stop_sequence": None, "usage": usage})
         start_usage = dict(usage, output_tokens=1)
         self.start_stream()
@@ -421,8 +540,9 @@ class Handler(BaseHTTPRequestHandler):
         self.sse({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
                  "content_block_start")
         self.sse({"type": "ping"}, "ping")
-        ok = self.stream_chunks(out, lambda i: self.sse(
-            {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": WORD}},
+        pieces = self.pieces(out)
+        ok = self.stream_chunks(len(pieces), lambda i: self.sse(
+            {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": pieces[i]}},
             "content_block_delta"))
         if not ok:
             return

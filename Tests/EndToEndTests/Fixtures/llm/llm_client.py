@@ -90,6 +90,8 @@ def run_openai(args, result):
             if args.max_tokens is not None:
                 kwargs["max_output_tokens"] = args.max_tokens
             create = client.responses.with_raw_response.create
+        if args.extra_body:
+            kwargs["extra_body"] = json.loads(args.extra_body)
         if args.stream:
             kwargs["stream"] = True
             if args.include_usage and args.api != "responses":
@@ -142,6 +144,8 @@ def run_anthropic(args, result):
                                  http_client=http_client(args, anthropic), default_headers=headers_arg(args))
     kwargs = {"model": args.model or "claude-sonnet-4-5", "max_tokens": args.max_tokens if args.max_tokens is not None else 64,
               "messages": [{"role": "user", "content": args.prompt}]}
+    if args.extra_body:
+        kwargs["extra_body"] = json.loads(args.extra_body)
     try:
         if args.stream:
             kwargs["stream"] = True
@@ -175,6 +179,123 @@ def run_anthropic(args, result):
         failed(result, error, getattr(error, "status_code", None), None, getattr(error, "body", None))
 
 
+WEATHER_SCHEMA = {"type": "object", "properties": {"city": {"type": "string"},
+                                                   "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}},
+                  "required": ["city"]}
+TOOL_RESULT = "18 degrees and sunny"
+
+
+def openai_round_trip(args, result):
+    """Asks a question with a get_weather tool, answers the tool call the model makes, prints both turns."""
+    import openai
+
+    client = openai.OpenAI(api_key=args.api_key, base_url=args.base_url, max_retries=args.max_retries,
+                           http_client=http_client(args, openai), default_headers=headers_arg(args))
+    tools = [{"type": "function", "function": {"name": "get_weather", "description": "Current weather in a city",
+                                               "parameters": WEATHER_SCHEMA}}]
+    messages = [{"role": "system", "content": "You answer weather questions with the tool."},
+                {"role": "user", "content": "What is the weather in Paris?"}]
+
+    def turn(messages):
+        kwargs = {"model": args.model or "gpt-4o", "messages": messages, "tools": tools, "max_tokens": args.max_tokens or 64}
+        if not args.stream:
+            response = client.chat.completions.create(**kwargs)
+            choice = response.choices[0]
+            calls = [{"id": c.id, "name": c.function.name, "arguments": c.function.arguments, "fragments": 1}
+                     for c in choice.message.tool_calls or []]
+            return choice.message.content or "", calls, choice.finish_reason, dump(response.usage)
+        text, calls, finish, usage = "", {}, None, None
+        for chunk in client.chat.completions.create(stream=True, stream_options={"include_usage": True}, **kwargs):
+            if chunk.usage is not None:
+                usage = dump(chunk.usage)
+            for choice in chunk.choices:
+                text += choice.delta.content or ""
+                for call in choice.delta.tool_calls or []:
+                    entry = calls.setdefault(call.index, {"id": None, "name": None, "arguments": "", "fragments": 0})
+                    entry["id"] = call.id or entry["id"]
+                    if call.function is not None:
+                        entry["name"] = call.function.name or entry["name"]
+                        if call.function.arguments:
+                            entry["arguments"] += call.function.arguments
+                            entry["fragments"] += 1
+                finish = choice.finish_reason or finish
+        return text, [calls[i] for i in sorted(calls)], finish, usage
+
+    try:
+        _, calls, finish, usage = turn(messages)
+        if not calls:
+            result.update(ok=False, error="NoToolCall", finish_reason=finish)
+            return
+        call = calls[0]
+        messages.append({"role": "assistant", "content": None, "tool_calls": [
+            {"id": call["id"], "type": "function", "function": {"name": call["name"], "arguments": call["arguments"]}}]})
+        messages.append({"role": "tool", "tool_call_id": call["id"], "content": TOOL_RESULT})
+        text, _, final_finish, final_usage = turn(messages)
+        result.update(ok=True, tool_name=call["name"], tool_arguments=json.loads(call["arguments"]),
+                      tool_fragments=call["fragments"], tool_finish_reason=finish, text=text,
+                      finish_reason=final_finish, usage=final_usage, tool_usage=usage)
+    except openai.APIStatusError as error:
+        failed(result, error, error.status_code, error.response.headers, error.body)
+    except openai.APIError as error:
+        failed(result, error, getattr(error, "status_code", None), None, getattr(error, "body", None))
+
+
+def anthropic_round_trip(args, result):
+    """The same round trip with the Anthropic SDK."""
+    import anthropic
+
+    client = anthropic.Anthropic(api_key=args.api_key, base_url=args.base_url, max_retries=args.max_retries,
+                                 http_client=http_client(args, anthropic), default_headers=headers_arg(args))
+    tools = [{"name": "get_weather", "description": "Current weather in a city", "input_schema": WEATHER_SCHEMA}]
+    messages = [{"role": "user", "content": "What is the weather in Paris?"}]
+
+    def turn(messages):
+        kwargs = {"model": args.model or "claude-sonnet-4-5", "max_tokens": args.max_tokens or 64,
+                  "system": "You answer weather questions with the tool.", "messages": messages, "tools": tools}
+        if not args.stream:
+            response = client.messages.create(**kwargs)
+            text = "".join(b.text for b in response.content if b.type == "text")
+            calls = [{"id": b.id, "name": b.name, "input": b.input, "fragments": 1} for b in response.content if b.type == "tool_use"]
+            return text, calls, response.stop_reason, dump(response.usage)
+        text, calls, stop, usage = "", {}, None, {}
+        for event in client.messages.create(stream=True, **kwargs):
+            if event.type == "message_start":
+                usage = dump(event.message.usage)
+            elif event.type == "content_block_start" and event.content_block.type == "tool_use":
+                calls[event.index] = {"id": event.content_block.id, "name": event.content_block.name, "partial": "", "fragments": 0}
+            elif event.type == "content_block_delta":
+                if event.delta.type == "text_delta":
+                    text += event.delta.text
+                elif event.delta.type == "input_json_delta":
+                    calls[event.index]["partial"] += event.delta.partial_json
+                    calls[event.index]["fragments"] += 1
+            elif event.type == "message_delta":
+                stop = event.delta.stop_reason
+                usage.update(dump(event.usage))
+        out = []
+        for index in sorted(calls):
+            call = calls[index]
+            out.append({"id": call["id"], "name": call["name"], "input": json.loads(call["partial"] or "{}"),
+                        "fragments": call["fragments"]})
+        return text, out, stop, usage
+
+    try:
+        _, calls, stop, usage = turn(messages)
+        if not calls:
+            result.update(ok=False, error="NoToolCall", finish_reason=stop)
+            return
+        call = calls[0]
+        messages.append({"role": "assistant", "content": [{"type": "tool_use", "id": call["id"], "name": call["name"], "input": call["input"]}]})
+        messages.append({"role": "user", "content": [{"type": "tool_result", "tool_use_id": call["id"], "content": TOOL_RESULT}]})
+        text, _, final_stop, final_usage = turn(messages)
+        result.update(ok=True, tool_name=call["name"], tool_arguments=call["input"], tool_fragments=call["fragments"],
+                      tool_finish_reason=stop, text=text, finish_reason=final_stop, usage=final_usage, tool_usage=usage)
+    except anthropic.APIStatusError as error:
+        failed(result, error, error.status_code, error.response.headers, error.body)
+    except anthropic.APIError as error:
+        failed(result, error, getattr(error, "status_code", None), None, getattr(error, "body", None))
+
+
 def failed(result, error, status, headers, body):
     result.update(ok=False, error=type(error).__name__, status=status, message=str(error))
     if body is not None:
@@ -202,11 +323,17 @@ def main():
     parser.add_argument("--prompt", default="Say hello.")
     parser.add_argument("--max-retries", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=30.0)
+    parser.add_argument("--extra-body", help="JSON object merged into the request (SDK extra_body)")
+    parser.add_argument("--tool-round-trip", action="store_true",
+                        help="ask with a get_weather tool, answer its call, report both turns")
     args = parser.parse_args()
 
     result = {"ok": False, "sdk": args.sdk}
     try:
-        (run_openai if args.sdk == "openai" else run_anthropic)(args, result)
+        if args.tool_round_trip:
+            (openai_round_trip if args.sdk == "openai" else anthropic_round_trip)(args, result)
+        else:
+            (run_openai if args.sdk == "openai" else run_anthropic)(args, result)
     except Exception as error:  # noqa: BLE001 - report anything as JSON, the test reads it
         result.update(ok=False, error=type(error).__name__, status=None, message=str(error))
         # A dropped connection mid-stream is an expected outcome; anything else is a bug worth a trace.
