@@ -68,10 +68,12 @@ public struct HostPort: Sendable, Hashable, CustomStringConvertible {
 
     static func isValidHost(_ h: Substring) -> Bool {
         guard !h.isEmpty, h.utf8.count <= 255 else { return false }
-        if IPAddress.parse(String(h)) != nil { return true }
-        return h.utf8.allSatisfy { c in
+        // Names (and dotted IPv4) pass the character check; only what fails it (IPv6, zones) can
+        // still be an IP literal, so the costlier parse runs just for those.
+        let nameCharacters = h.utf8.allSatisfy { c in
             (c >= 0x61 && c <= 0x7A) || (c >= 0x41 && c <= 0x5A) || (c >= 0x30 && c <= 0x39)
                 || c == 0x2D || c == 0x2E || c == 0x5F
         }
+        return nameCharacters || IPAddress.parse(String(h)) != nil
     }
 }

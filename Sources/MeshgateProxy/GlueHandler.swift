@@ -8,6 +8,7 @@ final class GlueHandler {
     private var context: ChannelHandlerContext?
     private var pendingRead = false
     private var flushScheduled = false
+    private var sawReadComplete = false
     /// Bytes read from this handler's channel (for the audit line).
     private(set) var bytesRead = 0
     /// Called once when the glued pair has fully closed, with (bytes read on A, bytes read on B).
@@ -63,8 +64,10 @@ extension GlueHandler: ChannelDuplexHandler {
         bytesRead += unwrapInboundIn(data).readableBytes
         partner?.partnerWrite(data)
         // Bytes replayed by a decoder leaving the pipeline (the peeked ClientHello, data after a 101)
-        // arrive without a channelReadComplete, so a flush is also queued for the end of this tick.
-        if !flushScheduled {
+        // arrive right after the glue is added and without a channelReadComplete, so until the first
+        // read burst completes a flush is also queued for the end of this tick. After that
+        // channelReadComplete flushes once per burst: a task per read costs more than the write.
+        if !sawReadComplete, !flushScheduled {
             flushScheduled = true
             context.eventLoop.execute { [self] in
                 flushScheduled = false
@@ -74,6 +77,7 @@ extension GlueHandler: ChannelDuplexHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        sawReadComplete = true
         partner?.partnerFlush()
     }
 

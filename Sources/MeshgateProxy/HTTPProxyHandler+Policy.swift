@@ -150,10 +150,20 @@ extension HTTPProxyHandler {
         )
     }
 
+    /// Whether a JSON body is held for the audit's mcp_method when no rule needs it: when it is
+    /// small (MCP messages nearly always are) or announces MCP (Streamable HTTP clients send
+    /// `Accept: text/event-stream` or `Mcp-*` headers), up to 64 KiB. Other large JSON (LLM
+    /// prompts, uploads) streams through without being held and scanned.
     static func isSmallJSON(_ head: HTTPRequestHead) -> Bool {
         guard let type = head.headers.first(name: "content-type"), type.lowercased().contains("json"),
               let length = head.headers.first(name: "content-length").flatMap({ Int($0) }) else { return false }
-        return length <= 64 * 1024
+        if length <= 8 * 1024 { return true }
+        return length <= 64 * 1024 && looksLikeMCP(head)
+    }
+
+    static func looksLikeMCP(_ head: HTTPRequestHead) -> Bool {
+        head.headers.contains(name: "mcp-protocol-version") || head.headers.contains(name: "mcp-session-id")
+            || head.headers[canonicalForm: "accept"].contains { $0.lowercased().hasPrefix("text/event-stream") }
     }
 
     static func hasBody(_ head: HTTPRequestHead) -> Bool {

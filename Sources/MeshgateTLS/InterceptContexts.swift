@@ -48,6 +48,7 @@ public enum InterceptContexts {
         )
         configuration.minimumTLSVersion = .tlsv12
         configuration.applicationProtocols = applicationProtocols
+        configuration.shutdownTimeout = CloseNotify.timeout
         return configuration
     }
 }

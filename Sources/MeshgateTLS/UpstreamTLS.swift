@@ -15,6 +15,7 @@ public enum UpstreamTLS {
         configuration.certificateVerification = .fullVerification
         configuration.minimumTLSVersion = .tlsv12
         configuration.applicationProtocols = applicationProtocols
+        configuration.shutdownTimeout = CloseNotify.timeout
         switch trust {
         case .system:
             configuration.trustRoots = .default

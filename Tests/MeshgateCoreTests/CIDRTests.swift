@@ -39,6 +39,9 @@ import Testing
         ("EXAMPLE.com.:8443", "example.com", 8443),
         ("[::1]:443", "::1", 443),
         ("127.0.0.1:80", "127.0.0.1", 80),
+        ("my_host-1.example:8080", "my_host-1.example", 8080),
+        ("[fe80::1%eth0]:443", "fe80::1%eth0", 443),
+        ("[::ffff:10.0.0.1]:443", "::ffff:10.0.0.1", 443),
     ])
     func parses(text: String, host: String, port: Int) throws {
         let hp = try #require(HostPort(authority: text, defaultPort: nil))
@@ -46,7 +49,7 @@ import Testing
         #expect(hp.port == port)
     }
 
-    @Test(arguments: ["example.com", "example.com:", "example.com:0", "example.com:65536", ":443", "exa mple.com:443", "[::1:443", "a:b:443", "example.com:44x"])
+    @Test(arguments: ["example.com", "example.com:", "example.com:0", "example.com:65536", ":443", "exa mple.com:443", "[::1:443", "a:b:443", "example.com:44x", "exa%mple.com:443", "[not-an-ip]:443", "b\u{FC}cher.example:443"])
     func rejects(text: String) {
         #expect(HostPort(authority: text, defaultPort: nil) == nil)
     }

@@ -41,6 +41,21 @@ import Testing
         #expect(!message.isEmpty)
     }
 
+    /// The byte parser used for ASCII targets must agree with the Character parser it shortcuts.
+    @Test(arguments: [
+        "http://example.com/a?b=1", "HTTP://Example.COM:8080", "http://example.com?q", "http://user:pw@example.com/x#frag",
+        "http://[::1]:9000/p", "http:///nohost", "://x/", "h+t.t-p://a/b", "ht_tp://a/", "http:/one/slash", "http://a@/p",
+        "http://h#frag", "http://h/#", "http://a:b@c@d/p?q#r", "x://", "http://host", "no-scheme-here", "",
+    ])
+    func asciiTargetParserAgreesWithCharacterParser(uri: String) {
+        #expect(AbsoluteURL(ascii: uri) == AbsoluteURL(characters: uri))
+    }
+
+    @Test func nonASCIITargetsStillParse() {
+        #expect(AbsoluteURL("http://b\u{FC}cher.example/\u{E9}") == AbsoluteURL(characters: "http://b\u{FC}cher.example/\u{E9}"))
+        #expect(AbsoluteURL("http://b\u{FC}cher.example/\u{E9}")?.pathAndQuery == "/\u{E9}")
+    }
+
     @Test func connectToAllowedPort() {
         #expect(Self.classify(.CONNECT, "example.com:443") == .connect(HostPort(host: "example.com", port: 443)))
         #expect(Self.classify(.CONNECT, "[2001:db8::1]:8443") == .connect(HostPort(host: "2001:db8::1", port: 8443)))

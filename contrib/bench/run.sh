@@ -10,7 +10,8 @@
 # --keep FILE: merge the raw measurements of the scenarios not selected by --only from an earlier
 #          run's .jsonl (to redo one scenario without redoing the rest).
 # --json:  where to keep the raw measurements (JSON lines); default: beside --out, as .jsonl.
-# --perf:  record `perf record -g` of meshgate during scenarios 1, 3 and 4 (run 1) into contrib/bench/profiles/.
+# --perf:  record `perf record -g` of meshgate during scenarios 1, 3 and 4, of the inspecting instance in 6 and
+#          of the DNS listener in 7 (cached queries), run 1, into contrib/bench/profiles/.
 # MESHGATE=path uses that binary instead of building `swift build -c release --product meshgate`.
 # Needs: contrib/bench/install.sh. Everything binds 127.0.0.1 (the resolver takes 127.0.0.1:53), is
 # started here, stopped by PID on exit, and every measurement is bounded in time.
@@ -27,7 +28,7 @@ while [[ $# -gt 0 ]]; do
     --out) OUT=$2; shift ;;
     --json) JSON=$2; shift ;;
     --keep) KEEP=$2; shift ;;
-    -h | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -174,9 +175,10 @@ peak_end() { # SCEN SYSTEM RUN
 
 perf_begin() { # SCEN SYSTEM RUN
   PERF_PID=""
-  [[ $PERF == 1 && $3 == 1 && $2 == meshgate && ($1 == 1 || $1 == 3 || $1 == 4) ]] || return 0
+  [[ $PERF == 1 && $3 == 1 ]] || return 0
+  [[ ($2 == meshgate && ($1 == 1 || $1 == 3 || $1 == 4)) || ($2 == meshgate-inspect && $1 == 6) || ($2 == meshgate-dns && $1 == 7) ]] || return 0
   command -v perf >/dev/null || return 0
-  perf record -F 999 -e cpu-clock -g -p "$(system_pid meshgate)" -o "$BENCH_W/perf-$1.data" >/dev/null 2>&1 &
+  perf record -F 999 -e cpu-clock -g -p "$(system_pid "$2")" -o "$BENCH_W/perf-$1.data" >/dev/null 2>&1 &
   PERF_PID=$!
   sleep 0.3
 }
@@ -234,14 +236,14 @@ scenario_6() {
   [[ $sys == tinyproxy ]] && { skip 6 tinyproxy "cannot intercept TLS, so cannot inspect bodies"; return; }
   check_https "$sys" "$BUMP_HOST" || { skip 6 "$sys" "HTTPS check through $sys failed (curl)"; return; }
   local args=(--target "$BUMP_HOST:$ORIGIN_HTTPS" --path /post --post "$BENCH_W/body.json" --conns 16 --threads 2)
-  peak_begin "$sys"
+  peak_begin "$sys"; perf_begin 6 "$sys" "$run"
   if lg_run 6 "$sys" "$run" "${args[@]}" --warmup "$WARM" --duration "$DUR"; then
     local rps; rps=$(lg_json rps <<<"$LG_OUT")
     record 6 "$sys" "$run" rps "$rps"
     record 6 "$sys" "$run" mibps "$(awk "BEGIN{print $rps*65536/1048576}")"
     record 6 "$sys" "$run" p99_ms "$(lg_json p99_ms <<<"$LG_OUT")"
   fi
-  peak_end 6 "$sys" "$run"
+  peak_end 6 "$sys" "$run"; perf_end 6
   # The inspection-on instance (shadow-mcp + dlp-secrets) starts together with meshgate.
   [[ $sys == meshgate ]] && scenario_6 meshgate-inspect "$run"
   return 0
@@ -261,7 +263,9 @@ scenario_7() {
   dnsperf -s 127.0.0.1 -p "$port" -d "$BENCH_W/dns-cached.txt" -n 1 -t 2 >/dev/null 2>&1 || true
   peak_begin "$sys"
   local out
+  perf_begin 7 "$sys" "$run"
   out=$(timeout $((DNSDUR + 15)) dnsperf -s 127.0.0.1 -p "$port" -d "$BENCH_W/dns-cached.txt" -l "$DNSDUR" -c 4 -q 200 -t 2 2>&1) || true
+  perf_end 7
   echo "$out" >>"$BENCH_W/dnsperf-$sys.log"
   record 7 "$sys" "$run" cached_qps "$(dnsperf_qps <<<"$out")"
   # All-miss: names never asked before (a fresh prefix per system and run), all forwarded.
