@@ -65,7 +65,7 @@ let package = Package(
         .target(
             name: "MeshgateAI",
             dependencies: [
-                "MeshgateCore", "MeshgateAudit",
+                "MeshgateCore", "MeshgateAudit", "MeshgateInspection",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -239,7 +239,7 @@ let package = Package(
         .testTarget(
             name: "MeshgateAITests",
             dependencies: [
-                "MeshgateAI", "MeshgateCore",
+                "MeshgateAI", "MeshgateCore", "MeshgateInspection",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
