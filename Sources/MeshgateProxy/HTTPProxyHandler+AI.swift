@@ -181,6 +181,10 @@ extension HTTPProxyHandler {
         guard from != attempts.callerFormat else { return false }
         if status < 400, UsageMeter.isEventStream(contentType: head.headers.first(name: "content-type")) {
             tx.responseTranslation = .stream(StreamTranslator(from: from, to: attempts.callerFormat, model: attempts.callerModel))
+            // A translated OpenAI stream ends with a usage chunk; a caller that did not ask for one does not get it.
+            if attempts.callerFormat == .openai, LLMRequestFacts.includeUsageEdit(body: attempts.body, endpoint: attempts.callerEndpoint) != nil {
+                tx.usageFilter = UsageChunkFilter()
+            }
         } else {
             tx.responseTranslation = .whole(body: ByteBuffer(), status: status, from: from, to: attempts.callerFormat, model: attempts.callerModel)
         }
