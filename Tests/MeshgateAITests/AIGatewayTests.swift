@@ -121,11 +121,13 @@ import MeshgateCore
         guard case .admitted(nil) = await open.admit(tokens: 1, identity: member) else { Issue.record("fail open"); return }
     }
 
-    @Test func usageTheLedgerCannotTakeIsSpooled() async throws {
+    /// Failing closed too: a call admitted before the ledger went away was billed by the provider.
+    @Test(arguments: [true, false])
+    func usageTheLedgerCannotTakeIsSpooled(failOpen: Bool) async throws {
         let path = NSTemporaryDirectory() + "meshgate-spool-\(UUID().uuidString).jsonl"
         let spool = UsageSpool(path: path)
         let gateway = AIGateway(recognizer: LLMCallRecognizer(), budgets: [TokenBudget(subject: .team("t"), tokens: 9, window: .month)],
-                                ledger: BrokenLedger(), spool: spool, failOpen: true)
+                                ledger: BrokenLedger(), spool: spool, failOpen: failOpen)
         await gateway.settle(nil, call: Self.chat, model: "m", usage: TokenUsage(input: 3, output: 4), identity: Identity(name: "a", team: "t"))
         let pending = try await spool.pending()
         #expect(pending.map(\.usage.total) == [7])

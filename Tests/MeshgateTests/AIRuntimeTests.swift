@@ -48,7 +48,7 @@ import Testing
         ])
         #expect(ai.budgets.map(\.window.label) == ["1d", "1h", "month", "7d"])
         #expect(!ai.failOpen)
-        #expect(ai.spool == nil, "no spool unless fail_open")
+        #expect(ai.spool != nil, "calls admitted before the ledger went away are spooled even when failing closed")
     }
 
     @Test func theDefaultLedgerIsSQLiteInTheStateDirectoryAndHealthy() async throws {
@@ -94,7 +94,6 @@ import Testing
             #expect(!status.ok)
             #expect(status.reason?.contains("token ledger (sqlite) unavailable") == true, "\(status)")
             #expect(status.reason?.contains("check ai.ledger") == true, "the fix is named: \(status)")
-            #expect(ai.spool == nil)
         } else {
             #expect(status.ok, "fail_open keeps serving, so the node stays in rotation")
             #expect(status.details["degraded"]?.contains("spooling") == true, "\(status)")

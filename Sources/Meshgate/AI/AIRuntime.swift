@@ -21,7 +21,9 @@ public final class AIRuntime: Sendable {
     /// Where usage is reserved and settled. When the configured ledger could not be opened at start
     /// this is a `DeferredTokenLedger` that keeps retrying (its calls throw `LedgerUnavailable` meanwhile).
     public let ledger: any TokenLedger
-    /// The local spool for usage metered while the ledger is down; only with `fail_open`.
+    /// The local spool for usage the ledger could not take: every call while it is down with
+    /// `fail_open`, and with `fail_closed` the calls already admitted when it went away (the provider
+    /// billed them), so no served call goes uncharged.
     public let spool: UsageSpool?
     /// `ai.ledger_unavailable: fail_open`: serve and spool when the ledger is down (else answer 503).
     public let failOpen: Bool
@@ -61,8 +63,7 @@ public final class AIRuntime: Sendable {
         guard listeners.explicit != nil || listeners.transparent != nil || listeners.ai != nil else { return nil }
         let settings = configuration.ai
         let metrics = metrics ?? AIMetrics()
-        let spool = settings.ledgerUnavailable == .failOpen
-            ? UsageSpool(path: (configuration.stateDirectory as NSString).appendingPathComponent(spoolFileName)) : nil
+        let spool: UsageSpool? = UsageSpool(path: (configuration.stateDirectory as NSString).appendingPathComponent(spoolFileName))
 
         let source = try LedgerSource(settings.ledger, logger: logger)
         let ledger: any TokenLedger
@@ -74,7 +75,7 @@ public final class AIRuntime: Sendable {
                 health = LedgerHealth(backend: source.backendName, location: source.location)
             } catch {
                 let unavailable = LedgerUnavailable(backend: source.backendName, reason: (error as? LedgerUnavailable)?.reason ?? "\(error)")
-                logger.error("cannot open the token ledger; AI calls are \(spool == nil ? "refused (503)" : "served and spooled") until it opens", metadata: [
+                logger.error("cannot open the token ledger; AI calls are \(settings.ledgerUnavailable == .failOpen ? "served and spooled" : "refused (503)") until it opens", metadata: [
                     "ledger": "\(source.location)", "error": "\(unavailable.reason)",
                     "fix": "make the directory of ai.ledger writable by meshgate, or point ai.ledger elsewhere",
                 ])
