@@ -1,0 +1,158 @@
+import MeshgateAI
+import MeshgateAudit
+import MeshgateCore
+import NIOCore
+import NIOHTTP1
+
+/// Token metering for every recognised LLM call (on the `ai` listener or intercepted on its way to
+/// a provider): the reservation before it starts, the metering of its response, the hard cut at a
+/// cap, and the charge when it ends.
+extension HTTPProxyHandler {
+    // MARK: admission
+
+    /// Forwards an allowed request; an LLM call first reserves its likely cost on every budget that
+    /// applies (and is refused with 429 when it does not fit).
+    func admitAndForward(_ tx: HTTPTransaction, context: ChannelHandlerContext) {
+        guard let ai = services.ai, let call = tx.llmCall else { return startForward(tx, context: context) }
+        let metered = MeteredCall(call: call, facts: tx.llmFacts ?? LLMRequestFacts(),
+                                  defaultMaxOutputTokens: ai.defaultMaxOutputTokens, hardCap: ai.hardCap(for: identity))
+        tx.metered = metered
+        state = .admitting(tx)
+        let caller = identity
+        let tokens = metered.reservationTokens
+        context.eventLoop.makeFutureWithTask { await ai.admit(tokens: tokens, identity: caller) }.whenSuccess { [self] admission in
+            guard case .admitting(let current) = state, current === tx, let context = self.context else {
+                // The client left while the ledger answered.
+                if case .admitted(let reservation) = admission { Task { await ai.release(reservation) } }
+                return
+            }
+            admitted(tx, admission, context: context)
+        }
+    }
+
+    private func admitted(_ tx: HTTPTransaction, _ admission: AIGateway.Admission, context: ChannelHandlerContext) {
+        guard let call = tx.llmCall else { return }
+        // On the ai listener the caller may speak another format than the provider it is routed to.
+        let format = tx.aiAttempts?.callerFormat ?? call.format
+        switch admission {
+        case .refused(let refusal):
+            tx.metered?.refused(refusal)
+            tx.action = .limit
+            let retryAfter = refusal.retryAfterSeconds(now: Double(tx.startedWallMillis) / 1000)
+            var headers = Self.budgetHeaders(remaining: refusal.remaining, resetsAt: refusal.charge.period.end)
+            headers.add(name: "Retry-After", value: String(retryAfter))
+            // The cap will not move before the window ends, so SDKs should not retry at once.
+            headers.add(name: "x-should-retry", value: "false")
+            headers.add(name: "X-Meshgate-Action", value: PolicyAction.limit.rawValue)
+            respondAI(tx, format: format, status: .tooManyRequests,
+                      message: ProviderError.message(for: refusal), headers: headers)
+        case .unavailable(let reason):
+            tx.error = reason
+            respondAI(tx, format: format, status: .serviceUnavailable,
+                      message: "meshgate: token usage cannot be recorded, so the call is refused (ai.ledger_unavailable: fail_closed): \(reason)")
+        case .admitted(let reservation):
+            tx.metered?.admitted(reservation)
+            askForStreamUsage(tx)
+            startAttempt(tx, context: context)
+        }
+    }
+
+    /// OpenAI streams report usage only when asked (`stream_options.include_usage`); ask for the
+    /// caller when it did not, so a stream is charged from the provider's own count. Only a whole,
+    /// unencoded held body is edited, and `Content-Length` follows the edit.
+    func askForStreamUsage(_ tx: HTTPTransaction) {
+        guard let call = tx.llmCall, tx.llmFacts?.stream == true, call.endpoint.acceptsStreamOptions, tx.requestEnded,
+              !tx.head.headers.contains(name: "content-encoding") else { return }
+        var body = ByteBuffer()
+        var trailers: HTTPHeaders?
+        for part in tx.buffered {
+            switch part {
+            case .body(.byteBuffer(var chunk)): body.writeBuffer(&chunk)
+            case .end(let end): trailers = end
+            default: return
+            }
+        }
+        guard let edit = LLMRequestFacts.includeUsageEdit(body: body, endpoint: call.endpoint) else { return }
+        let edited = edit.applied(to: body)
+        tx.usageFilter = UsageChunkFilter()
+        tx.buffered = [.body(.byteBuffer(edited)), .end(trailers)]
+        tx.bufferedBytes = edited.readableBytes
+        if tx.head.headers.contains(name: "content-length") {
+            tx.head.headers.replaceOrAdd(name: "Content-Length", value: String(edited.readableBytes))
+        }
+    }
+
+    // MARK: the response
+
+    /// Adds the budget headers to a metered call's response head and starts its meter.
+    func meterResponseHead(_ tx: HTTPTransaction, _ head: HTTPResponseHead, into out: inout HTTPResponseHead) {
+        guard tx.metered != nil else { return }
+        tx.metered?.responseStarted(status: Int(head.status.code), contentType: head.headers.first(name: "content-type"))
+        if tx.metered?.streaming != true { tx.usageFilter = nil }
+        if let reservation = tx.metered?.reservation, let remaining = reservation.remaining, let resetsAt = reservation.resetsAt {
+            for (name, value) in Self.budgetHeaders(remaining: remaining, resetsAt: resetsAt) {
+                out.headers.replaceOrAdd(name: name, value: value)
+            }
+        }
+    }
+
+    /// Meters a response body chunk; with `enforce: hard`, a stream that crosses the cap ends here
+    /// with a provider-shaped error event instead of the chunk. Returns true when it was cut.
+    func meterResponseBody(_ tx: HTTPTransaction, _ buffer: ByteBuffer, connection: UpstreamConnection,
+                           context: ChannelHandlerContext) -> Bool {
+        guard tx.metered?.consume(buffer) == true, let metered = tx.metered else { return false }
+        connection.delegate = nil
+        connection.close()
+        logger.info("cut an LLM stream at its token cap", metadata: [
+            "identity": "\(identity?.name ?? "-")", "provider": "\(metered.call.provider)", "model": "\(metered.model)",
+        ])
+        var event = context.channel.allocator.buffer(capacity: 256)
+        // In the caller's format: on the ai listener it may differ from the provider's.
+        event.writeString(ProviderError.rateLimitEvent(format: tx.aiAttempts?.callerFormat ?? metered.call.format, message: metered.cutMessage))
+        tx.bytesOut += event.readableBytes
+        tx.error = metered.cutMessage
+        tx.action = .limit
+        tx.responseEnded = true
+        finishAudit(tx)
+        context.write(wrapOutboundOut(.body(.byteBuffer(event))), promise: nil)
+        // The connection closes after the end: a response whose length was announced cannot end early.
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { [self] _ in closeConnection() }
+        return true
+    }
+
+    /// Charges (or releases) a metered call when its exchange ends, however it ends.
+    func chargeLLMCall(_ tx: HTTPTransaction) {
+        guard let ai = services.ai, var metered = tx.metered, metered.refusal == nil else { return }
+        let usage = metered.finish()
+        tx.metered = metered
+        tx.chargedUsage = usage
+        let reservation = metered.reservation
+        let caller = identity
+        if let usage {
+            let call = metered.call, model = metered.model
+            Task { await ai.settle(reservation, call: call, model: model, usage: usage, identity: caller) }
+        } else if reservation != nil {
+            Task { await ai.release(reservation) }
+        }
+    }
+
+    // MARK: local answers
+
+    static func budgetHeaders(remaining: Int, resetsAt: Int64) -> HTTPHeaders {
+        HTTPHeaders([
+            ("X-Meshgate-Budget-Remaining", String(max(0, remaining))),
+            ("X-Meshgate-Budget-Reset", CivilDate.rfc3339(resetsAt)),
+        ])
+    }
+
+    /// An error in the provider's shape, so the caller's SDK raises its usual exception.
+    func respondAI(_ tx: HTTPTransaction, format: LLMFormat, status: HTTPResponseStatus, message: String,
+                   headers extra: HTTPHeaders = HTTPHeaders()) {
+        var headers = extra
+        headers.add(name: "Content-Type", value: "application/json")
+        if status.code >= 400, status != .tooManyRequests { tx.error = tx.error ?? message }
+        if status == .unauthorized { headers.add(name: "WWW-Authenticate", value: "Bearer realm=\"meshgate\"") }
+        let body = ProviderError.body(format: format, status: Int(status.code), message: message)
+        respondLocally(tx, LocalResponse(status: status, headers: headers, body: body + "\n"), close: false)
+    }
+}
