@@ -40,6 +40,15 @@ extension HTTPProxyHandler {
         tx.bufferedBytes += buffer.readableBytes
         var incoming = buffer
         tx.inspection?.writeBuffer(&incoming)
+        if case .aiGateway = mode {
+            // The ai listener routes and translates whole requests, so it holds them to the end
+            // (images make LLM requests large); providers themselves refuse more than 32 MB.
+            guard tx.bufferedBytes > Self.maxAIRequestBytes else { return }
+            tx.action = .block
+            respondAI(tx, format: tx.llmCall?.format ?? .openai, status: .payloadTooLarge,
+                      message: "meshgate: the request body is over \(Self.maxAIRequestBytes / 1_048_576) MiB, more than providers accept")
+            return
+        }
         guard tx.bufferedBytes > configuration.maxInspectedBodyBytes, let context else { return }
         switch configuration.overLimit {
         case .block:
@@ -70,7 +79,12 @@ extension HTTPProxyHandler {
             }
         }
         if tx.llmCall != nil {
-            tx.llmFacts = LLMRequestFacts(body: body)
+            var facts = LLMRequestFacts(body: body)
+            // Past the inspection limit only a prefix was read: size the reservation by the whole body.
+            if !tx.requestEnded, let length = tx.head.headers.first(name: "content-length").flatMap({ Int($0) }) {
+                facts.textBytes = max(facts.textBytes, length)
+            }
+            tx.llmFacts = facts
             if case .aiGateway = mode, !routeAICall(tx, context: context) { return }
         }
         decide(tx, request: policyRequest(for: tx), body: Array(body.prefix(cap)), context: context)
@@ -154,6 +168,9 @@ extension HTTPProxyHandler {
     /// small (MCP messages nearly always are) or announces MCP (Streamable HTTP clients send
     /// `Accept: text/event-stream` or `Mcp-*` headers), up to 64 KiB. Other large JSON (LLM
     /// prompts, uploads) streams through without being held and scanned.
+    /// The most the `ai` listener holds of one request.
+    static let maxAIRequestBytes = 32 * 1_048_576
+
     static func isSmallJSON(_ head: HTTPRequestHead) -> Bool {
         guard let type = head.headers.first(name: "content-type"), type.lowercased().contains("json"),
               let length = head.headers.first(name: "content-length").flatMap({ Int($0) }) else { return false }

@@ -373,6 +373,26 @@ import Testing
         #expect(lines.count == 2 && lines.allSatisfy { Self.int($0["input_tokens"]) == 12 && Self.int($0["output_tokens"]) == 10 }, "\(lines)")
     }
 
+    @Test func requestsLargerThanTheInspectionLimitAreRoutedWhole() async throws {
+        let world = try await Self.makeWorld(budgets: "    []")
+        defer { Task { await world.stop() } }
+        let server = try await Self.startServer(world)
+        // 2 MiB of prompt (an inline image is this size), over the 1 MiB inspection limit.
+        let prompt = String(repeating: "x", count: 2 * 1_048_576)
+        let bodyFile = world.pki.directory.appendingPathComponent("big.json").path
+        for (path, model) in [("/v1/chat/completions", "gpt-test"), ("/v1/chat/completions", "claude-test")] {
+            try #"{"model":"\#(model)","max_tokens":10,"messages":[{"role":"user","content":"\#(prompt)"}]}"#
+                .write(toFile: bodyFile, atomically: true, encoding: .utf8)
+            let response = try await Curl.fetch(server.ai + path, proxy: nil, extra: [
+                "-H", "Authorization: Bearer \(Self.tokens["agent-1"] ?? "")", "-H", "content-type: application/json", "--data-binary", "@" + bodyFile,
+            ])
+            #expect(response.status == 200, "\(model): \(response.bodyText.prefix(300))")
+            let forwarded = world.providerRequests.last?["body"] as? [String: Any]
+            let content = ((forwarded?["messages"] as? [[String: Any]])?.first?["content"] as? String) ?? ""
+            #expect(content.count == prompt.count, "the whole prompt reached the provider (\(model))")
+        }
+    }
+
     @Test func aFailingProviderFallsBackBeforeTheCallerSeesAByte() async throws {
         let world = try await Self.makeWorld(budgets: "    []")
         defer { Task { await world.stop() } }
