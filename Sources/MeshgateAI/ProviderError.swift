@@ -5,12 +5,7 @@ public enum ProviderError {
     /// OpenAI `{"error":{"message","type":"tokens","param":null,"code":"rate_limit_exceeded"}}`,
     /// Anthropic `{"type":"error","error":{"type":"rate_limit_error","message"}}`.
     public static func rateLimitBody(format: LLMFormat, message: String) -> String {
-        switch format {
-        case .openai:
-            #"{"error":{"message":"# + UsageReport.quote(message) + #","type":"tokens","param":null,"code":"rate_limit_exceeded"}}"#
-        case .anthropic:
-            #"{"type":"error","error":{"type":"rate_limit_error","message":"# + UsageReport.quote(message) + "}}"
-        }
+        body(format: format, status: 429, message: message)
     }
 
     /// The server-sent event that ends a stream cut at a hard cap (`enforce: hard`): OpenAI streams

@@ -54,10 +54,8 @@ extension HTTPProxyHandler {
             respondAI(tx, format: call.format, status: .notFound, message: "meshgate: \(named); \(list)")
             return false
         case .candidates(let candidates):
-            var body: [UInt8] = []
-            for case .body(.byteBuffer(let chunk)) in tx.buffered { body += chunk.readableBytesView }
-            tx.aiAttempts = AIAttempts(callerFormat: call.format, callerEndpoint: call.endpoint,
-                                       callerModel: tx.llmFacts?.model ?? "", body: body, candidates: candidates)
+            tx.aiAttempts = AIAttempts(callerFormat: call.format, callerEndpoint: call.endpoint, callerModel: tx.llmFacts?.model ?? "",
+                                       body: tx.heldBody.map { Array($0.readableBytesView) } ?? [], candidates: candidates)
             return prepareAttempt(tx)
         }
     }
@@ -85,8 +83,7 @@ extension HTTPProxyHandler {
                 return false
             }
         }
-        tx.buffered = [.body(.byteBuffer(ByteBuffer(bytes: body))), .end(nil)]
-        tx.bufferedBytes = body.count
+        tx.replaceHeldBody(ByteBuffer(bytes: body))
         tx.bodyForwarded = false
         tx.llmCall = LLMCall(provider: provider.name, endpoint: endpoint)
         tx.metered?.retarget(LLMCall(provider: provider.name, endpoint: endpoint))
@@ -100,8 +97,7 @@ extension HTTPProxyHandler {
         tx.port = origin.port
         tx.path = target.path
         var headers = tx.head.headers
-        for name in ["authorization", "x-api-key", "proxy-authorization", "api-key", "transfer-encoding"] { headers.remove(name: name) }
-        headers.replaceOrAdd(name: "Content-Length", value: String(body.count))
+        for name in ["authorization", "x-api-key", "proxy-authorization", "api-key"] { headers.remove(name: name) }
         if let key = provider.apiKey {
             switch provider.format {
             case .openai: headers.add(name: "Authorization", value: "Bearer \(key)")

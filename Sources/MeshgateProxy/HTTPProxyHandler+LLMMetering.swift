@@ -63,23 +63,9 @@ extension HTTPProxyHandler {
     func askForStreamUsage(_ tx: HTTPTransaction) {
         guard let call = tx.llmCall, tx.llmFacts?.stream == true, call.endpoint.acceptsStreamOptions, tx.requestEnded,
               !tx.head.headers.contains(name: "content-encoding") else { return }
-        var body = ByteBuffer()
-        var trailers: HTTPHeaders?
-        for part in tx.buffered {
-            switch part {
-            case .body(.byteBuffer(var chunk)): body.writeBuffer(&chunk)
-            case .end(let end): trailers = end
-            default: return
-            }
-        }
-        guard let edit = LLMRequestFacts.includeUsageEdit(body: body, endpoint: call.endpoint) else { return }
-        let edited = edit.applied(to: body)
+        guard let body = tx.heldBody, let edit = LLMRequestFacts.includeUsageEdit(body: body, endpoint: call.endpoint) else { return }
         tx.usageFilter = UsageChunkFilter()
-        tx.buffered = [.body(.byteBuffer(edited)), .end(trailers)]
-        tx.bufferedBytes = edited.readableBytes
-        if tx.head.headers.contains(name: "content-length") {
-            tx.head.headers.replaceOrAdd(name: "Content-Length", value: String(edited.readableBytes))
-        }
+        tx.replaceHeldBody(edit.applied(to: body))
     }
 
     // MARK: the response

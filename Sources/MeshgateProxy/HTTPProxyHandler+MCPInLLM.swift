@@ -54,24 +54,13 @@ extension HTTPProxyHandler {
     private enum SwapOutcome { case swapped, notFound, answered }
 
     private func swapServerURLs(_ tx: HTTPTransaction, _ swaps: [(from: String, to: String)]) -> SwapOutcome {
-        var body: [UInt8] = []
-        var trailers: HTTPHeaders?
-        for part in tx.buffered {
-            switch part {
-            case .body(.byteBuffer(let chunk)): body += chunk.readableBytesView
-            case .end(let end): trailers = end
-            default: break
-            }
-        }
+        var body = tx.heldBody.map { Array($0.readableBytesView) } ?? []
         for (from, to) in swaps {
             let replaced = Self.replacing(Array(UsageReport.quote(from).utf8), with: Array(UsageReport.quote(to).utf8), in: body)
             guard replaced != body else { return .notFound }
             body = replaced
         }
-        tx.buffered = [.body(.byteBuffer(ByteBuffer(bytes: body)))] + (tx.requestEnded ? [.end(trailers)] : [])
-        tx.bufferedBytes = body.count
-        tx.head.headers.remove(name: "transfer-encoding")
-        tx.head.headers.replaceOrAdd(name: "Content-Length", value: String(body.count))
+        tx.replaceHeldBody(ByteBuffer(bytes: body))
         if var attempts = tx.aiAttempts {
             var original = attempts.body
             for (from, to) in swaps {

@@ -88,6 +88,28 @@ final class HTTPTransaction {
 
     var clientKeepAlive: Bool { head.isKeepAlive }
 
+    /// The held request body, its parts joined (nil if a part is not in memory).
+    var heldBody: ByteBuffer? {
+        var body = ByteBuffer()
+        for part in buffered {
+            switch part {
+            case .body(.byteBuffer(var chunk)): body.writeBuffer(&chunk)
+            case .end: continue
+            default: return nil
+            }
+        }
+        return body
+    }
+
+    /// Replaces the held request body with `body` (an edit, a translation): it goes upstream with
+    /// a `Content-Length`, followed by its end once the client's request has ended.
+    func replaceHeldBody(_ body: ByteBuffer) {
+        buffered = [.body(.byteBuffer(body))] + (requestEnded ? [.end(nil)] : [])
+        bufferedBytes = body.readableBytes
+        head.headers.remove(name: "transfer-encoding")
+        head.headers.replaceOrAdd(name: "Content-Length", value: String(body.readableBytes))
+    }
+
     /// The request line and headers as they crossed the wire (for byte counts).
     static func estimatedSize(of head: HTTPRequestHead) -> Int {
         var n = head.method.rawValue.utf8.count + head.uri.utf8.count + 12
