@@ -111,7 +111,9 @@ extension PolicyEngine {
         if let known = state.patternResults[index] { return known }
         let pattern = patterns[index]
         var hit = false
-        for view in [facts.raw, facts.canonical].compactMap({ $0 }) where !hit {
+        // A compact, escape-free JSON body is its own canonical form; scanning it twice finds nothing new.
+        let views = facts.canonical.map { $0 == facts.raw ? [facts.raw] : [facts.raw, $0] } ?? [facts.raw]
+        for view in views where !hit {
             do {
                 hit = try pattern.regex.matches(view)
             } catch {

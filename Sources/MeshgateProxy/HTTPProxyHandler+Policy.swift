@@ -225,20 +225,9 @@ extension BodyFacts {
     /// The parsed body when it is JSON-RPC (re-parsed from the canonical text). Bodies whose canonical
     /// form never says `"jsonrpc"` are not parsed again: escapes are decoded there, so the check is exact.
     var canonicalValue: JSONValue? {
-        guard let canonical, Self.contains(canonical, Self.jsonrpcKey) else { return nil }
+        guard let canonical, ByteSearch.contains(canonical, Self.jsonrpcKey) else { return nil }
         return try? JSONParser.parse(canonical)
     }
 
     private static let jsonrpcKey = Array(#""jsonrpc""#.utf8)
-
-    private static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
-        guard let first = needle.first, haystack.count >= needle.count else { return false }
-        var i = 0
-        let last = haystack.count - needle.count
-        while i <= last {
-            if haystack[i] == first, haystack[i..<(i + needle.count)].elementsEqual(needle) { return true }
-            i += 1
-        }
-        return false
-    }
 }

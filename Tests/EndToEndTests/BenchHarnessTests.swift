@@ -10,12 +10,13 @@ import Testing
 
     /// (scenario, system, metric) that a run against meshgate must report, with a positive value.
     static let required: [(String, String, String)] = [
-        ("1", "meshgate", "rps"), ("1", "direct", "rps"),
+        ("1", "meshgate", "rps"), ("1", "direct", "rps"), ("1", "meshgate", "cpu_us_per_req"),
         ("2", "meshgate", "mibps"),
         ("3", "meshgate", "rps"),
         ("4", "meshgate", "rps"),
         ("5", "meshgate", "cold_hps"), ("5", "meshgate", "warm_hps"),
-        ("6", "meshgate", "rps"), ("6", "meshgate-inspect", "rps"),
+        ("6", "meshgate", "rps"), ("6", "meshgate-inspect", "rps"), ("6", "meshgate-dlp", "rps"),
+        ("6", "meshgate-inspect", "cpu_us_per_req"),
         ("7", "direct", "cached_qps"), ("7", "direct", "miss_qps"), ("7", "direct", "p99_ms"),
         ("8", "meshgate", "rss_mib"), ("8", "meshgate", "tunnels"),
     ]

@@ -37,6 +37,9 @@ import Testing
         #"{"params":{"pad":"\#(String(repeating: "x", count: 4096))"},"jsonrpc":"2.0","id":1,"method":"tools/call"}"#,
         #"[{"jsonrpc":"2.0","id":1,"method":"tools/list"},{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"x"}}]"#,
         #"{"jsonrpc":"2.0","method":"eth_call","method":"tools/call","id":3}"#,
+        // No regex names tools/list; only the structural rule can see it, through the escape.
+        #"{"json\u0072pc":"2.0","id":1,"method":"tools/list"}"#,
+        #"{"jsonrpc":"2.0","id":0,"params":{"protocolVersion":"2025-06-18"},"method":"initialize"}"#,
     ])
     func evasionsAreRerouted(body: String) throws {
         let policy = try PolicyEngine.load(files: Self.files, regexCompiler: PCRE2RegexCompiler(), portal: "https://portal.example.com/mcp")
@@ -58,6 +61,33 @@ import Testing
         let facts = InspectionRequestInspector().facts(for: request, body: Array(body.utf8))
         let verdict = policy.evaluate(request.withBody(facts))
         #expect(verdict.action == .allow, "\(verdict)")
+    }
+}
+
+@Suite struct InspectionRequestInspectorTests {
+    let request = PolicyRequest(host: "api.example.org", method: "POST", path: "/v1/responses", headers: [("Content-Type", "application/json")])
+
+    @Test func mcpServersInAnLLMRequestAreFoundThroughEscapes() {
+        let body = #"{"model":"m","tools":[{"type":"m\u0063p","server_label":"l","server_url":"https://mcp.linear.app/mcp"}],"input":"hi"}"#
+        let facts = InspectionRequestInspector().facts(for: request, body: Array(body.utf8))
+        #expect(facts.mcp.isMCP)
+        #expect(facts.mcp.serverURLs == ["https://mcp.linear.app/mcp"])
+    }
+
+    @Test func aLargePromptIsCanonicalButNotMCP() {
+        let prompt = String(repeating: "the agent builds a tool and tests it ", count: 1_800)
+        let body = #"{"model": "m", "messages": [{"role": "user", "content": "\#(prompt)\u0021"}]}"#
+        let facts = InspectionRequestInspector().facts(for: request, body: Array(body.utf8))
+        #expect(!facts.mcp.isMCP)
+        let canonical = String(decoding: facts.canonical ?? [], as: UTF8.self)
+        #expect(canonical.hasPrefix(#"{"model":"m","messages":[{"role":"user","content":"the agent"#))
+        #expect(canonical.hasSuffix(#"it !"}]}"#))
+    }
+
+    @Test func aNonJSONBodyHasNoCanonicalForm() {
+        let facts = InspectionRequestInspector().facts(for: request, body: Array("token=abc&x=1".utf8))
+        #expect(facts.canonical == nil)
+        #expect(!facts.mcp.isMCP)
     }
 }
 

@@ -10,6 +10,16 @@ public enum JSONCanonicalizer {
         try? canonicalizeOrThrow(bytes, limits: limits)
     }
 
+    /// Only the canonical text of `bytes` (no tree), or nil when the body is not JSON. A third
+    /// cheaper than `canonicalize` on a large body: no string values or containers are built.
+    public static func canonicalText(_ bytes: [UInt8], limits: JSONLimits = .default) -> [UInt8]? {
+        guard bytes.count <= limits.maxBytes else { return nil }
+        let text = JSONTextEncoding.detect(bytes).transcodedToUTF8(bytes)
+        var scanner = JSONScanner(limits: limits, buildTree: false, writeCanonical: true)
+        guard case .success = scanner.scan(text) else { return nil }
+        return scanner.canonical
+    }
+
     /// As `canonicalize`, but says why a body is not JSON (for `rules test` and debug logs).
     public static func canonicalizeOrThrow(_ bytes: [UInt8], limits: JSONLimits = .default) throws(JSONParseError) -> CanonicalJSON {
         guard bytes.count <= limits.maxBytes else {

@@ -8,18 +8,26 @@ public struct InspectionRequestInspector: RequestInspector {
 
     /// Canonical JSON and MCP facts for `body`; header-only MCP is recognised with an empty body.
     public func facts(for request: PolicyRequest, body: [UInt8]) -> BodyFacts {
-        let canonical = body.isEmpty ? nil : JSONCanonicalizer.canonicalize(body)
+        let canonical = body.isEmpty ? nil : JSONCanonicalizer.canonicalText(body)
+        // The recognizer reads the tree only for JSON-RPC messages and LLM requests naming MCP
+        // servers; a JSON body whose canonical text (escapes decoded, so nothing hides) has neither
+        // `"jsonrpc"` nor `"mcp…` is not parsed into one. A 64 KiB prompt costs a third as much.
+        let needsTree = canonical.map { text in Self.treeMarkers.contains { ByteSearch.contains(text, $0) } } ?? true
         let finding = MCPRecognizer.recognize(request: MCPRequestInfo(
             method: request.method,
             path: request.path,
             headers: request.headers,
-            body: body.isEmpty ? nil : body,
-            json: canonical?.value
+            body: body.isEmpty || !needsTree ? nil : body,
+            json: nil
         ))
         let mcp = finding.map {
             MCPFacts(isMCP: true, methods: $0.methods.isEmpty ? ($0.mcpMethod.map { [$0] } ?? []) : $0.methods,
                      detections: $0.detections, serverURLs: $0.serverURLs)
         } ?? .none
-        return BodyFacts(raw: body, canonical: canonical?.text, mcp: mcp)
+        return BodyFacts(raw: body, canonical: canonical, mcp: mcp)
     }
+
+    /// Canonical-text fragments without which the MCP recognizer finds nothing in a JSON body:
+    /// the `jsonrpc` member, and `mcp_servers` / tool types `mcp` and `mcp_toolset`.
+    static let treeMarkers: [[UInt8]] = [Array(#""jsonrpc""#.utf8), Array(#""mcp"#.utf8)]
 }

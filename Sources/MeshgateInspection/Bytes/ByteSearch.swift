@@ -1,0 +1,55 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Substring search over request bytes, for the cheap "could this body matter?" checks that run
+/// on every inspected body before anything costlier (a tree parse, a re-parse).
+///
+/// libc's `memchr` finds candidates at memory speed, so it is pointed at the needle's least common
+/// byte in JSON and prose (a `j` rather than a `"`); each candidate is then compared in full.
+public enum ByteSearch {
+    /// Whether `needle` occurs in `haystack`. An empty needle occurs everywhere.
+    public static func contains(_ haystack: UnsafeRawBufferPointer, _ needle: [UInt8]) -> Bool {
+        guard !needle.isEmpty else { return true }
+        guard haystack.count >= needle.count, let base = haystack.baseAddress else { return false }
+        let anchor = anchorIndex(needle)
+        let anchorByte = Int32(needle[anchor])
+        // The needle can start at 0...lastStart, so its anchor byte sits at anchor...lastAnchor.
+        let lastAnchor = haystack.count - needle.count + anchor
+        var from = anchor
+        return needle.withUnsafeBytes { needleBytes in
+            while from <= lastAnchor {
+                guard let hit = memchr(base + from, anchorByte, lastAnchor - from + 1) else { return false }
+                let p = base.distance(to: UnsafeRawPointer(hit))
+                if memcmp(base + (p - anchor), needleBytes.baseAddress!, needle.count) == 0 { return true }
+                from = p + 1
+            }
+            return false
+        }
+    }
+
+    /// Whether `needle` occurs in `haystack`.
+    public static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+        haystack.withUnsafeBytes { contains($0, needle) }
+    }
+
+    /// The index of the needle byte least likely to occur in a body.
+    static func anchorIndex(_ needle: [UInt8]) -> Int {
+        var best = 0
+        for i in needle.indices where commonness(needle[i]) < commonness(needle[best]) { best = i }
+        return best
+    }
+
+    /// A rough rank of how common a byte is in JSON carrying English text: higher is more common;
+    /// bytes not listed (digits, capitals, rare punctuation) rank 0.
+    private static func commonness(_ byte: UInt8) -> Int {
+        let mostCommonFirst: StaticString = " \"etaoinsrhldcu:,mfpgwybvk{}[]jxqz"
+        return mostCommonFirst.withUTF8Buffer { ranks in
+            ranks.firstIndex(of: byte).map { ranks.count - $0 } ?? 0
+        }
+    }
+}

@@ -1,0 +1,36 @@
+import MeshgateInspection
+import Testing
+
+@Suite struct ByteSearchTests {
+    private func naive(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+        guard !needle.isEmpty else { return true }
+        guard haystack.count >= needle.count else { return false }
+        return (0...(haystack.count - needle.count)).contains { haystack[$0..<($0 + needle.count)].elementsEqual(needle) }
+    }
+
+    @Test(arguments: [
+        (#"{"jsonrpc":"2.0"}"#, #""jsonrpc""#, true),
+        (#""jsonrpc""#, #""jsonrpc""#, true),
+        (#"x"jsonrpc"#, #""jsonrpc""#, false),
+        (#"{"json":"rpc","jsonrpcx":1}"#, #""jsonrpc""#, false),
+        (#"{"tools":[{"type":"mcp"}]}"#, #""mcp"#, true),
+        (#"jjjjjjjjj"jsonrpc"#, #""jsonrpc""#, false),
+        ("", "a", false),
+        ("abc", "", true),
+        ("ab", "abc", false),
+    ])
+    func findsTheNeedleWhereverItIs(haystack: String, needle: String, expected: Bool) {
+        #expect(ByteSearch.contains(Array(haystack.utf8), Array(needle.utf8)) == expected)
+    }
+
+    @Test func agreesWithANaiveSearchOnRandomInput() {
+        // A tiny alphabet so candidates for the anchor byte are everywhere, near misses included.
+        var generator = SystemRandomNumberGenerator()
+        let alphabet = Array(#"ab"j"#.utf8)
+        for _ in 0..<2_000 {
+            let haystack = (0..<Int.random(in: 0...40, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }
+            let needle = (0..<Int.random(in: 1...5, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }
+            #expect(ByteSearch.contains(haystack, needle) == naive(haystack, needle), "\(haystack) \(needle)")
+        }
+    }
+}
