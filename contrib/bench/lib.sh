@@ -62,6 +62,16 @@ bench_port_free() { ! (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; }
 bench_hwm_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 bench_rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 bench_reset_peak() { echo 5 >"/proc/$1/clear_refs" 2>/dev/null || true; }
+# CPU time (user + system, clock ticks) of a PID and all its descendants: Squid's work happens in
+# its kid and certificate helpers, not in the master process the harness started.
+bench_tree_ticks() {
+  local pids=($1) i=0 p
+  while ((i < ${#pids[@]})); do
+    for p in $(cat /proc/"${pids[i]}"/task/*/children 2>/dev/null); do pids+=("$p"); done
+    i=$((i + 1))
+  done
+  for p in "${pids[@]}"; do sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null; done | awk '{t += $12 + $13} END {print t + 0}'
+}
 
 # bench_ca DIR NAME — a throwaway EC CA in DIR/NAME.pem + DIR/NAME.key.
 bench_ca() {

@@ -22,11 +22,12 @@ SCENARIOS = {
     "7": "DNS: 10,000-name block list; cached (half blocked), all-miss (forwarded), latency at 2,000 q/s",
     "8": "Memory with idle CONNECT tunnels open",
 }
-ORDER = ["direct", "meshgate", "meshgate-inspect", "squid", "tinyproxy", "mitmproxy", "dnsmasq", "unbound", "meshgate-dns"]
+ORDER = ["direct", "meshgate", "meshgate-inspect", "meshgate-dlp", "squid", "tinyproxy", "mitmproxy", "dnsmasq", "unbound", "meshgate-dns"]
 LABEL = {
     "direct": "direct to origin",
     "meshgate": "meshgate",
-    "meshgate-inspect": "meshgate + shadow-mcp/dlp inspection",
+    "meshgate-inspect": "meshgate + shadow-mcp inspection",
+    "meshgate-dlp": "meshgate + shadow-mcp + dlp-secrets inspection",
     "squid": "Squid (ssl-bump)",
     "tinyproxy": "tinyproxy",
     "mitmproxy": "mitmproxy (mitmdump + MCP regex addon)",
@@ -106,7 +107,9 @@ def main():
     w("")
     w("How to read: **× direct** is the system's number over direct-to-origin (the physical limit here: the "
       "load generator and nginx alone); **× meshgate** is the system's number over meshgate's. Peak RSS is the "
-      "system's VmHWM during that scenario (reset before it). `–` means not applicable or not measured; reasons "
+      "system's VmHWM during that scenario (reset before it). **CPU µs/req** is the user + system CPU time of the "
+      "system's whole process tree during the measured window over the requests it completed: what a request costs "
+      "the proxy, independent of how the 2 cores were shared with the load generator and nginx. `–` means not applicable or not measured; reasons "
       "are listed under *Skipped*.")
     w("")
 
@@ -174,7 +177,7 @@ def main():
     for s in ("1", "3", "4"):
         table(s, [("req/s", v(s, "rps")), ("× direct", rd(s, "rps")), ("× meshgate", rm(s, "rps")),
                   ("p50 ms", v(s, "p50_ms", 2)), ("p99 ms", v(s, "p99_ms", 2)), ("errors", errs(s)),
-                  ("peak RSS MiB", v(s, "rss_peak_mib", 0))])
+                  ("CPU µs/req", v(s, "cpu_us_per_req", 1)), ("peak RSS MiB", v(s, "rss_peak_mib", 0))])
         if s == "1":
             table("2", [("MiB/s", v("2", "mibps")), ("× direct", rd("2", "mibps")), ("× meshgate", rm("2", "mibps")),
                         ("errors", errs("2")), ("peak RSS MiB", v("2", "rss_peak_mib", 0))])
@@ -184,7 +187,8 @@ def main():
                 ("warm p99 ms", v("5", "p99_ms", 2)), ("errors", errs("5")), ("peak RSS MiB", v("5", "rss_peak_mib", 0))])
     table("6", [("req/s", v("6", "rps")), ("MiB/s", v("6", "mibps")), ("× direct", rd("6", "rps")),
                 ("× meshgate", rm("6", "rps")), ("× meshgate + inspection", rm("6", "rps", "meshgate-inspect")),
-                ("p99 ms", v("6", "p99_ms", 2)), ("errors", errs("6")), ("peak RSS MiB", v("6", "rss_peak_mib", 0))])
+                ("p99 ms", v("6", "p99_ms", 2)), ("errors", errs("6")), ("CPU µs/req", v("6", "cpu_us_per_req", 1)),
+                ("peak RSS MiB", v("6", "rss_peak_mib", 0))])
     table("7", [("cached q/s", v("7", "cached_qps")), ("cached × meshgate", rm("7", "cached_qps", "meshgate-dns")),
                 ("all-miss q/s", v("7", "miss_qps")), ("all-miss × meshgate", rm("7", "miss_qps", "meshgate-dns")),
                 ("all-miss NOERROR %", v("7", "miss_noerror_pct", 1)), ("all-miss lost %", v("7", "miss_lost_pct", 2)),
@@ -225,9 +229,11 @@ def main():
       "after every line, which capped it near 100 req/s here; it also closes the client connection after each "
       "plain request, which wrk counts as read errors. Squid runs its default single worker with `ssl_bump peek step1; "
       "splice tunnel.bench.test; bump all` and security_file_certgen; mitmproxy ignores tunnel.bench.test; "
-      "meshgate has `do_not_inspect: [tunnel.bench.test]`. meshgate runs with no rulesets except the "
-      "\"+ inspection\" row (rulesets/shadow-mcp.yaml and dlp-secrets.yaml). The POST body is 64 KiB of JSON "
-      "that matches no rule.")
+      "meshgate has `do_not_inspect: [tunnel.bench.test]`. meshgate runs with no rulesets except in scenario 6's "
+      "inspection rows: \"+ shadow-mcp inspection\" loads rulesets/shadow-mcp.yaml (the issue's target: its four MCP "
+      "regexes, the same ones the mitmproxy addon runs, plus structural MCP recognition), \"+ shadow-mcp + dlp-secrets\" "
+      "adds rulesets/dlp-secrets.yaml (seven more regexes). Each body regex runs over the raw body and, when it differs, "
+      "over the canonical JSON. The POST body is 64 KiB of JSON that matches no rule.")
     w("- DNS: dnsmasq (`cache-size=10000`, otherwise defaults), unbound (1 thread, iterator only) and meshgate "
       "forward to the same local unbound (127.0.0.1:15300, answers every name at once); the block list is "
       "10,000 names (`address=/name/0.0.0.0`, `local-zone: always_null`, a meshgate ruleset with `action: block`). "

@@ -10,8 +10,9 @@
 # --keep FILE: merge the raw measurements of the scenarios not selected by --only from an earlier
 #          run's .jsonl (to redo one scenario without redoing the rest).
 # --json:  where to keep the raw measurements (JSON lines); default: beside --out, as .jsonl.
-# --perf:  record `perf record -g` of meshgate during scenarios 1, 3 and 4, of the inspecting instance in 6 and
-#          of the DNS listener in 7 (cached queries), run 1, into contrib/bench/profiles/.
+# --perf:  record `perf record -g` of meshgate during scenarios 1, 3 and 4, of meshgate with inspection off
+#          and with shadow-mcp in 6 (6-off, 6-inspect) and of the DNS listener in 7 (cached queries), run 1,
+#          into contrib/bench/profiles/.
 # MESHGATE=path uses that binary instead of building `swift build -c release --product meshgate`.
 # Needs: contrib/bench/install.sh. Everything binds 127.0.0.1 (the resolver takes 127.0.0.1:53), is
 # started here, stopped by PID on exit, and every measurement is bounded in time.
@@ -119,6 +120,7 @@ wrk_run() {
   if [[ $sys == direct ]]; then set -- "http://127.0.0.1:$ORIGIN_HTTP/$file"
   else port=$(proxy_port "$sys"); args+=(-s "$BENCH_W/abs-$file.lua"); set -- "http://127.0.0.1:$port"; fi
   [[ $WARM -gt 0 ]] && timeout $((WARM + 10)) wrk "${args[@]}" -d"${WARM}s" "$1" >/dev/null 2>&1
+  local pid t0=""; pid=$(system_pid "$sys"); [[ -n $pid ]] && t0=$(bench_tree_ticks "$pid")
   out=$(timeout $((DUR + 20)) wrk "${args[@]}" -d"${DUR}s" "$1" 2>&1) || true
   echo "$out" >>"$BENCH_W/wrk-$scen-$sys.log"
   local rps p50 p99 errs
@@ -129,6 +131,9 @@ wrk_run() {
   if [[ $file == 1m ]]; then record "$scen" "$sys" "$run" mibps "$(awk "BEGIN{print $rps}")"
   else record "$scen" "$sys" "$run" rps "$rps"; record "$scen" "$sys" "$run" p50_ms "$p50"; record "$scen" "$sys" "$run" p99_ms "$p99"; fi
   record "$scen" "$sys" "$run" errors "$errs"
+  [[ -n $t0 && $file == 1k ]] && record "$scen" "$sys" "$run" cpu_us_per_req \
+    "$(awk -v d="$(($(bench_tree_ticks "$pid") - t0))" -v hz="$(getconf CLK_TCK)" -v r="$rps" -v s="$DUR" 'BEGIN{printf "%.1f", d / hz * 1e6 / (r * s)}')"
+  return 0
 }
 to_ms() { awk '{v=$1; u=v; gsub(/[0-9.]/,"",u); gsub(/[a-z]/,"",v); if (u=="us") v/=1000; else if (u=="s") v*=1000; print v+0}'; }
 
@@ -143,7 +148,17 @@ lg_json() { # KEY < json
 }
 lg_run() {
   local scen=$1 sys=$2 run=$3; shift 3
-  local out
+  local out pid ticks_file=$BENCH_W/ticks-$scen-$sys warm=0 dur=0 a
+  pid=$(system_pid "$sys")
+  # The system's CPU over the measured window only: sampled once the warm-up is over and again
+  # at the end, so CPU per request does not depend on how busy the machine was.
+  for ((a = 1; a <= $#; a++)); do
+    [[ ${!a} == --warmup ]] && { a=$((a + 1)); warm=${!a}; }
+    [[ ${!a} == --duration ]] && { a=$((a + 1)); dur=${!a}; }
+  done
+  rm -f "$ticks_file"
+  local sampler=""
+  [[ -n $pid && $dur != 0 && $dur -lt 100 ]] && { (sleep "$warm"; bench_tree_ticks "$pid" >"$ticks_file") & sampler=$!; }
   # shellcheck disable=SC2046
   out=$(timeout 120 "$L" $(lg_cmd "$sys") "$@") || true
   echo "$out" >>"$BENCH_W/lg-$scen-$sys.log"
@@ -153,6 +168,11 @@ lg_run() {
   if [[ $requests == 0 ]]; then skip "$scen" "$sys" "no request succeeded: $(lg_json first_error <<<"$out")"; return 1; fi
   LG_OUT=$out
   record "$scen" "$sys" "$run" errors "$errors"
+  [[ -n $sampler ]] && wait "$sampler"
+  if [[ -s $ticks_file ]]; then
+    local t0 t1; t0=$(cat "$ticks_file"); t1=$(bench_tree_ticks "$pid")
+    record "$scen" "$sys" "$run" cpu_us_per_req "$(awk -v d="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" -v r="$requests" 'BEGIN{printf "%.1f", d / hz * 1e6 / r}')"
+  fi
 }
 
 # check_https SYSTEM HOST — one request through SYSTEM with curl, verifying the certificate against
@@ -176,9 +196,11 @@ peak_end() { # SCEN SYSTEM RUN
 perf_begin() { # SCEN SYSTEM RUN
   PERF_PID=""
   [[ $PERF == 1 && $3 == 1 ]] || return 0
-  [[ ($2 == meshgate && ($1 == 1 || $1 == 3 || $1 == 4)) || ($2 == meshgate-inspect && $1 == 6) || ($2 == meshgate-dns && $1 == 7) ]] || return 0
+  [[ ($2 == meshgate && ($1 == 1 || $1 == 3 || $1 == 4 || $1 == 6)) || ($2 == meshgate-inspect && $1 == 6) || ($2 == meshgate-dns && $1 == 7) ]] || return 0
   command -v perf >/dev/null || return 0
-  perf record -F 999 -e cpu-clock -g -p "$(system_pid "$2")" -o "$BENCH_W/perf-$1.data" >/dev/null 2>&1 &
+  PERF_NAME=$1
+  [[ $1 == 6 ]] && { [[ $2 == meshgate ]] && PERF_NAME=6-off || PERF_NAME=6-inspect; }
+  perf record -F 999 -e cpu-clock -g -p "$(system_pid "$2")" -o "$BENCH_W/perf-$PERF_NAME.data" >/dev/null 2>&1 &
   PERF_PID=$!
   sleep 0.3
 }
@@ -186,14 +208,14 @@ perf_end() {
   [[ -n ${PERF_PID:-} ]] || return 0
   kill -INT "$PERF_PID" 2>/dev/null || true; wait "$PERF_PID" 2>/dev/null || true
   mkdir -p "$BENCH_DIR/profiles"
-  local dem=cat f=$BENCH_DIR/profiles/meshgate-scenario$1.txt
+  local dem=cat f=$BENCH_DIR/profiles/meshgate-scenario$PERF_NAME.txt
   command -v swift-demangle >/dev/null && dem="swift-demangle --simplified"
   {
-    echo "# perf record -F 999 -e cpu-clock -g -p <meshgate> during scenario $1 (${SCEN_NAME[$1]}), $(date -u +%F)"
+    echo "# perf record -F 999 -e cpu-clock -g -p <meshgate> during scenario $PERF_NAME (${SCEN_NAME[$1]}), $(date -u +%F)"
     echo "## self time by symbol (top 40)"
-    perf report -i "$BENCH_W/perf-$1.data" --stdio --no-children --sort dso,symbol -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -40
+    perf report -i "$BENCH_W/perf-$PERF_NAME.data" --stdio --no-children --sort dso,symbol -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -40
     echo "## inclusive time by symbol (top 60)"
-    perf report -i "$BENCH_W/perf-$1.data" --stdio --children --sort symbol -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -60
+    perf report -i "$BENCH_W/perf-$PERF_NAME.data" --stdio --children --sort symbol -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -60
   } | $dem | sed 's/ *$//' | cut -c1-200 >"$f" || true
   PERF_PID=""
 }
@@ -244,8 +266,8 @@ scenario_6() {
     record 6 "$sys" "$run" p99_ms "$(lg_json p99_ms <<<"$LG_OUT")"
   fi
   peak_end 6 "$sys" "$run"; perf_end 6
-  # The inspection-on instance (shadow-mcp + dlp-secrets) starts together with meshgate.
-  [[ $sys == meshgate ]] && scenario_6 meshgate-inspect "$run"
+  # The inspecting instances (shadow-mcp; shadow-mcp + dlp-secrets) start together with meshgate.
+  [[ $sys == meshgate ]] && { scenario_6 meshgate-inspect "$run"; scenario_6 meshgate-dlp "$run"; }
   return 0
 }
 

@@ -6,7 +6,8 @@
 # shellcheck shell=bash
 
 MG_PORT=13128        # meshgate, interception on, no rulesets (inspection off)
-MG_INSPECT_PORT=13129  # meshgate with rulesets/shadow-mcp.yaml + dlp-secrets.yaml (inspection on)
+MG_INSPECT_PORT=13129  # meshgate with rulesets/shadow-mcp.yaml (inspection on: the issue's target)
+MG_DLP_PORT=13130      # meshgate with rulesets/shadow-mcp.yaml + dlp-secrets.yaml (11 body regexes)
 MG_DNS_PORT=15303
 SQUID_PORT=13131
 TINY_PORT=13132
@@ -20,7 +21,7 @@ BUMP_HOST=www.bench.test
 # proxy_port SYSTEM — the listening port of a proxy system.
 proxy_port() {
   case $1 in
-    meshgate) echo $MG_PORT ;; meshgate-inspect) echo $MG_INSPECT_PORT ;; squid) echo $SQUID_PORT ;;
+    meshgate) echo $MG_PORT ;; meshgate-inspect) echo $MG_INSPECT_PORT ;; meshgate-dlp) echo $MG_DLP_PORT ;; squid) echo $SQUID_PORT ;;
     tinyproxy) echo $TINY_PORT ;; mitmproxy) echo $MITM_PORT ;;
   esac
 }
@@ -28,7 +29,7 @@ proxy_port() {
 # proxy_ca SYSTEM — the CA certificate a client must trust to accept the system's minted leaves.
 proxy_ca() {
   case $1 in
-    meshgate | meshgate-inspect) echo "$BENCH_W/meshgate-ca.pem" ;;
+    meshgate | meshgate-inspect | meshgate-dlp) echo "$BENCH_W/meshgate-ca.pem" ;;
     squid) echo "$BENCH_W/squid-ca.pem" ;;
     mitmproxy) echo "$BENCH_W/mitm/mitmproxy-ca-cert.pem" ;;
   esac
@@ -37,32 +38,37 @@ proxy_ca() {
 # system_pid SYSTEM — the process whose RSS is reported.
 system_pid() { echo "${BENCH_PID[$1]:-}"; }
 
+# mg_config NAME PORT ADMIN_PORT [RULESET...] — a meshgate config in $BENCH_W/mg/NAME.yaml; all
+# instances share one state directory, so one CA.
+mg_config() {
+  local name=$1 port=$2 admin=$3 W=$BENCH_W; shift 3
+  {
+    echo "state_dir: $W/mg/state"
+    echo "listeners: { explicit: 127.0.0.1:$port, admin: 127.0.0.1:$admin }"
+    echo "access: { connect_ports: [443, $ORIGIN_HTTPS] }"
+    echo "tls: { upstream_ca: $W/origin-ca.pem, do_not_inspect: [\"$TUNNEL_HOST\"] }"
+    echo "audit: { path: $W/mg/audit-$name.jsonl }"
+    if (($#)); then
+      echo "portal: https://portal.example.com/mcp"
+      local list; list=$(printf '%s, ' "$@"); echo "rulesets: [${list%, }]"
+    fi
+  } >"$W/mg/$name.yaml"
+}
+
 start_meshgate() {
-  local W=$BENCH_W
+  local W=$BENCH_W name
   mkdir -p "$W/mg"
-  cat >"$W/mg/meshgate.yaml" <<YML
-state_dir: $W/mg/state
-listeners: { explicit: 127.0.0.1:$MG_PORT, admin: 127.0.0.1:19090 }
-access: { connect_ports: [443, $ORIGIN_HTTPS] }
-tls: { upstream_ca: $W/origin-ca.pem, do_not_inspect: ["$TUNNEL_HOST"] }
-audit: { path: $W/mg/audit.jsonl }
-YML
-  cat >"$W/mg/meshgate-inspect.yaml" <<YML
-state_dir: $W/mg/state
-listeners: { explicit: 127.0.0.1:$MG_INSPECT_PORT, admin: 127.0.0.1:19091 }
-access: { connect_ports: [443, $ORIGIN_HTTPS] }
-tls: { upstream_ca: $W/origin-ca.pem, do_not_inspect: ["$TUNNEL_HOST"] }
-audit: { path: $W/mg/audit-inspect.jsonl }
-portal: https://portal.example.com/mcp
-rulesets: [$REPO/rulesets/shadow-mcp.yaml, $REPO/rulesets/dlp-secrets.yaml]
-YML
+  mg_config meshgate $MG_PORT 19090
+  mg_config meshgate-inspect $MG_INSPECT_PORT 19091 "$REPO/rulesets/shadow-mcp.yaml"
+  mg_config meshgate-dlp $MG_DLP_PORT 19093 "$REPO/rulesets/shadow-mcp.yaml" "$REPO/rulesets/dlp-secrets.yaml"
   [[ -f $W/mg/state/ca.pem ]] || "$MESHGATE" ca init --config "$W/mg/meshgate.yaml" >/dev/null
   "$MESHGATE" ca export --config "$W/mg/meshgate.yaml" >"$W/meshgate-ca.pem"
-  bench_start meshgate bench_with_resolver "$MESHGATE" serve --config "$W/mg/meshgate.yaml" --log-level warning
-  bench_start meshgate-inspect bench_with_resolver "$MESHGATE" serve --config "$W/mg/meshgate-inspect.yaml" --log-level warning
-  bench_wait_tcp $MG_PORT && bench_wait_tcp $MG_INSPECT_PORT
+  for name in meshgate meshgate-inspect meshgate-dlp; do
+    bench_start $name bench_with_resolver "$MESHGATE" serve --config "$W/mg/$name.yaml" --log-level warning
+  done
+  bench_wait_tcp $MG_PORT && bench_wait_tcp $MG_INSPECT_PORT && bench_wait_tcp $MG_DLP_PORT
 }
-stop_meshgate() { bench_stop meshgate; bench_stop meshgate-inspect; }
+stop_meshgate() { bench_stop meshgate; bench_stop meshgate-inspect; bench_stop meshgate-dlp; }
 
 start_squid() {
   local W=$BENCH_W
