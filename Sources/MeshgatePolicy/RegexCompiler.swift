@@ -14,4 +14,13 @@ public protocol CompiledRegex: Sendable {
     /// depth limit was hit); the engine then records a ``PatternMatchError`` and treats the
     /// pattern as not matching, leaving the fail mode to the caller.
     func matches(_ bytes: [UInt8]) throws -> Bool
+
+    /// Literal byte strings, one per top-level alternative, of which every match contains at
+    /// least one; nil when the compiler cannot say. Lets the proxy skip work no match could need.
+    var requiredLiterals: [[UInt8]]? { get }
+}
+
+extension CompiledRegex {
+    /// No literals known.
+    public var requiredLiterals: [[UInt8]]? { nil }
 }

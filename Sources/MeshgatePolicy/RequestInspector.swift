@@ -4,6 +4,18 @@
 public protocol RequestInspector: Sendable {
     /// The facts for `body` (already de-chunked and decoded) sent with `request`.
     func facts(for request: PolicyRequest, body: [UInt8]) -> BodyFacts
+
+    /// The facts for `body` under a policy whose body patterns all need one of `literals`
+    /// (``PolicyEngine/canonicalLiterals``; nil: unknown). An inspector may then leave out work that
+    /// no rule could observe, such as the canonical form of a body that lacks every literal.
+    func facts(for request: PolicyRequest, body: [UInt8], patternLiterals literals: [[UInt8]]?) -> BodyFacts
+}
+
+extension RequestInspector {
+    /// Ignores the hint.
+    public func facts(for request: PolicyRequest, body: [UInt8], patternLiterals literals: [[UInt8]]?) -> BodyFacts {
+        facts(for: request, body: body)
+    }
 }
 
 /// An inspector that only offers the raw bytes: no canonical JSON form and no MCP recognition.

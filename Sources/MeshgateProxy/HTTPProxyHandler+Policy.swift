@@ -26,7 +26,7 @@ extension HTTPProxyHandler {
         // JSON-RPC method (seeing which MCP servers agents use is half the point).
         // An LLM call's body sizes its token reservation, so it is held too.
         if Self.hasBody(tx.head), (policy.needsBody && policy.requiresBody(for: request)) || Self.isSmallJSON(tx.head) || tx.llmCall != nil {
-            tx.inspection = ByteBuffer()
+            tx.inspection = Self.inspectionBuffer(for: tx.head, cap: configuration.maxInspectedBodyBytes)
             state = .inspecting(tx)
             return
         }
@@ -87,7 +87,17 @@ extension HTTPProxyHandler {
             tx.llmFacts = facts
             if case .aiGateway = mode, !routeAICall(tx, context: context) { return }
         }
-        decide(tx, request: policyRequest(for: tx), body: Array(body.prefix(cap)), context: context)
+        decide(tx, request: policyRequest(for: tx), body: body.count <= cap ? body : Array(body.prefix(cap)), context: context)
+    }
+
+    /// An empty buffer for a held body, sized up front when the length is announced so a 64 KiB
+    /// body is not copied through every power of two on its way in.
+    static func inspectionBuffer(for head: HTTPRequestHead, cap: Int) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        if let length = head.headers.first(name: "content-length").flatMap({ Int($0) }), length > 0 {
+            buffer.reserveCapacity(min(length, cap + 16 * 1024))
+        }
+        return buffer
     }
 
     private func decide(_ tx: HTTPTransaction, request: PolicyRequest, body: [UInt8]?, context: ChannelHandlerContext) {
@@ -96,7 +106,7 @@ extension HTTPProxyHandler {
         var facts: BodyFacts?
         var evaluated = request
         if let body {
-            var bodyFacts = inspector.facts(for: request, body: body)
+            var bodyFacts = inspector.facts(for: request, body: body, patternLiterals: policy.canonicalLiterals)
             facts = bodyFacts
             if tx.llmCall != nil, bodyFacts.mcp.detections == [MCPDetection.llmRequest.rawValue] {
                 // An LLM call that names MCP servers is not itself MCP traffic: it goes to its

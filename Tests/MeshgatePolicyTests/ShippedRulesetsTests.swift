@@ -44,7 +44,8 @@ import Testing
     func evasionsAreRerouted(body: String) throws {
         let policy = try PolicyEngine.load(files: Self.files, regexCompiler: PCRE2RegexCompiler(), portal: "https://portal.example.com/mcp")
         let request = PolicyRequest(host: "api.example.org", method: "POST", path: "/v2/rpc", headers: [("Content-Type", "application/json")])
-        let facts = InspectionRequestInspector().facts(for: request, body: Array(body.utf8))
+        // As the proxy asks: told the patterns' literals, so the canonical form may be skipped.
+        let facts = InspectionRequestInspector().facts(for: request, body: Array(body.utf8), patternLiterals: policy.canonicalLiterals)
         let verdict = policy.evaluate(request.withBody(facts))
         #expect(verdict.action == .reroute, "\(verdict)")
     }
@@ -58,13 +59,38 @@ import Testing
     func lookalikesAreAllowed(body: String) throws {
         let policy = try PolicyEngine.load(files: Self.files, regexCompiler: PCRE2RegexCompiler(), portal: "https://portal.example.com/mcp")
         let request = PolicyRequest(host: "api.example.org", method: "POST", path: "/v2/rpc", headers: [("Content-Type", "application/json")])
-        let facts = InspectionRequestInspector().facts(for: request, body: Array(body.utf8))
+        // As the proxy asks: told the patterns' literals, so the canonical form may be skipped.
+        let facts = InspectionRequestInspector().facts(for: request, body: Array(body.utf8), patternLiterals: policy.canonicalLiterals)
         let verdict = policy.evaluate(request.withBody(facts))
         #expect(verdict.action == .allow, "\(verdict)")
     }
 }
 
 @Suite struct InspectionRequestInspectorTests {
+    @Test func aBodyWithoutAnyPatternLiteralIsNotCanonicalisedUnlessEscapesCouldHideOne() throws {
+        let policy = try PolicyEngine.load(files: [ShippedRulesetsTests.files[0]], regexCompiler: PCRE2RegexCompiler(),
+                                           portal: "https://portal.example.com/mcp")
+        let literals = try #require(policy.canonicalLiterals)
+        #expect(literals.contains(Array(#""tools/call""#.utf8)))
+        let inspector = InspectionRequestInspector()
+        let prompt = #"{"model": "m", "messages": [{"role": "user", "content": "build the tool\nand test it"}]}"#
+        #expect(inspector.facts(for: request, body: Array(prompt.utf8), patternLiterals: literals).canonical == nil)
+        #expect(inspector.facts(for: request, body: Array(prompt.utf8), patternLiterals: nil).canonical != nil)
+        let escaped = #"{"model": "m", "note": "\u0074ools"}"#
+        #expect(inspector.facts(for: request, body: Array(escaped.utf8), patternLiterals: literals).canonical != nil)
+        let mentions = #"{"model": "m", "protocolVersion": "2025-06-18"}"#
+        #expect(inspector.facts(for: request, body: Array(mentions.utf8), patternLiterals: literals).canonical != nil)
+        // Quoted inside a string it is `\"protocolVersion\"`, in the raw and the canonical text alike.
+        let quoted = #"{"model": "m", "note": "\"protocolVersion\" is a field"}"#
+        #expect(inspector.facts(for: request, body: Array(quoted.utf8), patternLiterals: literals).canonical == nil)
+    }
+
+    @Test func dlpSecretsHasAPatternWithoutLiteralsSoBodiesAreAlwaysCanonicalised() throws {
+        let policy = try PolicyEngine.load(files: ShippedRulesetsTests.files, regexCompiler: PCRE2RegexCompiler(),
+                                           portal: "https://portal.example.com/mcp")
+        #expect(policy.canonicalLiterals == nil)  // the AWS key pattern starts with a group of alternatives
+    }
+
     let request = PolicyRequest(host: "api.example.org", method: "POST", path: "/v1/responses", headers: [("Content-Type", "application/json")])
 
     @Test func mcpServersInAnLLMRequestAreFoundThroughEscapes() {

@@ -32,6 +32,13 @@ public enum ByteSearch {
         }
     }
 
+    /// The offset of the first `byte` in `haystack` at or after `from`, or nil.
+    public static func firstIndex(of byte: UInt8, in haystack: UnsafeRawBufferPointer, from: Int = 0) -> Int? {
+        guard from < haystack.count, let base = haystack.baseAddress,
+              let hit = memchr(base + from, Int32(byte), haystack.count - from) else { return nil }
+        return base.distance(to: UnsafeRawPointer(hit))
+    }
+
     /// Whether `needle` occurs in `haystack`.
     public static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
         haystack.withUnsafeBytes { contains($0, needle) }

@@ -24,6 +24,8 @@ public final class PCRERegex: @unchecked Sendable {
 
     private let code: OpaquePointer
     private let pool: PCREScratchPool
+    /// Literals a match must contain, checked before PCRE2 runs (nil: no such shortcut).
+    let literalPrefilter: PCRERequiredLiterals?
 
     /// Compiles `pattern` and JIT-compiles it, falling back to the interpreter when JIT is unavailable.
     public init(_ pattern: String, options: Options = [], limits: Limits = .default) throws(PCRECompileError) {
@@ -61,6 +63,7 @@ public final class PCRERegex: @unchecked Sendable {
         self.isJITCompiled = jitReason == nil
         self.jitUnavailableReason = jitReason
         self.pool = PCREScratchPool(code: compiled, limits: limits, useJIT: jitReason == nil)
+        self.literalPrefilter = PCRERequiredLiterals.of(pattern, options: options)
     }
 
     /// Same as `init(_:options:limits:)`.
@@ -86,6 +89,8 @@ public final class PCRERegex: @unchecked Sendable {
         startingAt start: Int = 0
     ) throws(PCREMatchError) -> Range<Int>? {
         guard start >= 0, start <= bytes.count else { return nil }
+        // Every match lies at or after `start`, and so does the literal it contains.
+        if let literalPrefilter, !literalPrefilter.mayMatch(UnsafeRawBufferPointer(rebasing: bytes[start...])) { return nil }
         let subject = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)
         let outcome: Result<Range<Int>?, PCREMatchError>? = pool.withScratch { scratch in
             let rc = cpcre2_match(code, subject, bytes.count, start, 0, scratch.matchData, scratch.context)
@@ -146,6 +151,11 @@ public final class PCRERegex: @unchecked Sendable {
     public func matches(in string: String) throws(PCREMatchError) -> Bool {
         try firstMatch(in: string) != nil
     }
+
+    /// Literal byte strings, one per top-level alternative, of which every match contains one
+    /// (read off the pattern; nil when it has none that can be relied on). Subjects without any
+    /// are refused before PCRE2 runs.
+    public var requiredLiterals: [[UInt8]]? { literalPrefilter?.alternatives }
 
     /// Idle match-data sets held for reuse (for tests and diagnostics).
     var pooledScratchCount: Int { pool.idleCount }

@@ -13,18 +13,37 @@ public struct InspectionRequestInspector: RequestInspector {
         // servers; a JSON body whose canonical text (escapes decoded, so nothing hides) has neither
         // `"jsonrpc"` nor `"mcp…` is not parsed into one. A 64 KiB prompt costs a third as much.
         let needsTree = canonical.map { text in Self.treeMarkers.contains { ByteSearch.contains(text, $0) } } ?? true
+        let mcp = Self.mcpFacts(request, body: body.isEmpty ? nil : body, needsTree: needsTree)
+        return BodyFacts(raw: body, canonical: canonical, mcp: mcp)
+    }
+
+    /// The MCP recognizer's findings; the body is parsed only when `needsTree`.
+    private static func mcpFacts(_ request: PolicyRequest, body: [UInt8]?, needsTree: Bool) -> MCPFacts {
         let finding = MCPRecognizer.recognize(request: MCPRequestInfo(
             method: request.method,
             path: request.path,
             headers: request.headers,
-            body: body.isEmpty || !needsTree ? nil : body,
+            body: needsTree ? body : nil,
             json: nil
         ))
-        let mcp = finding.map {
+        return finding.map {
             MCPFacts(isMCP: true, methods: $0.methods.isEmpty ? ($0.mcpMethod.map { [$0] } ?? []) : $0.methods,
                      detections: $0.detections, serverURLs: $0.serverURLs)
         } ?? .none
-        return BodyFacts(raw: body, canonical: canonical, mcp: mcp)
+    }
+
+    /// As `facts(for:body:)`, but a body that holds none of `literals` nor the MCP markers, and
+    /// whose canonical form could not hold them either (`JSONCanonicalizer.addsNoPlainLiteral`),
+    /// is not canonicalised: no pattern can match it and it is not MCP by its body. For a 64 KiB
+    /// prompt that is most of the cost of inspecting it.
+    public func facts(for request: PolicyRequest, body: [UInt8], patternLiterals literals: [[UInt8]]?) -> BodyFacts {
+        guard let literals, !body.isEmpty else { return facts(for: request, body: body) }
+        let watched = literals + Self.treeMarkers
+        guard watched.allSatisfy(JSONCanonicalizer.isPlainLiteral), JSONCanonicalizer.addsNoPlainLiteral(to: body),
+              !watched.contains(where: { ByteSearch.contains(body, $0) }) else {
+            return facts(for: request, body: body)
+        }
+        return BodyFacts(raw: body, canonical: nil, mcp: Self.mcpFacts(request, body: nil, needsTree: false))
     }
 
     /// Canonical-text fragments without which the MCP recognizer finds nothing in a JSON body:
