@@ -85,10 +85,18 @@ import Testing
         #expect(inspector.facts(for: request, body: Array(quoted.utf8), patternLiterals: literals).canonical == nil)
     }
 
-    @Test func dlpSecretsHasAPatternWithoutLiteralsSoBodiesAreAlwaysCanonicalised() throws {
+    @Test func everyShippedPatternHasLiteralsButOneWithoutThemTurnsTheShortcutOff() throws {
         let policy = try PolicyEngine.load(files: ShippedRulesetsTests.files, regexCompiler: PCRE2RegexCompiler(),
                                            portal: "https://portal.example.com/mcp")
-        #expect(policy.canonicalLiterals == nil)  // the AWS key pattern starts with a group of alternatives
+        let literals = try #require(policy.canonicalLiterals)
+        #expect(literals.contains(Array("AKIA".utf8)) && literals.contains(Array("github_pat_".utf8)))
+        let opaque = try PolicyEngine(rulesets: [Ruleset.parse(yaml: """
+            ruleset: opaque
+            version: "1"
+            rules: [{ id: r, match: { body: [p] }, action: block }]
+            dlp_profiles: { p: { patterns: [{ name: Card, regex: '[0-9]{16}' }] } }
+            """, file: "opaque.yaml")], regexCompiler: PCRE2RegexCompiler())
+        #expect(opaque.canonicalLiterals == nil)
     }
 
     let request = PolicyRequest(host: "api.example.org", method: "POST", path: "/v1/responses", headers: [("Content-Type", "application/json")])

@@ -25,7 +25,7 @@ public enum JSONCanonicalizer {
     /// canonical form. True for UTF-8 text whose only escapes are `\n`, `\t`, `\r`, `\"` and
     /// `\\`: canonicalisation then only drops whitespace between tokens (which a plain literal
     /// cannot straddle, as tokens are separated by `:` `,` and brackets), turns those escapes into
-    /// whitespace or leaves them, and repairs invalid UTF-8 (which an ASCII literal cannot include).
+    /// line breaks and tabs or leaves them, and repairs invalid UTF-8 (which an ASCII literal cannot include).
     /// `\u0074ools/call` or `\/` could spell a literal the raw bytes lack, so they make it false.
     public static func addsNoPlainLiteral(to bytes: [UInt8]) -> Bool {
         let encoding = JSONTextEncoding.detect(bytes)
@@ -43,11 +43,13 @@ public enum JSONCanonicalizer {
         }
     }
 
-    /// Whether `literal` is printable ASCII without whitespace, backslashes or JSON's structural
-    /// characters `{ } [ ] , :` — the literals `addsNoPlainLiteral` reasons about.
+    /// Whether `literal` is printable ASCII (spaces allowed; tabs, line breaks and other controls
+    /// not) without backslashes or JSON's structural characters `{ } [ ] , :` — the literals
+    /// `addsNoPlainLiteral` reasons about. A space is safe: canonicalisation removes whitespace but
+    /// never creates a space, and outside strings none is left to sit next to.
     public static func isPlainLiteral(_ literal: [UInt8]) -> Bool {
         !literal.isEmpty && literal.allSatisfy { byte in
-            byte > 0x20 && byte < 0x7F && !Self.structural.contains(byte)
+            byte >= 0x20 && byte < 0x7F && !Self.structural.contains(byte)
         }
     }
 

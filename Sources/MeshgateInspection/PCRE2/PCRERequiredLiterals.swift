@@ -7,7 +7,8 @@
 /// that lacks it cannot match.
 ///
 /// The reading is deliberately partial and errs towards "no prefilter": only literal runs at the
-/// top level of each alternative count (never inside a group, class or lookaround); a quantified
+/// top level of each alternative count, plus unquantified groups of plain literal choices such as
+/// `(?:AKIA|ASIA)` (never anything inside lookarounds, classes or other groups); a quantified
 /// character is dropped from its run; patterns with caseless or extended options, `\Q…\E`,
 /// escapes that take arguments (`\x41`, `\p{L}`, back-references) or backtracking verbs such as
 /// `(*ACCEPT)` get none. Wrongly finding a literal would hide a match, so anything unclear bails.
@@ -29,10 +30,15 @@ struct PCRERequiredLiterals: Sendable, Equatable {
         var reader = Reader(bytes: bytes)
         guard let alternatives = reader.alternatives(), !alternatives.isEmpty else { return nil }
         var chosen: [[UInt8]] = []
-        for runs in alternatives {
-            // The longest run is the most selective and the cheapest to verify per candidate.
-            guard let best = runs.max(by: { $0.count < $1.count }), !best.isEmpty else { return nil }
-            chosen.append(best)
+        for requirements in alternatives {
+            // Each requirement is one literal or a group of literal choices; a longer literal is
+            // more selective, and every choice costs a search, so a group scores its shortest
+            // choice minus one.
+            func score(_ choices: [[UInt8]]) -> Int {
+                (choices.map(\.count).min() ?? 0) - (choices.count > 1 ? 1 : 0)
+            }
+            guard let best = requirements.max(by: { score($0) < score($1) }), score(best) > 0 else { return nil }
+            for literal in best where !chosen.contains(literal) { chosen.append(literal) }
         }
         return PCRERequiredLiterals(alternatives: chosen)
     }
@@ -66,14 +72,15 @@ struct PCRERequiredLiterals: Sendable, Equatable {
         let bytes: [UInt8]
         var i = 0
 
-        /// The literal runs of each top-level alternative; nil when the pattern uses something the
-        /// reader does not understand.
-        mutating func alternatives() -> [[[UInt8]]]? {
-            var result: [[[UInt8]]] = []
-            var runs: [[UInt8]] = []
+        /// What each top-level alternative requires: literal runs (one choice each) and groups of
+        /// plain literal alternatives such as `(?:AKIA|ASIA)` (one of several); nil when the pattern
+        /// uses something the reader does not understand.
+        mutating func alternatives() -> [[[[UInt8]]]]? {
+            var result: [[[[UInt8]]]] = []
+            var runs: [[[UInt8]]] = []
             var run: [UInt8] = []
             func endRun() {
-                if !run.isEmpty { runs.append(run) }
+                if !run.isEmpty { runs.append([run]) }
                 run = []
             }
             while i < bytes.count {
@@ -86,7 +93,9 @@ struct PCRERequiredLiterals: Sendable, Equatable {
                     i += 1
                 case UInt8(ascii: "("):
                     endRun()
+                    let start = i
                     guard skipGroup() else { return nil }
+                    if let choices = Self.literalChoices(bytes[start..<i]), !isQuantifier(at: i) { runs.append(choices) }
                 case UInt8(ascii: "["):
                     endRun()
                     guard skipClass() else { return nil }
@@ -133,6 +142,36 @@ struct PCRERequiredLiterals: Sendable, Equatable {
             endRun()
             result.append(runs)
             return result
+        }
+
+        /// Whether a quantifier (which could make the item before it optional) starts at `index`.
+        private func isQuantifier(at index: Int) -> Bool {
+            index < bytes.count && [UInt8(ascii: "?"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "{")].contains(bytes[index])
+        }
+
+        /// The alternatives of a group holding nothing but plain literals, `(a|bc)` or `(?:a|bc)`;
+        /// nil for any other group (lookarounds, nesting, classes, escapes, an empty alternative).
+        static func literalChoices(_ group: ArraySlice<UInt8>) -> [[UInt8]]? {
+            var body = group.dropFirst().dropLast()
+            if body.starts(with: "?:".utf8) { body = body.dropFirst(2) }
+            var choices: [[UInt8]] = []
+            var current: [UInt8] = []
+            for byte in body {
+                switch byte {
+                case UInt8(ascii: "|"):
+                    guard !current.isEmpty else { return nil }
+                    choices.append(current)
+                    current = []
+                case UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "["), UInt8(ascii: "\\"), UInt8(ascii: "?"), UInt8(ascii: "*"),
+                     UInt8(ascii: "+"), UInt8(ascii: "{"), UInt8(ascii: "."), UInt8(ascii: "^"), UInt8(ascii: "$"):
+                    return nil
+                default:
+                    current.append(byte)
+                }
+            }
+            guard !current.isEmpty else { return nil }
+            choices.append(current)
+            return choices
         }
 
         /// The index after the `{n,m}` quantifier at `i` (digits, at most one comma, spaces), or

@@ -20,7 +20,7 @@ import Testing
         #expect(!JSONCanonicalizer.addsNoPlainLiteral(to: utf16))
     }
 
-    @Test(arguments: [(#""tools/call""#, true), ("github_pat_", true), ("sk-", true), ("a b", false), (#""a":"b""#, false),
+    @Test(arguments: [(#""tools/call""#, true), ("github_pat_", true), ("sk-", true), ("PRIVATE KEY-----", true), ("a\tb", false), ("a\nb", false), (#""a":"b""#, false),
                       (#"a\b"#, false), ("é", false), ("", false)])
     func plainLiterals(literal: String, plain: Bool) {
         #expect(JSONCanonicalizer.isPlainLiteral(Array(literal.utf8)) == plain)
