@@ -234,6 +234,7 @@ final class UpstreamUDPHandler: ChannelInboundHandler {
     static let maxInFlight = 50_000
     private var pending: [UInt16: Pending] = [:]
     private var context: ChannelHandlerContext?
+    private var flushScheduled = false
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
 
@@ -275,7 +276,16 @@ final class UpstreamUDPHandler: ChannelInboundHandler {
         pending[id] = Pending(promise: promise, upstream: upstream, question: question, timeout: scheduled)
         var buffer = context.channel.allocator.buffer(capacity: query.count)
         buffer.writeBytes(query)
-        context.writeAndFlush(wrapOutboundOut(AddressedEnvelope(remoteAddress: upstream, data: buffer)), promise: nil)
+        context.write(wrapOutboundOut(AddressedEnvelope(remoteAddress: upstream, data: buffer)), promise: nil)
+        // The queries a read burst of the listener forwards leave in one sendmmsg: the flush
+        // runs once the loop has finished handling that burst.
+        if !flushScheduled {
+            flushScheduled = true
+            loop.assumeIsolatedUnsafeUnchecked().execute { [self] in
+                flushScheduled = false
+                self.context?.flush()
+            }
+        }
         return promise.futureResult
     }
 

@@ -1,14 +1,16 @@
 import NIOCore
 
 /// The only handler of a listening UDP socket: each datagram is one query. Answers made at once
-/// are flushed together when the read burst ends (one sendmmsg for many); forwarded ones are
-/// flushed as they arrive.
+/// are flushed together when the read burst ends (one sendmmsg for many); forwarded ones, which
+/// arrive in bursts from the upstream socket, are flushed together once the loop has handled
+/// that burst.
 final class DNSUDPHandler: ChannelInboundHandler {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
     typealias OutboundOut = AddressedEnvelope<ByteBuffer>
 
     private let processor: DNSQueryProcessor
     private var needsFlush = false
+    private var laterFlushScheduled = false
 
     init(processor: DNSQueryProcessor) { self.processor = processor }
 
@@ -23,8 +25,10 @@ final class DNSUDPHandler: ChannelInboundHandler {
             needsFlush = true
         case .later(let future):
             let channel = context.channel
-            future.whenSuccess { reply in
-                channel.writeAndFlush(AddressedEnvelope(remoteAddress: client, data: channel.allocator.buffer(bytes: reply)), promise: nil)
+            let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+            future.hop(to: context.eventLoop).whenSuccess { reply in
+                channel.write(AddressedEnvelope(remoteAddress: client, data: channel.allocator.buffer(bytes: reply)), promise: nil)
+                handler.value.scheduleLaterFlush(channel)
             }
         }
     }
@@ -35,6 +39,16 @@ final class DNSUDPHandler: ChannelInboundHandler {
             context.flush()
         }
         context.fireChannelReadComplete()
+    }
+
+    private func scheduleLaterFlush(_ channel: any Channel) {
+        guard !laterFlushScheduled else { return }
+        laterFlushScheduled = true
+        let handler = NIOLoopBound(self, eventLoop: channel.eventLoop)
+        channel.eventLoop.execute {
+            handler.value.laterFlushScheduled = false
+            channel.flush()
+        }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
