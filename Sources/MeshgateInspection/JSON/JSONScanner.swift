@@ -26,6 +26,9 @@ struct JSONScanner {
     private var reescapes: [Int] = []
     /// Whether the current string's text has a byte >= 0x80 (false means it is ASCII).
     private var nonASCII = false
+    /// The decoded value of the string (or key) just parsed, when a tree is built. Handed over
+    /// here rather than returned so that without a tree no String passes through at all.
+    private var lastString = ""
 
     // The open containers' contents, used only when a tree is built (`scan` keeps their kinds).
     // Parallel stacks rather than an enum of payloads, so appending to the innermost container
@@ -121,8 +124,8 @@ struct JSONScanner {
             var produced = JSONValue.null
             switch input[pos] {
             case UInt8(ascii: "\""):
-                let text = try parseString(input, &pos)
-                if buildTree { produced = .string(text) }
+                try parseString(input, &pos)
+                if buildTree { produced = .string(lastString) }
             case UInt8(ascii: "{"), UInt8(ascii: "["):
                 let opensObject = input[pos] == UInt8(ascii: "{")
                 guard depth < limits.maxDepth else { throw JSONParseError(.tooDeep(limit: limits.maxDepth), at: pos) }
@@ -135,7 +138,7 @@ struct JSONScanner {
                     pos += 1
                     if buildTree { produced = opensObject ? .object([]) : .array([]) }
                 } else {
-                    let key = opensObject ? try parseKey(input, &pos) : ""
+                    if opensObject { try parseKey(input, &pos) }
                     if depth == stackCapacity {
                         let bigger = UnsafeMutablePointer<Bool>.allocate(capacity: stackCapacity * 2)
                         bigger.update(from: stack, count: depth)
@@ -149,7 +152,7 @@ struct JSONScanner {
                     if buildTree {
                         if opensObject {
                             objects.append([])
-                            pendingKeys.append(key)
+                            pendingKeys.append(lastString)
                         } else {
                             arrays.append([])
                         }
@@ -184,17 +187,16 @@ struct JSONScanner {
                 guard pos < n else { throw JSONParseError(.unexpectedEnd, at: pos) }
                 let byte = input[pos]
                 if inObject {
-                    var key = ""
                     if buildTree {
-                        key = pendingKeys.removeLast()
+                        let key = pendingKeys.removeLast()
                         objects[objects.count - 1].append((key: key, value: produced))
                     }
                     if byte == UInt8(ascii: ",") {
                         emit(byte)
                         pos += 1
                         skipWhitespace(input, &pos)
-                        key = try parseKey(input, &pos)
-                        if buildTree { pendingKeys.append(key) }
+                        try parseKey(input, &pos)
+                        if buildTree { pendingKeys.append(lastString) }
                         continue parseValue
                     }
                     guard byte == UInt8(ascii: "}") else { throw JSONParseError(.unexpectedByte(byte), at: pos) }
@@ -220,39 +222,43 @@ struct JSONScanner {
 
     // MARK: - Tokens
 
-    /// Parses `"key"` and the `:` after it (writing `"key":`), leaving `pos` at the member's value.
-    private mutating func parseKey(_ input: UnsafeBufferPointer<UInt8>, _ pos: inout Int) throws(JSONParseError) -> String {
+    /// Parses `"key"` and the `:` after it (writing `"key":`), leaving `pos` at the member's value
+    /// and the key in `lastString`.
+    private mutating func parseKey(_ input: UnsafeBufferPointer<UInt8>, _ pos: inout Int) throws(JSONParseError) {
         guard pos < input.count else { throw JSONParseError(.unexpectedEnd, at: pos) }
         guard input[pos] == UInt8(ascii: "\"") else { throw JSONParseError(.unexpectedByte(input[pos]), at: pos) }
-        let key = try parseString(input, &pos)
+        try parseString(input, &pos)
         skipWhitespace(input, &pos)
         guard pos < input.count else { throw JSONParseError(.unexpectedEnd, at: pos) }
         guard input[pos] == UInt8(ascii: ":") else { throw JSONParseError(.unexpectedByte(input[pos]), at: pos) }
         emit(UInt8(ascii: ":"))
         pos += 1
         skipWhitespace(input, &pos)
-        return key
     }
 
     /// Parses the string starting at the `"` under `pos`, writes it quoted in canonical form and
-    /// returns its decoded value ("" when no tree is built); leaves `pos` after the closing quote.
+    /// (when a tree is built) puts its decoded value in `lastString`; leaves `pos` after the
+    /// closing quote.
     ///
     /// Canonical form: every escape decoded except `"` and `\`, written `\"` and `\\`. They are the
     /// two characters that could otherwise let a string's content pose as JSON structure (a quoted
     /// `{"method":"tools/call"}` inside a GitHub issue body stays `{\"method\":\"tools/call\"}`);
     /// every other escape stays decoded, so `tools\u002fcall` reads `tools/call`. Invalid UTF-8
     /// becomes U+FFFD. Runs of plain bytes and valid UTF-8 are canonical already and are copied
-    /// verbatim, found sixteen (near the end of the input, eight) bytes at a time.
-    private mutating func parseString(_ input: UnsafeBufferPointer<UInt8>, _ position: inout Int) throws(JSONParseError) -> String {
-        // A local copy: stores through `position` in the loop would be kept, one per vector.
+    /// verbatim.
+    ///
+    /// Inlined into its two callers for the common string (plain ASCII up to the closing quote):
+    /// a body is mostly short keys and values, and a call per string was a tenth of the time.
+    /// Anything else goes on in `parseStringRest`.
+    @inline(__always)
+    private mutating func parseString(_ input: UnsafeBufferPointer<UInt8>, _ position: inout Int) throws(JSONParseError) {
         var pos = position
         let n = input.count
         guard let base = input.baseAddress else { throw JSONParseError(.unexpectedEnd, at: pos) }
         // Run bytes are written one for one, so room for the rest of the input (plus one vector)
-        // makes every store below safe; only escapes and repairs can grow the text, and this is
-        // re-checked after each of them.
+        // makes every store of the run safe.
         reserve(n - pos + 17)
-        guard var o = out else { throw JSONParseError(.unexpectedEnd, at: pos) }
+        guard let o = out else { throw JSONParseError(.unexpectedEnd, at: pos) }
         var oc = outCount
         o[oc] = UInt8(ascii: "\"")
         oc += 1
@@ -263,53 +269,41 @@ struct JSONScanner {
             nonASCII = false
         }
         pos += 1
+        Self.copyPlainRun(base, n, &pos, o, &oc)
+        if _fastPath(pos < n && base[pos] == UInt8(ascii: "\"")) {
+            o[oc] = UInt8(ascii: "\"")
+            position = pos + 1
+            outCount = oc + 1
+            if buildTree { takeValue(contentStart, oc) }
+            return
+        }
+        outCount = oc
+        position = pos
+        try parseStringRest(input, &position, contentStart: contentStart)
+    }
+
+    /// Goes on with the string whose content so far is written from `contentStart`, from the
+    /// byte under `position` that `copyPlainRun` stopped at (or the end of the input).
+    @inline(never)
+    private mutating func parseStringRest(_ input: UnsafeBufferPointer<UInt8>, _ position: inout Int, contentStart: Int) throws(JSONParseError) {
+        var pos = position
+        let n = input.count
+        guard let base = input.baseAddress else { throw JSONParseError(.unexpectedEnd, at: pos) }
         while true {
+            // Only escapes and repairs can grow the text, so room is re-checked after each of them.
+            reserve(n - pos + 17)
+            guard let o = out else { throw JSONParseError(.unexpectedEnd, at: pos) }
+            var oc = outCount
             scanRun: while true {
-                if pos + 16 <= n {
-                    let vector = UnsafeRawPointer(base + pos).loadUnaligned(as: SIMD16<UInt8>.self)
-                    // Stored whole (the room is there) and then only its clean prefix counted.
-                    UnsafeMutableRawPointer(o + oc).storeBytes(of: vector, as: SIMD16<UInt8>.self)
-                    // The two words of the mask, in memory order (a same-size reinterpretation).
-                    let mask = unsafeBitCast(Self.attentionMask(vector), to: SIMD2<UInt64>.self)
-                    if _fastPath(mask[0] | mask[1] == 0) {
-                        pos &+= 16
-                        oc &+= 16
-                        continue scanRun
-                    }
-                    let clean = mask[0] != 0
-                        ? mask[0].trailingZeroBitCount >> 3
-                        : 8 + mask[1].trailingZeroBitCount >> 3
-                    pos += clean
-                    oc += clean
-                } else if pos + 8 <= n {
-                    let word = UnsafeRawPointer(base + pos).loadUnaligned(as: UInt64.self)
-                    UnsafeMutableRawPointer(o + oc).storeBytes(of: word, as: UInt64.self)
-                    let mask = Self.attentionMask(word)
-                    if _fastPath(mask == 0) {
-                        pos += 8
-                        oc += 8
-                        continue scanRun
-                    }
-                    let clean = mask.trailingZeroBitCount >> 3
-                    pos += clean
-                    oc += clean
-                } else if pos >= n {
-                    break scanRun
-                }
+                Self.copyPlainRun(base, n, &pos, o, &oc)
+                guard pos < n else { break scanRun }
                 let byte = base[pos]
                 if byte == UInt8(ascii: "\"") {
-                    // The usual way out: no state to hand back but the two offsets.
-                    position = pos + 1
                     o[oc] = byte
+                    position = pos + 1
                     outCount = oc + 1
-                    guard buildTree else { return "" }
-                    let content = UnsafeBufferPointer(start: o + contentStart, count: oc - contentStart)
-                    let value = reescapes.isEmpty
-                        ? Self.string(content, isASCII: !nonASCII)
-                        : Self.unescaped(content, dropping: reescapes, from: contentStart, isASCII: !nonASCII)
-                    // The parser alone needs the text only long enough to make the value.
-                    if !writeCanonical { outCount = 0 }
-                    return value
+                    if buildTree { takeValue(contentStart, oc) }
+                    return
                 } else if byte >= 0x80 {
                     guard let length = Self.validUTF8Length(input, pos) else { break scanRun }
                     if buildTree { nonASCII = true }
@@ -334,14 +328,9 @@ struct JSONScanner {
                     }
                     pos += 2
                     oc += 1
-                } else if byte < 0x20 || byte == UInt8(ascii: "\\") {
-                    break scanRun
                 } else {
-                    // Unreachable from a mask hit (every flagged byte is handled above), but the
-                    // tail below eight bytes comes here byte by byte.
-                    o[oc] = byte
-                    pos += 1
-                    oc += 1
+                    // A control character, or a backslash that ends the input.
+                    break scanRun
                 }
             }
             outCount = oc
@@ -356,10 +345,61 @@ struct JSONScanner {
                 // Ill-formed UTF-8: a well-formed sequence would have stayed in the run.
                 appendUTF8Sequence(input, &pos)
             }
-            reserve(n - pos + 17)
-            guard let grown = out else { throw JSONParseError(.unexpectedEnd, at: pos) }
-            o = grown
-            oc = outCount
+        }
+    }
+
+    /// Puts the tree value of the string whose canonical content is `out[start..<end]` in
+    /// `lastString`.
+    private mutating func takeValue(_ start: Int, _ end: Int) {
+        guard let out else { return }
+        let content = UnsafeBufferPointer(start: out + start, count: end - start)
+        lastString = reescapes.isEmpty
+            ? Self.string(content, isASCII: !nonASCII)
+            : Self.unescaped(content, dropping: reescapes, from: start, isASCII: !nonASCII)
+        // The parser alone needs the text only long enough to make the value.
+        if !writeCanonical { outCount = 0 }
+    }
+
+    /// Moves `pos` past the plain bytes under it (none of `"`, `\`, below 0x20, 0x80 and above),
+    /// copying them to `o + oc`, which must have room for the rest of the input plus 16 bytes.
+    /// Stops at the first byte that is not plain, or at the end of the input.
+    @inline(__always)
+    private static func copyPlainRun(_ base: UnsafePointer<UInt8>, _ n: Int, _ pos: inout Int, _ o: UnsafeMutablePointer<UInt8>, _ oc: inout Int) {
+        while pos + 16 <= n {
+            let vector = UnsafeRawPointer(base + pos).loadUnaligned(as: SIMD16<UInt8>.self)
+            // Stored whole (the room is there) and then only its clean prefix counted.
+            UnsafeMutableRawPointer(o + oc).storeBytes(of: vector, as: SIMD16<UInt8>.self)
+            // The two words of the mask, in memory order (a same-size reinterpretation).
+            let mask = unsafeBitCast(attentionMask(vector), to: SIMD2<UInt64>.self)
+            // A branch, not a select: a clean vector then advances by a constant, so the next
+            // load does not wait on this one.
+            if _fastPath(mask[0] | mask[1] == 0) {
+                pos &+= 16
+                oc &+= 16
+                continue
+            }
+            let clean = mask[0] != 0
+                ? mask[0].trailingZeroBitCount >> 3
+                : 8 + mask[1].trailingZeroBitCount >> 3
+            pos += clean
+            oc += clean
+            return
+        }
+        if pos + 8 <= n {
+            let word = UnsafeRawPointer(base + pos).loadUnaligned(as: UInt64.self)
+            UnsafeMutableRawPointer(o + oc).storeBytes(of: word, as: UInt64.self)
+            let mask = attentionMask(word)
+            let clean = mask == 0 ? 8 : mask.trailingZeroBitCount >> 3
+            pos += clean
+            oc += clean
+            if mask != 0 { return }
+        }
+        while pos < n {
+            let byte = base[pos]
+            guard byte >= 0x20, byte < 0x80, byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\") else { return }
+            o[oc] = byte
+            pos += 1
+            oc += 1
         }
     }
 
