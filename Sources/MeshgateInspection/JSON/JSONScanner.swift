@@ -104,7 +104,7 @@ struct JSONScanner {
         // Every value starts at a byte of its own, so a shorter input cannot reach the limit and
         // the count is only kept when it could.
         let countsValues = n > limits.maxValues
-        // The kind of each open container (1 = object), innermost last, in a buffer of this call's
+        // Whether each open container is an object, innermost last, in a buffer of this call's
         // own: it is pushed and popped once per container, which an Array's uniqueness check and
         // retain traffic made a visible cost.
         var depth = 0
