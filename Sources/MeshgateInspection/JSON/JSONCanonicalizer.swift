@@ -10,8 +10,8 @@ public enum JSONCanonicalizer {
         try? canonicalizeOrThrow(bytes, limits: limits)
     }
 
-    /// Only the canonical text of `bytes` (no tree), or nil when the body is not JSON. A third
-    /// cheaper than `canonicalize` on a large body: no string values or containers are built.
+    /// Only the canonical text of `bytes` (no tree), or nil when the body is not JSON. Several
+    /// times cheaper than `canonicalize` on a large body: no string values or containers are built.
     public static func canonicalText(_ bytes: [UInt8], limits: JSONLimits = .default) -> [UInt8]? {
         guard bytes.count <= limits.maxBytes else { return nil }
         let text = JSONTextEncoding.detect(bytes).transcodedToUTF8(bytes)

@@ -21,15 +21,18 @@ struct JSONScanner {
     private var outCapacity = 0
     /// Whether `out` was allocated here (else it is borrowed storage of the canonical array).
     private var ownsOut = false
-    /// Output offsets of the backslashes re-inserted into the current string (`\"`, `\\`).
+    /// Output offsets of the backslashes re-inserted into the current string (`\"`, `\\`); kept
+    /// only when a tree is built, which is the only reader.
     private var reescapes: [Int] = []
     /// Whether the current string's text has a byte >= 0x80 (false means it is ASCII).
     private var nonASCII = false
+    /// The decoded value of the string (or key) just parsed, when a tree is built. Handed over
+    /// here rather than returned so that without a tree no String passes through at all.
+    private var lastString = ""
 
+    // The open containers' contents, used only when a tree is built (`scan` keeps their kinds).
     // Parallel stacks rather than an enum of payloads, so appending to the innermost container
     // mutates it in place instead of copying it (which would make long arrays quadratic).
-    private enum Kind { case array, object }
-    private var kinds: [Kind] = []
     private var arrays: [[JSONValue]] = []
     private var objects: [[(key: String, value: JSONValue)]] = []
     private var pendingKeys: [String] = []
@@ -98,48 +101,64 @@ struct JSONScanner {
     private mutating func scan(_ input: UnsafeBufferPointer<UInt8>) throws(JSONParseError) -> JSONValue {
         var pos = 0
         let n = input.count
+        // Every value starts at a byte of its own, so a shorter input cannot reach the limit and
+        // the count is only kept when it could.
+        let countsValues = n > limits.maxValues
+        // Whether each open container is an object, innermost last, in a buffer of this call's
+        // own: it is pushed and popped once per container, which an Array's uniqueness check and
+        // retain traffic made a visible cost.
+        var depth = 0
+        var stackCapacity = 16
+        var stack = UnsafeMutablePointer<Bool>.allocate(capacity: stackCapacity)
+        defer { stack.deallocate() }
+        var inObject = false
         skipWhitespace(input, &pos)
 
         parseValue: while true {
             guard pos < n else { throw JSONParseError(.unexpectedEnd, at: pos) }
-            valueCount += 1
-            if valueCount > limits.maxValues { throw JSONParseError(.tooManyValues(limit: limits.maxValues), at: pos) }
+            if countsValues {
+                valueCount += 1
+                if valueCount > limits.maxValues { throw JSONParseError(.tooManyValues(limit: limits.maxValues), at: pos) }
+            }
 
-            var produced: JSONValue
+            var produced = JSONValue.null
             switch input[pos] {
-            case UInt8(ascii: "{"):
-                guard kinds.count < limits.maxDepth else { throw JSONParseError(.tooDeep(limit: limits.maxDepth), at: pos) }
-                emit(UInt8(ascii: "{"))
-                pos += 1
-                skipWhitespace(input, &pos)
-                if pos < n, input[pos] == UInt8(ascii: "}") {
-                    emit(UInt8(ascii: "}"))
-                    pos += 1
-                    produced = .object([])
-                } else {
-                    let key = try parseKey(input, &pos)
-                    kinds.append(.object)
-                    objects.append([])
-                    pendingKeys.append(key)
-                    continue parseValue
-                }
-            case UInt8(ascii: "["):
-                guard kinds.count < limits.maxDepth else { throw JSONParseError(.tooDeep(limit: limits.maxDepth), at: pos) }
-                emit(UInt8(ascii: "["))
-                pos += 1
-                skipWhitespace(input, &pos)
-                if pos < n, input[pos] == UInt8(ascii: "]") {
-                    emit(UInt8(ascii: "]"))
-                    pos += 1
-                    produced = .array([])
-                } else {
-                    kinds.append(.array)
-                    arrays.append([])
-                    continue parseValue
-                }
             case UInt8(ascii: "\""):
-                let text = try parseString(input, &pos)
-                produced = buildTree ? .string(text) : .null
+                try parseString(input, &pos)
+                if buildTree { produced = .string(lastString) }
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                let opensObject = input[pos] == UInt8(ascii: "{")
+                guard depth < limits.maxDepth else { throw JSONParseError(.tooDeep(limit: limits.maxDepth), at: pos) }
+                emit(input[pos])
+                pos += 1
+                skipWhitespace(input, &pos)
+                let close = opensObject ? UInt8(ascii: "}") : UInt8(ascii: "]")
+                if pos < n, input[pos] == close {
+                    emit(close)
+                    pos += 1
+                    if buildTree { produced = opensObject ? .object([]) : .array([]) }
+                } else {
+                    if opensObject { try parseKey(input, &pos) }
+                    if depth == stackCapacity {
+                        let bigger = UnsafeMutablePointer<Bool>.allocate(capacity: stackCapacity * 2)
+                        bigger.update(from: stack, count: depth)
+                        stack.deallocate()
+                        stack = bigger
+                        stackCapacity *= 2
+                    }
+                    stack[depth] = opensObject
+                    depth += 1
+                    inObject = opensObject
+                    if buildTree {
+                        if opensObject {
+                            objects.append([])
+                            pendingKeys.append(lastString)
+                        } else {
+                            arrays.append([])
+                        }
+                    }
+                    continue parseValue
+                }
             case UInt8(ascii: "t"):
                 try expectLiteral("true", input, &pos)
                 produced = .bool(true)
@@ -148,13 +167,12 @@ struct JSONScanner {
                 produced = .bool(false)
             case UInt8(ascii: "n"):
                 try expectLiteral("null", input, &pos)
-                produced = .null
             case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
                 let start = pos
                 try skipNumber(input, &pos)
                 let text = UnsafeBufferPointer(rebasing: input[start..<pos])
                 if writeCanonical { write(text) }
-                produced = buildTree ? .number(String(decoding: text, as: UTF8.self)) : .null
+                if buildTree { produced = .number(String(decoding: text, as: UTF8.self)) }
             case let byte:
                 throw JSONParseError(.unexpectedByte(byte), at: pos)
             }
@@ -162,14 +180,28 @@ struct JSONScanner {
             // Hand the finished value to its container; closing a container finishes another value.
             while true {
                 skipWhitespace(input, &pos)
-                guard let kind = kinds.last else {
+                guard depth > 0 else {
                     guard pos == n else { throw JSONParseError(.trailingData, at: pos) }
                     return produced
                 }
                 guard pos < n else { throw JSONParseError(.unexpectedEnd, at: pos) }
                 let byte = input[pos]
-                switch kind {
-                case .array:
+                if inObject {
+                    if buildTree {
+                        let key = pendingKeys.removeLast()
+                        objects[objects.count - 1].append((key: key, value: produced))
+                    }
+                    if byte == UInt8(ascii: ",") {
+                        emit(byte)
+                        pos += 1
+                        skipWhitespace(input, &pos)
+                        try parseKey(input, &pos)
+                        if buildTree { pendingKeys.append(lastString) }
+                        continue parseValue
+                    }
+                    guard byte == UInt8(ascii: "}") else { throw JSONParseError(.unexpectedByte(byte), at: pos) }
+                    if buildTree { produced = .object(objects.removeLast()) }
+                } else {
                     if buildTree { arrays[arrays.count - 1].append(produced) }
                     if byte == UInt8(ascii: ",") {
                         emit(byte)
@@ -178,92 +210,103 @@ struct JSONScanner {
                         continue parseValue
                     }
                     guard byte == UInt8(ascii: "]") else { throw JSONParseError(.unexpectedByte(byte), at: pos) }
-                    emit(byte)
-                    pos += 1
-                    kinds.removeLast()
-                    produced = .array(arrays.removeLast())
-                case .object:
-                    let key = pendingKeys.removeLast()
-                    if buildTree { objects[objects.count - 1].append((key: key, value: produced)) }
-                    if byte == UInt8(ascii: ",") {
-                        emit(byte)
-                        pos += 1
-                        skipWhitespace(input, &pos)
-                        pendingKeys.append(try parseKey(input, &pos))
-                        continue parseValue
-                    }
-                    guard byte == UInt8(ascii: "}") else { throw JSONParseError(.unexpectedByte(byte), at: pos) }
-                    emit(byte)
-                    pos += 1
-                    kinds.removeLast()
-                    produced = .object(objects.removeLast())
+                    if buildTree { produced = .array(arrays.removeLast()) }
                 }
+                emit(byte)
+                pos += 1
+                depth -= 1
+                inObject = depth > 0 && stack[depth - 1]
             }
         }
     }
 
     // MARK: - Tokens
 
-    /// Parses `"key"` and the `:` after it (writing `"key":`), leaving `pos` at the member's value.
-    private mutating func parseKey(_ input: UnsafeBufferPointer<UInt8>, _ pos: inout Int) throws(JSONParseError) -> String {
+    /// Parses `"key"` and the `:` after it (writing `"key":`), leaving `pos` at the member's value
+    /// and the key in `lastString`.
+    private mutating func parseKey(_ input: UnsafeBufferPointer<UInt8>, _ pos: inout Int) throws(JSONParseError) {
         guard pos < input.count else { throw JSONParseError(.unexpectedEnd, at: pos) }
         guard input[pos] == UInt8(ascii: "\"") else { throw JSONParseError(.unexpectedByte(input[pos]), at: pos) }
-        let key = try parseString(input, &pos)
+        try parseString(input, &pos)
         skipWhitespace(input, &pos)
         guard pos < input.count else { throw JSONParseError(.unexpectedEnd, at: pos) }
         guard input[pos] == UInt8(ascii: ":") else { throw JSONParseError(.unexpectedByte(input[pos]), at: pos) }
         emit(UInt8(ascii: ":"))
         pos += 1
         skipWhitespace(input, &pos)
-        return key
     }
 
     /// Parses the string starting at the `"` under `pos`, writes it quoted in canonical form and
-    /// returns its decoded value ("" when no tree is built); leaves `pos` after the closing quote.
+    /// (when a tree is built) puts its decoded value in `lastString`; leaves `pos` after the
+    /// closing quote.
     ///
     /// Canonical form: every escape decoded except `"` and `\`, written `\"` and `\\`. They are the
     /// two characters that could otherwise let a string's content pose as JSON structure (a quoted
     /// `{"method":"tools/call"}` inside a GitHub issue body stays `{\"method\":\"tools/call\"}`);
     /// every other escape stays decoded, so `tools\u002fcall` reads `tools/call`. Invalid UTF-8
     /// becomes U+FFFD. Runs of plain bytes and valid UTF-8 are canonical already and are copied
-    /// verbatim, found eight bytes at a time.
-    private mutating func parseString(_ input: UnsafeBufferPointer<UInt8>, _ pos: inout Int) throws(JSONParseError) -> String {
-        rawEmit(UInt8(ascii: "\""))
-        let contentStart = outCount
-        reescapes.removeAll(keepingCapacity: true)
-        nonASCII = false
+    /// verbatim.
+    ///
+    /// Inlined into its two callers for the common string (plain ASCII up to the closing quote):
+    /// a body is mostly short keys and values, and a call per string was a tenth of the time.
+    /// Anything else goes on in `parseStringRest`.
+    @inline(__always)
+    private mutating func parseString(_ input: UnsafeBufferPointer<UInt8>, _ position: inout Int) throws(JSONParseError) {
+        var pos = position
+        let n = input.count
+        guard let base = input.baseAddress else { throw JSONParseError(.unexpectedEnd, at: pos) }
+        // Run bytes are written one for one, so room for the rest of the input (plus one vector)
+        // makes every store of the run safe.
+        reserve(n - pos + 17)
+        guard let o = out else { throw JSONParseError(.unexpectedEnd, at: pos) }
+        var oc = outCount
+        o[oc] = UInt8(ascii: "\"")
+        oc += 1
+        let contentStart = oc
+        // Only the tree needs these; the canonical text alone skips their upkeep.
+        if buildTree {
+            reescapes.removeAll(keepingCapacity: true)
+            nonASCII = false
+        }
         pos += 1
+        Self.copyPlainRun(base, n, &pos, o, &oc)
+        if _fastPath(pos < n && base[pos] == UInt8(ascii: "\"")) {
+            o[oc] = UInt8(ascii: "\"")
+            position = pos + 1
+            outCount = oc + 1
+            if buildTree { takeValue(contentStart, oc) }
+            return
+        }
+        outCount = oc
+        position = pos
+        try parseStringRest(input, &position, contentStart: contentStart)
+    }
+
+    /// Goes on with the string whose content so far is written from `contentStart`, from the
+    /// byte under `position` that `copyPlainRun` stopped at (or the end of the input).
+    @inline(never)
+    private mutating func parseStringRest(_ input: UnsafeBufferPointer<UInt8>, _ position: inout Int, contentStart: Int) throws(JSONParseError) {
+        var pos = position
         let n = input.count
         guard let base = input.baseAddress else { throw JSONParseError(.unexpectedEnd, at: pos) }
         while true {
-            // Run bytes are written one for one, so room for the rest of the input (plus one word)
-            // makes every store below safe; only escapes and repairs can grow the text, and this
-            // is re-checked after each of them.
-            reserve(n - pos + 8)
+            // Only escapes and repairs can grow the text, so room is re-checked after each of them.
+            reserve(n - pos + 17)
             guard let o = out else { throw JSONParseError(.unexpectedEnd, at: pos) }
             var oc = outCount
-            scanRun: while pos < n {
-                if pos + 8 <= n {
-                    let word = UnsafeRawPointer(base + pos).loadUnaligned(as: UInt64.self)
-                    // The word is stored whole (the room is there) and then only its clean
-                    // prefix counted, which saves copying that prefix byte by byte.
-                    UnsafeMutableRawPointer(o + oc).storeBytes(of: word, as: UInt64.self)
-                    let mask = Self.attentionMask(word)
-                    // A branch, not a select: a clean word then advances by a constant, so the
-                    // next load does not wait on this one.
-                    if _fastPath(mask == 0) {
-                        pos += 8
-                        oc += 8
-                        continue scanRun
-                    }
-                    let clean = mask.trailingZeroBitCount >> 3
-                    pos += clean
-                    oc += clean
-                }
+            scanRun: while true {
+                Self.copyPlainRun(base, n, &pos, o, &oc)
+                guard pos < n else { break scanRun }
                 let byte = base[pos]
-                if byte >= 0x80 {
+                if byte == UInt8(ascii: "\"") {
+                    o[oc] = byte
+                    position = pos + 1
+                    outCount = oc + 1
+                    if buildTree { takeValue(contentStart, oc) }
+                    return
+                } else if byte >= 0x80 {
                     guard let length = Self.validUTF8Length(input, pos) else { break scanRun }
-                    nonASCII = true
+                    if buildTree { nonASCII = true }
                     for k in 0..<length { o[oc + k] = base[pos + k] }
                     pos += length
                     oc += length
@@ -277,7 +320,7 @@ struct JSONScanner {
                     case UInt8(ascii: "r"): o[oc] = 0x0D
                     case UInt8(ascii: "/"): o[oc] = next
                     case UInt8(ascii: "\""), UInt8(ascii: "\\"):
-                        reescapes.append(oc)
+                        if buildTree { reescapes.append(oc) }
                         o[oc] = UInt8(ascii: "\\")
                         o[oc + 1] = next
                         oc += 1
@@ -285,48 +328,17 @@ struct JSONScanner {
                     }
                     pos += 2
                     oc += 1
-                } else if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
-                    break scanRun
                 } else {
-                    o[oc] = byte
-                    pos += 1
-                    oc += 1
+                    // A control character, or a backslash that ends the input.
+                    break scanRun
                 }
             }
             outCount = oc
             guard pos < n else { throw JSONParseError(.unexpectedEnd, at: pos) }
             let byte = base[pos]
             switch byte {
-            case UInt8(ascii: "\""):
-                pos += 1
-                let contentEnd = outCount
-                rawEmit(UInt8(ascii: "\""))
-                var value = ""
-                if buildTree, let out {
-                    let content = UnsafeBufferPointer(start: out + contentStart, count: contentEnd - contentStart)
-                    value = reescapes.isEmpty
-                        ? Self.string(content, isASCII: !nonASCII)
-                        : Self.unescaped(content, dropping: reescapes, from: contentStart, isASCII: !nonASCII)
-                }
-                // The parser alone needs the text only long enough to make the value.
-                if !writeCanonical { outCount = 0 }
-                return value
             case UInt8(ascii: "\\"):
-                // The common escapes inline; `\u` and errors in `parseEscape`.
-                let next: UInt8 = pos + 1 < n ? base[pos + 1] : 0
-                switch next {
-                case UInt8(ascii: "n"): rawEmit(0x0A); pos += 2
-                case UInt8(ascii: "t"): rawEmit(0x09); pos += 2
-                case UInt8(ascii: "r"): rawEmit(0x0D); pos += 2
-                case UInt8(ascii: "/"): rawEmit(next); pos += 2
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"):
-                    reescapes.append(outCount)
-                    rawEmit(UInt8(ascii: "\\"))
-                    rawEmit(next)
-                    pos += 2
-                default:
-                    try parseEscape(input, &pos)
-                }
+                try parseEscape(input, &pos)
             case 0..<0x20:
                 throw JSONParseError(.controlCharacterInString(byte), at: pos)
             default:
@@ -334,6 +346,76 @@ struct JSONScanner {
                 appendUTF8Sequence(input, &pos)
             }
         }
+    }
+
+    /// Puts the tree value of the string whose canonical content is `out[start..<end]` in
+    /// `lastString`.
+    private mutating func takeValue(_ start: Int, _ end: Int) {
+        guard let out else { return }
+        let content = UnsafeBufferPointer(start: out + start, count: end - start)
+        lastString = reescapes.isEmpty
+            ? Self.string(content, isASCII: !nonASCII)
+            : Self.unescaped(content, dropping: reescapes, from: start, isASCII: !nonASCII)
+        // The parser alone needs the text only long enough to make the value.
+        if !writeCanonical { outCount = 0 }
+    }
+
+    /// Moves `pos` past the plain bytes under it (none of `"`, `\`, below 0x20, 0x80 and above),
+    /// copying them to `o + oc`, which must have room for the rest of the input plus 16 bytes.
+    /// Stops at the first byte that is not plain, or at the end of the input.
+    @inline(__always)
+    private static func copyPlainRun(_ base: UnsafePointer<UInt8>, _ n: Int, _ pos: inout Int, _ o: UnsafeMutablePointer<UInt8>, _ oc: inout Int) {
+        while pos + 16 <= n {
+            let vector = UnsafeRawPointer(base + pos).loadUnaligned(as: SIMD16<UInt8>.self)
+            // Stored whole (the room is there) and then only its clean prefix counted.
+            UnsafeMutableRawPointer(o + oc).storeBytes(of: vector, as: SIMD16<UInt8>.self)
+            // The two words of the mask, in memory order (a same-size reinterpretation).
+            let mask = unsafeBitCast(attentionMask(vector), to: SIMD2<UInt64>.self)
+            // A branch, not a select: a clean vector then advances by a constant, so the next
+            // load does not wait on this one.
+            if _fastPath(mask[0] | mask[1] == 0) {
+                pos &+= 16
+                oc &+= 16
+                continue
+            }
+            let clean = mask[0] != 0
+                ? mask[0].trailingZeroBitCount >> 3
+                : 8 + mask[1].trailingZeroBitCount >> 3
+            pos += clean
+            oc += clean
+            return
+        }
+        if pos + 8 <= n {
+            let word = UnsafeRawPointer(base + pos).loadUnaligned(as: UInt64.self)
+            UnsafeMutableRawPointer(o + oc).storeBytes(of: word, as: UInt64.self)
+            let mask = attentionMask(word)
+            let clean = mask == 0 ? 8 : mask.trailingZeroBitCount >> 3
+            pos += clean
+            oc += clean
+            if mask != 0 { return }
+        }
+        while pos < n {
+            let byte = base[pos]
+            guard byte >= 0x20, byte < 0x80, byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\") else { return }
+            o[oc] = byte
+            pos += 1
+            oc += 1
+        }
+    }
+
+    /// 0x80 in each lane of `vector` that is `"`, `\`, below 0x20, or 0x80 and above, else 0.
+    /// Comparisons on Swift's SIMD types are not lowered to vector compares (they become a loop
+    /// over the lanes), but this lane-wise wrapping arithmetic is; and unlike the word version
+    /// no borrow crosses lanes, so every lane is exact.
+    @inline(__always)
+    private static func attentionMask(_ vector: SIMD16<UInt8>) -> SIMD16<UInt8> {
+        let ones = SIMD16<UInt8>(repeating: 1)
+        let quote = vector ^ SIMD16<UInt8>(repeating: UInt8(ascii: "\""))
+        let backslash = vector ^ SIMD16<UInt8>(repeating: UInt8(ascii: "\\"))
+        let hasQuote = (quote &- ones) & ~quote
+        let hasBackslash = (backslash &- ones) & ~backslash
+        let hasControl = (vector &- SIMD16<UInt8>(repeating: 0x20)) & ~vector
+        return (hasQuote | hasBackslash | hasControl | vector) & SIMD16<UInt8>(repeating: 0x80)
     }
 
     /// The high bit of each byte of `word` (memory order = little-endian) that is `"`, `\`, below
@@ -415,7 +497,7 @@ struct JSONScanner {
         pos += 1
         switch c {
         case UInt8(ascii: "\""), UInt8(ascii: "\\"):
-            reescapes.append(outCount)
+            if buildTree { reescapes.append(outCount) }
             rawEmit(UInt8(ascii: "\\"))
             rawEmit(c)
         case UInt8(ascii: "/"): rawEmit(c)
@@ -477,7 +559,7 @@ struct JSONScanner {
             return
         }
         if value == 0x22 || value == 0x5C {
-            reescapes.append(outCount)
+            if buildTree { reescapes.append(outCount) }
             rawEmit(UInt8(ascii: "\\"))
             rawEmit(UInt8(truncatingIfNeeded: value))
             return
