@@ -7,12 +7,16 @@ public struct BodyFacts: Sendable {
     public var canonical: [UInt8]?
     /// The MCP recognizer's findings.
     public var mcp: MCPFacts
+    /// The inspector found none of the policy's ``PolicyEngine/canonicalLiterals`` in the body (and
+    /// so built no canonical form): no body pattern can match, and none is run.
+    public var lacksPatternLiterals: Bool
 
     /// Creates body facts.
-    public init(raw: [UInt8], canonical: [UInt8]? = nil, mcp: MCPFacts = .none) {
+    public init(raw: [UInt8], canonical: [UInt8]? = nil, mcp: MCPFacts = .none, lacksPatternLiterals: Bool = false) {
         self.raw = raw
         self.canonical = canonical
         self.mcp = mcp
+        self.lacksPatternLiterals = lacksPatternLiterals
     }
 
     /// An empty body that is not MCP.

@@ -109,6 +109,7 @@ extension PolicyEngine {
     /// since profiles are shared between rules).
     private func patternHits(_ index: Int, rule: CompiledRule, facts: BodyFacts, _ state: inout EvaluationState) -> Bool {
         if let known = state.patternResults[index] { return known }
+        guard !facts.lacksPatternLiterals else { return false }
         let pattern = patterns[index]
         var hit = false
         // A compact, escape-free JSON body is its own canonical form; scanning it twice finds nothing new.

@@ -39,6 +39,30 @@ public enum ByteSearch {
         return base.distance(to: UnsafeRawPointer(hit))
     }
 
+    /// Whether any of `needles` occurs in `haystack`. Needles that share their first two bytes
+    /// (`ghp`, `gho`, `ghu`…) are ruled out together by one search for those two bytes.
+    public static func containsAny(_ haystack: UnsafeRawBufferPointer, _ needles: [[UInt8]]) -> Bool {
+        if needles.count == 1 { return contains(haystack, needles[0]) }
+        var groups: [[UInt8]: [[UInt8]]] = [:]
+        var order: [[UInt8]] = []
+        for needle in needles {
+            let key = Array(needle.prefix(2))
+            if groups[key] == nil { order.append(key) }
+            groups[key, default: []].append(needle)
+        }
+        for key in order {
+            guard let group = groups[key] else { continue }
+            if group.count > 1, !contains(haystack, key) { continue }
+            if group.contains(where: { contains(haystack, $0) }) { return true }
+        }
+        return false
+    }
+
+    /// Whether any of `needles` occurs in `haystack`.
+    public static func containsAny(_ haystack: [UInt8], _ needles: [[UInt8]]) -> Bool {
+        haystack.withUnsafeBytes { containsAny($0, needles) }
+    }
+
     /// Whether `needle` occurs in `haystack`.
     public static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
         haystack.withUnsafeBytes { contains($0, needle) }

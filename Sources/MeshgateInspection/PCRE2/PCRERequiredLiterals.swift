@@ -13,12 +13,19 @@
 /// escapes that take arguments (`\x41`, `\p{L}`, back-references) or backtracking verbs such as
 /// `(*ACCEPT)` get none. Wrongly finding a literal would hide a match, so anything unclear bails.
 struct PCRERequiredLiterals: Sendable, Equatable {
-    /// One literal per top-level alternative: a subject containing none of them cannot match.
+    /// What a match of each top-level alternative must contain: every one of its requirements,
+    /// each met by any one of its choices (a run is one choice, `(?:AKIA|ASIA)` two), most
+    /// selective first so that an absent one is found early.
+    let requirements: [[[[UInt8]]]]
+    /// The most selective requirement's choices of every alternative: a subject containing none
+    /// of them cannot match.
     let alternatives: [[UInt8]]
 
-    /// Whether `subject` could match: it contains the literal of at least one alternative.
+    /// Whether `subject` could match: some alternative has all of its requirements in it.
     func mayMatch(_ subject: UnsafeRawBufferPointer) -> Bool {
-        alternatives.contains { ByteSearch.contains(subject, $0) }
+        requirements.contains { all in
+            all.allSatisfy { choices in ByteSearch.containsAny(subject, choices) }
+        }
     }
 
     /// The required literals of `pattern` compiled with `options`, or nil when there are none to
@@ -29,18 +36,20 @@ struct PCRERequiredLiterals: Sendable, Equatable {
         guard !bytes.isEmpty, !hasUnsafeOptionOrVerb(bytes) else { return nil }
         var reader = Reader(bytes: bytes)
         guard let alternatives = reader.alternatives(), !alternatives.isEmpty else { return nil }
+        // A longer literal is more selective, and every choice costs a search, so a group scores
+        // its shortest choice minus one.
+        func score(_ choices: [[UInt8]]) -> Int {
+            (choices.map(\.count).min() ?? 0) - (choices.count > 1 ? 1 : 0)
+        }
+        var ordered: [[[[UInt8]]]] = []
         var chosen: [[UInt8]] = []
         for requirements in alternatives {
-            // Each requirement is one literal or a group of literal choices; a longer literal is
-            // more selective, and every choice costs a search, so a group scores its shortest
-            // choice minus one.
-            func score(_ choices: [[UInt8]]) -> Int {
-                (choices.map(\.count).min() ?? 0) - (choices.count > 1 ? 1 : 0)
-            }
-            guard let best = requirements.max(by: { score($0) < score($1) }), score(best) > 0 else { return nil }
+            let useful = requirements.filter { score($0) > 0 }.sorted { score($0) > score($1) }
+            guard let best = useful.first else { return nil }
+            ordered.append(useful)
             for literal in best where !chosen.contains(literal) { chosen.append(literal) }
         }
-        return PCRERequiredLiterals(alternatives: chosen)
+        return PCRERequiredLiterals(requirements: ordered, alternatives: chosen)
     }
 
     /// `(?i)`, `(?x)` or `(?i:` anywhere (escaped or not, to stay simple) change what a literal

@@ -23,6 +23,14 @@ import Testing
         #expect(ByteSearch.contains(Array(haystack.utf8), Array(needle.utf8)) == expected)
     }
 
+    @Test func anyOfManyNeedlesSharingAPrefix() {
+        let needles = ["ghp", "gho", "ghu", "github_pat_", "xox"].map { Array($0.utf8) }
+        #expect(ByteSearch.containsAny(Array("a gh and a ghu".utf8), needles))
+        #expect(ByteSearch.containsAny(Array("see github_pat_".utf8), needles))
+        #expect(!ByteSearch.containsAny(Array("the agent ghx gh".utf8), needles))
+        #expect(!ByteSearch.containsAny(Array("anything".utf8), []))
+    }
+
     @Test func agreesWithANaiveSearchOnRandomInput() {
         // A tiny alphabet so candidates for the anchor byte are everywhere, near misses included.
         var generator = SystemRandomNumberGenerator()
@@ -31,6 +39,8 @@ import Testing
             let haystack = (0..<Int.random(in: 0...40, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }
             let needle = (0..<Int.random(in: 1...5, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }
             #expect(ByteSearch.contains(haystack, needle) == naive(haystack, needle), "\(haystack) \(needle)")
+            let more = (0..<3).map { _ in (0..<Int.random(in: 1...4, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! } }
+            #expect(ByteSearch.containsAny(haystack, [needle] + more) == ([needle] + more).contains { naive(haystack, $0) })
         }
     }
 }

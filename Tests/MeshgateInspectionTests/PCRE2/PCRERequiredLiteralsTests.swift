@@ -44,6 +44,17 @@ struct PCRERequiredLiteralsTests {
         #expect(literals(pattern) == nil)
     }
 
+    @Test func everyLiteralOfAnAlternativeMustBeThere() throws {
+        let initialize = try #require(PCRERequiredLiterals.of(
+            #"(?s)"method"\s{0,5}:\s{0,5}"initialize".*?"protocolVersion"\s{0,5}:|"protocolVersion"\s{0,5}:.*?"method"\s{0,5}:\s{0,5}"initialize""#,
+            options: []))
+        func may(_ text: String) -> Bool { Array(text.utf8).withUnsafeBytes { initialize.mayMatch($0) } }
+        #expect(!may(#"{"protocolVersion": "draft", "messages": []}"#))
+        #expect(!may(#"{"method": "tools/list", "protocolVersion": 1}"#))
+        #expect(may(#"{"method": "initialize", "params": {"protocolVersion": "2025-06-18"}}"#))
+        #expect(may(#""initialize" "method": "protocolVersion":"#))  // all there (the colons too): PCRE2 decides
+    }
+
     @Test func caselessOrExtendedCompileOptionsHaveNone() {
         #expect(literals("abc", .caseInsensitive) == nil)
         #expect(literals("abc", .extended) == nil)
