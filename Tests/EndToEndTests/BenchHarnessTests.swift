@@ -15,7 +15,7 @@ import Testing
         ("3", "meshgate", "rps"),
         ("4", "meshgate", "rps"),
         ("5", "meshgate", "cold_hps"), ("5", "meshgate", "warm_hps"),
-        ("6", "meshgate", "rps"), ("6", "meshgate-inspect", "rps"), ("6", "meshgate-dlp", "rps"),
+        ("6", "meshgate", "rps"), ("6", "meshgate-inspect", "rps"), ("6", "meshgate-near", "rps"), ("6", "meshgate-dlp", "rps"),
         ("6", "meshgate-inspect", "cpu_us_per_req"),
         ("7", "direct", "cached_qps"), ("7", "direct", "miss_qps"), ("7", "direct", "p99_ms"),
         ("8", "meshgate", "rss_mib"), ("8", "meshgate", "tunnels"),

@@ -22,11 +22,12 @@ SCENARIOS = {
     "7": "DNS: 10,000-name block list; cached (half blocked), all-miss (forwarded), latency at 2,000 q/s",
     "8": "Memory with idle CONNECT tunnels open",
 }
-ORDER = ["direct", "meshgate", "meshgate-inspect", "meshgate-dlp", "squid", "tinyproxy", "mitmproxy", "dnsmasq", "unbound", "meshgate-dns"]
+ORDER = ["direct", "meshgate", "meshgate-inspect", "meshgate-near", "meshgate-dlp", "squid", "tinyproxy", "mitmproxy", "dnsmasq", "unbound", "meshgate-dns"]
 LABEL = {
     "direct": "direct to origin",
     "meshgate": "meshgate",
     "meshgate-inspect": "meshgate + shadow-mcp inspection",
+    "meshgate-near": "meshgate + shadow-mcp inspection, near-miss body",
     "meshgate-dlp": "meshgate + shadow-mcp + dlp-secrets inspection",
     "squid": "Squid (ssl-bump)",
     "tinyproxy": "tinyproxy",
@@ -233,7 +234,11 @@ def main():
       "inspection rows: \"+ shadow-mcp inspection\" loads rulesets/shadow-mcp.yaml (the issue's target: its four MCP "
       "regexes, the same ones the mitmproxy addon runs, plus structural MCP recognition), \"+ shadow-mcp + dlp-secrets\" "
       "adds rulesets/dlp-secrets.yaml (seven more regexes). Each body regex runs over the raw body and, when it differs, "
-      "over the canonical JSON. The POST body is 64 KiB of JSON that matches no rule.")
+      "over the canonical JSON. The POST body is 64 KiB of JSON that matches no rule and holds none of the "
+      "patterns' required literals, so meshgate skips PCRE2 and canonicalisation for it (provably without "
+      "changing any verdict: a body without a pattern's literals cannot match it); the near-miss body adds a "
+      "`\"protocolVersion\": \"draft\"` member, which puts a literal in it and makes meshgate canonicalise it and "
+      "run the patterns in full.")
     w("- DNS: dnsmasq (`cache-size=10000`, otherwise defaults), unbound (1 thread, iterator only) and meshgate "
       "forward to the same local unbound (127.0.0.1:15300, answers every name at once); the block list is "
       "10,000 names (`address=/name/0.0.0.0`, `local-zone: always_null`, a meshgate ruleset with `action: block`). "

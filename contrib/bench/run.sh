@@ -97,18 +97,25 @@ bench_resolver
 for f in 1k 1m; do
   printf 'wrk.path = "http://127.0.0.1:%s/%s"\nwrk.headers["Host"] = "127.0.0.1:%s"\n' $ORIGIN_HTTP $f $ORIGIN_HTTP >"$BENCH_W/abs-$f.lua"
 done
-python3 - "$BENCH_W/body.json" <<'PY'
+python3 - "$BENCH_W/body.json" "$BENCH_W/body-near.json" <<'PY'
 import json, random, sys
 random.seed(7)
 words = "the of and to in is for on that with as by at from this be or are an it agent build tool test".split()
 doc = {"model": "bench", "messages": []}
 while len(json.dumps(doc)) < 65536 - 300:
     doc["messages"].append({"role": "user", "content": " ".join(random.choice(words) for _ in range(40))})
-text = json.dumps(doc)
-text = text[:-2] + "]" + " " * (65536 - len(text)) + "}"  # pad to exactly 64 KiB, still valid JSON
-assert len(text) == 65536
-json.loads(text)
-open(sys.argv[1], "w").write(text)
+def write(path, doc):
+    text = json.dumps(doc)
+    text = text[:-2] + "]" + " " * (65536 - len(text)) + "}"  # pad to exactly 64 KiB, still valid JSON
+    assert len(text) == 65536
+    json.loads(text)
+    open(path, "w").write(text)
+write(sys.argv[1], doc)
+# The near miss: a "protocolVersion" member (not a 202x date, no initialize) puts a literal of the
+# shadow-mcp patterns in the body, so it is canonicalised and scanned by PCRE2 in full.
+near = {"protocolVersion": "draft", **doc}
+near["messages"] = doc["messages"][:-1]
+write(sys.argv[2], near)
 PY
 
 # ---- measurements ----------------------------------------------------------------------------
@@ -257,7 +264,9 @@ scenario_6() {
   local sys=$1 run=$2
   [[ $sys == tinyproxy ]] && { skip 6 tinyproxy "cannot intercept TLS, so cannot inspect bodies"; return; }
   check_https "$sys" "$BUMP_HOST" || { skip 6 "$sys" "HTTPS check through $sys failed (curl)"; return; }
-  local args=(--target "$BUMP_HOST:$ORIGIN_HTTPS" --path /post --post "$BENCH_W/body.json" --conns 16 --threads 2)
+  local body=$BENCH_W/body.json
+  [[ $sys == meshgate-near ]] && body=$BENCH_W/body-near.json
+  local args=(--target "$BUMP_HOST:$ORIGIN_HTTPS" --path /post --post "$body" --conns 16 --threads 2)
   peak_begin "$sys"; perf_begin 6 "$sys" "$run"
   if lg_run 6 "$sys" "$run" "${args[@]}" --warmup "$WARM" --duration "$DUR"; then
     local rps; rps=$(lg_json rps <<<"$LG_OUT")
@@ -266,8 +275,9 @@ scenario_6() {
     record 6 "$sys" "$run" p99_ms "$(lg_json p99_ms <<<"$LG_OUT")"
   fi
   peak_end 6 "$sys" "$run"; perf_end 6
-  # The inspecting instances (shadow-mcp; shadow-mcp + dlp-secrets) start together with meshgate.
-  [[ $sys == meshgate ]] && { scenario_6 meshgate-inspect "$run"; scenario_6 meshgate-dlp "$run"; }
+  # The inspecting instances (shadow-mcp, also sent the near-miss body; shadow-mcp + dlp-secrets)
+  # start together with meshgate.
+  [[ $sys == meshgate ]] && { scenario_6 meshgate-inspect "$run"; scenario_6 meshgate-near "$run"; scenario_6 meshgate-dlp "$run"; }
   return 0
 }
 
