@@ -168,9 +168,14 @@ public final class JSONLinesAuditSink: AuditSink, Service {
 
     // MARK: - Queue
 
+    /// How long the writer waits after being woken before it takes a batch. Each batch costs a few
+    /// thread hops and a write(2) whatever its size: at 2,000 DNS queries/s a 2 ms linger spent
+    /// ~18 µs of CPU per query on them (67 vs 48 µs per query in total); 10 ms keeps lines at most
+    /// that much behind and the queue (65,536 events) far from full.
+    private static let lingerNanoseconds: UInt64 = 10_000_000
+
     /// The next batch to write, waiting for one; nil once stopping and the queue is empty, at
     /// which point the sink is stopped and later events count as dropped.
-    private static let lingerNanoseconds: UInt64 = 2_000_000
 
     private func nextBatch() async -> [AuditEvent]? {
         while true {

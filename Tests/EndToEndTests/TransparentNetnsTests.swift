@@ -157,7 +157,13 @@ import Testing
         let loop = try await curl(["http://10.77.1.1:3129/"])
         #expect(loop.status == 508, "\(loop.body)")
 
-        let audit = try String(contentsOfFile: dir.appendingPathComponent("state/audit.jsonl").path, encoding: .utf8)
+        // The writer batches lines (up to 10 ms behind): wait for the last request's line.
+        var audit = ""
+        for _ in 0..<100 {
+            audit = (try? String(contentsOfFile: dir.appendingPathComponent("state/audit.jsonl").path, encoding: .utf8)) ?? ""
+            if audit.contains(#""status":508"#) { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
         #expect(audit.contains(#""host":"mcp.linear.app""#) && audit.contains(#""action":"reroute""#))
         #expect(audit.contains(#""destination":"10.77.2.2:443""#))
         #expect(audit.contains(#""destination":"[fd77:2::2]:443""#), "IPv6 original destination")
