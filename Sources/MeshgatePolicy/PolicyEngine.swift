@@ -12,10 +12,8 @@ public struct PolicyEngine: Sendable {
     /// Whether any rule has a `body` or `mcp` selector, i.e. whether request bodies (and MCP
     /// recognition) may ever be needed. When false the proxy need never buffer a body.
     public let needsBody: Bool
-    /// Every literal some body pattern needs (one per alternative of each), or nil when a pattern
-    /// has none that can be relied on. A body holding none of them cannot match any pattern, in
-    /// its raw or its canonical form (when the inspector can tell the two agree on such literals).
-    public let canonicalLiterals: [[UInt8]]?
+    /// Every literal some body pattern needs, or nil when a pattern has none that can be relied on.
+    public let canonicalLiterals: PatternLiterals?
     let rules: [CompiledRule]
     let patterns: [CompiledPattern]
 
@@ -31,15 +29,7 @@ public struct PolicyEngine: Sendable {
         self.rules = rules
         self.patterns = patterns
         needsBody = rules.contains(where: \.needsBody)
-        var literals: [[UInt8]]? = []
-        for pattern in patterns {
-            guard let required = pattern.regex.requiredLiterals else {
-                literals = nil
-                break
-            }
-            for literal in required where literals?.contains(literal) == false { literals?.append(literal) }
-        }
-        canonicalLiterals = literals
+        canonicalLiterals = PatternLiterals(patterns.map(\.regex))
     }
 
     /// Reads, parses and compiles ruleset files, merged in the given order.

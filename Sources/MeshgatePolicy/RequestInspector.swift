@@ -8,12 +8,12 @@ public protocol RequestInspector: Sendable {
     /// The facts for `body` under a policy whose body patterns all need one of `literals`
     /// (``PolicyEngine/canonicalLiterals``; nil: unknown). An inspector may then leave out work that
     /// no rule could observe, such as the canonical form of a body that lacks every literal.
-    func facts(for request: PolicyRequest, body: [UInt8], patternLiterals literals: [[UInt8]]?) -> BodyFacts
+    func facts(for request: PolicyRequest, body: [UInt8], patternLiterals literals: PatternLiterals?) -> BodyFacts
 }
 
 extension RequestInspector {
     /// Ignores the hint.
-    public func facts(for request: PolicyRequest, body: [UInt8], patternLiterals literals: [[UInt8]]?) -> BodyFacts {
+    public func facts(for request: PolicyRequest, body: [UInt8], patternLiterals literals: PatternLiterals?) -> BodyFacts {
         facts(for: request, body: body)
     }
 }

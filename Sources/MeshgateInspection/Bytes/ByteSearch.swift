@@ -14,9 +14,13 @@ import Darwin
 public enum ByteSearch {
     /// Whether `needle` occurs in `haystack`. An empty needle occurs everywhere.
     public static func contains(_ haystack: UnsafeRawBufferPointer, _ needle: [UInt8]) -> Bool {
+        contains(haystack, needle, anchor: needle.isEmpty ? 0 : anchorIndex(needle))
+    }
+
+    /// As `contains`, with the needle's anchor byte already chosen.
+    static func contains(_ haystack: UnsafeRawBufferPointer, _ needle: [UInt8], anchor: Int) -> Bool {
         guard !needle.isEmpty else { return true }
         guard haystack.count >= needle.count, let base = haystack.baseAddress else { return false }
-        let anchor = anchorIndex(needle)
         let anchorByte = Int32(needle[anchor])
         // The needle can start at 0...lastStart, so its anchor byte sits at anchor...lastAnchor.
         let lastAnchor = haystack.count - needle.count + anchor
@@ -39,23 +43,9 @@ public enum ByteSearch {
         return base.distance(to: UnsafeRawPointer(hit))
     }
 
-    /// Whether any of `needles` occurs in `haystack`. Needles that share their first two bytes
-    /// (`ghp`, `gho`, `ghu`…) are ruled out together by one search for those two bytes.
+    /// Whether any of `needles` occurs in `haystack` (see `NeedleSet`; build one to search often).
     public static func containsAny(_ haystack: UnsafeRawBufferPointer, _ needles: [[UInt8]]) -> Bool {
-        if needles.count == 1 { return contains(haystack, needles[0]) }
-        var groups: [[UInt8]: [[UInt8]]] = [:]
-        var order: [[UInt8]] = []
-        for needle in needles {
-            let key = Array(needle.prefix(2))
-            if groups[key] == nil { order.append(key) }
-            groups[key, default: []].append(needle)
-        }
-        for key in order {
-            guard let group = groups[key] else { continue }
-            if group.count > 1, !contains(haystack, key) { continue }
-            if group.contains(where: { contains(haystack, $0) }) { return true }
-        }
-        return false
+        NeedleSet(needles).occurs(in: haystack)
     }
 
     /// Whether any of `needles` occurs in `haystack`.
@@ -81,6 +71,62 @@ public enum ByteSearch {
         let mostCommonFirst: StaticString = " \"etaoinsrhldcu:,mfpgwybvk{}[]jxqz"
         return mostCommonFirst.withUTF8Buffer { ranks in
             ranks.firstIndex(of: byte).map { ranks.count - $0 } ?? 0
+        }
+    }
+
+    /// Needles searched for together, prepared once: each one's anchor byte is chosen, and needles
+    /// that share their first two bytes (`ghp`, `gho`, `ghu`…) are ruled out together by one
+    /// search for those two bytes.
+    public struct NeedleSet: Sendable, Hashable {
+        private struct Needle: Sendable, Hashable {
+            let bytes: [UInt8]
+            let anchor: Int
+            init(_ bytes: [UInt8]) {
+                self.bytes = bytes
+                anchor = bytes.isEmpty ? 0 : ByteSearch.anchorIndex(bytes)
+            }
+        }
+
+        private struct Group: Sendable, Hashable {
+            /// The shared two-byte prefix, when the group has more than one needle.
+            let prefix: Needle?
+            var needles: [Needle]
+        }
+
+        private let groups: [Group]
+        /// The needles, in the order given.
+        public let needles: [[UInt8]]
+
+        /// Prepares `needles` for searching.
+        public init(_ needles: [[UInt8]]) {
+            self.needles = needles
+            var groups: [Group] = []
+            var index: [[UInt8]: Int] = [:]
+            for needle in needles {
+                let key = Array(needle.prefix(2))
+                if let at = index[key] {
+                    groups[at].needles.append(Needle(needle))
+                } else {
+                    index[key] = groups.count
+                    groups.append(Group(prefix: nil, needles: [Needle(needle)]))
+                }
+            }
+            self.groups = groups.map { group in
+                group.needles.count > 1 ? Group(prefix: Needle(Array(group.needles[0].bytes.prefix(2))), needles: group.needles) : group
+            }
+        }
+
+        /// Whether any of the needles occurs in `haystack`.
+        public func occurs(in haystack: UnsafeRawBufferPointer) -> Bool {
+            groups.contains { group in
+                if let prefix = group.prefix, !ByteSearch.contains(haystack, prefix.bytes, anchor: prefix.anchor) { return false }
+                return group.needles.contains { ByteSearch.contains(haystack, $0.bytes, anchor: $0.anchor) }
+            }
+        }
+
+        /// Whether any of the needles occurs in `haystack`.
+        public func occurs(in haystack: [UInt8]) -> Bool {
+            haystack.withUnsafeBytes { occurs(in: $0) }
         }
     }
 }

@@ -16,7 +16,7 @@ struct PCRERequiredLiterals: Sendable, Equatable {
     /// What a match of each top-level alternative must contain: every one of its requirements,
     /// each met by any one of its choices (a run is one choice, `(?:AKIA|ASIA)` two), most
     /// selective first so that an absent one is found early.
-    let requirements: [[[[UInt8]]]]
+    let requirements: [[ByteSearch.NeedleSet]]
     /// The most selective requirement's choices of every alternative: a subject containing none
     /// of them cannot match.
     let alternatives: [[UInt8]]
@@ -24,7 +24,7 @@ struct PCRERequiredLiterals: Sendable, Equatable {
     /// Whether `subject` could match: some alternative has all of its requirements in it.
     func mayMatch(_ subject: UnsafeRawBufferPointer) -> Bool {
         requirements.contains { all in
-            all.allSatisfy { choices in ByteSearch.containsAny(subject, choices) }
+            all.allSatisfy { choices in choices.occurs(in: subject) }
         }
     }
 
@@ -41,12 +41,12 @@ struct PCRERequiredLiterals: Sendable, Equatable {
         func score(_ choices: [[UInt8]]) -> Int {
             (choices.map(\.count).min() ?? 0) - (choices.count > 1 ? 1 : 0)
         }
-        var ordered: [[[[UInt8]]]] = []
+        var ordered: [[ByteSearch.NeedleSet]] = []
         var chosen: [[UInt8]] = []
         for requirements in alternatives {
             let useful = requirements.filter { score($0) > 0 }.sorted { score($0) > score($1) }
             guard let best = useful.first else { return nil }
-            ordered.append(useful)
+            ordered.append(useful.map(ByteSearch.NeedleSet.init))
             for literal in best where !chosen.contains(literal) { chosen.append(literal) }
         }
         return PCRERequiredLiterals(requirements: ordered, alternatives: chosen)

@@ -12,7 +12,7 @@ public struct InspectionRequestInspector: RequestInspector {
         // The recognizer reads the tree only for JSON-RPC messages and LLM requests naming MCP
         // servers; a JSON body whose canonical text (escapes decoded, so nothing hides) has neither
         // `"jsonrpc"` nor `"mcp…` is not parsed into one (a 64 KiB prompt: ~17 µs instead of ~128).
-        let needsTree = canonical.map { text in Self.treeMarkers.contains { ByteSearch.contains(text, $0) } } ?? true
+        let needsTree = canonical.map { Self.treeMarkers.occurs(in: $0) } ?? true
         let mcp = Self.mcpFacts(request, body: body.isEmpty ? nil : body, needsTree: needsTree)
         return BodyFacts(raw: body, canonical: canonical, mcp: mcp)
     }
@@ -36,11 +36,9 @@ public struct InspectionRequestInspector: RequestInspector {
     /// whose canonical form could not hold them either (`JSONCanonicalizer.addsNoPlainLiteral`),
     /// is not canonicalised: no pattern can match it and it is not MCP by its body. For a 64 KiB
     /// prompt that is most of the cost of inspecting it.
-    public func facts(for request: PolicyRequest, body: [UInt8], patternLiterals literals: [[UInt8]]?) -> BodyFacts {
-        guard let literals, !body.isEmpty else { return facts(for: request, body: body) }
-        let watched = literals + Self.treeMarkers
-        guard watched.allSatisfy(JSONCanonicalizer.isPlainLiteral), JSONCanonicalizer.addsNoPlainLiteral(to: body),
-              !ByteSearch.containsAny(body, watched) else {
+    public func facts(for request: PolicyRequest, body: [UInt8], patternLiterals literals: PatternLiterals?) -> BodyFacts {
+        guard let literals, literals.arePlain, !body.isEmpty, JSONCanonicalizer.addsNoPlainLiteral(to: body),
+              !Self.treeMarkers.occurs(in: body), !literals.needles.occurs(in: body) else {
             return facts(for: request, body: body)
         }
         return BodyFacts(raw: body, canonical: nil, mcp: Self.mcpFacts(request, body: nil, needsTree: false), lacksPatternLiterals: true)
@@ -48,5 +46,5 @@ public struct InspectionRequestInspector: RequestInspector {
 
     /// Canonical-text fragments without which the MCP recognizer finds nothing in a JSON body:
     /// the `jsonrpc` member, and `mcp_servers` / tool types `mcp` and `mcp_toolset`.
-    static let treeMarkers: [[UInt8]] = [Array(#""jsonrpc""#.utf8), Array(#""mcp"#.utf8)]
+    static let treeMarkers = ByteSearch.NeedleSet([Array(#""jsonrpc""#.utf8), Array(#""mcp"#.utf8)])
 }
