@@ -316,19 +316,20 @@ class Handler(BaseHTTPRequestHandler):
             content = last.get("content") if isinstance(last, dict) else None
             for block in content if isinstance(content, list) else []:
                 if isinstance(block, dict) and block.get("type") == "tool_result":
-                    result = block.get("content")
-                    if isinstance(result, list):
-                        result = "".join(part.get("text", "") for part in result if isinstance(part, dict))
-                    return ("result", str(result))
+                    return ("result", self.text_of(block.get("content")))
             tools = self.body.get("tools") or []
             return ("call", tools[0].get("name", "tool")) if tools else None
         if isinstance(last, dict) and last.get("role") == "tool":
-            result = last.get("content")
-            if isinstance(result, list):
-                result = "".join(part.get("text", "") for part in result if isinstance(part, dict))
-            return ("result", str(result))
+            return ("result", self.text_of(last.get("content")))
         tools = self.body.get("tools") or []
         return ("call", (tools[0].get("function") or {}).get("name", "tool")) if tools else None
+
+    @staticmethod
+    def text_of(content):
+        """A tool result's text: a string as is, a list of text parts joined."""
+        if isinstance(content, list):
+            content = "".join(part.get("text", "") for part in content if isinstance(part, dict))
+        return str(content)
 
     @classmethod
     def argument_fragments(cls):

@@ -21,6 +21,7 @@ or
 `headers` holds the response's x-meshgate-*, retry-after, x-request-id and request-id headers.
 """
 import argparse
+import contextlib
 import json
 import sys
 import traceback
@@ -63,11 +64,10 @@ def headers_arg(args):
 def run_openai(args, result):
     import openai
 
-    client = openai.OpenAI(api_key=args.api_key, base_url=args.base_url, max_retries=args.max_retries,
-                           http_client=http_client(args, openai), default_headers=headers_arg(args))
+    client = sdk_client(args, openai)
     model = args.model or ("text-embedding-3-small" if args.api == "embeddings" else "gpt-4o")
     messages = [{"role": "user", "content": args.prompt}]
-    try:
+    with sdk_errors(result, openai):
         if args.api == "embeddings":
             raw = client.embeddings.with_raw_response.create(model=model, input=args.prompt)
             result["headers"] = kept(raw.headers)
@@ -130,23 +130,17 @@ def run_openai(args, result):
                 response.close()
                 break
         result["ok"] = True
-    except openai.APIStatusError as error:
-        failed(result, error, error.status_code, error.response.headers, error.body)
-    except openai.APIError as error:
-        # Errors inside a stream (an SSE `error` event) and connection failures.
-        failed(result, error, getattr(error, "status_code", None), None, getattr(error, "body", None))
 
 
 def run_anthropic(args, result):
     import anthropic
 
-    client = anthropic.Anthropic(api_key=args.api_key, base_url=args.base_url, max_retries=args.max_retries,
-                                 http_client=http_client(args, anthropic), default_headers=headers_arg(args))
+    client = sdk_client(args, anthropic)
     kwargs = {"model": args.model or "claude-sonnet-4-5", "max_tokens": args.max_tokens if args.max_tokens is not None else 64,
               "messages": [{"role": "user", "content": args.prompt}]}
     if args.extra_body:
         kwargs["extra_body"] = json.loads(args.extra_body)
-    try:
+    with sdk_errors(result, anthropic):
         if args.stream:
             kwargs["stream"] = True
         raw = client.messages.with_raw_response.create(**kwargs)
@@ -173,10 +167,6 @@ def run_anthropic(args, result):
                     response.close()
                     break
         result["ok"] = True
-    except anthropic.APIStatusError as error:
-        failed(result, error, error.status_code, error.response.headers, error.body)
-    except anthropic.APIError as error:
-        failed(result, error, getattr(error, "status_code", None), None, getattr(error, "body", None))
 
 
 WEATHER_SCHEMA = {"type": "object", "properties": {"city": {"type": "string"},
@@ -189,8 +179,7 @@ def openai_round_trip(args, result):
     """Asks a question with a get_weather tool, answers the tool call the model makes, prints both turns."""
     import openai
 
-    client = openai.OpenAI(api_key=args.api_key, base_url=args.base_url, max_retries=args.max_retries,
-                           http_client=http_client(args, openai), default_headers=headers_arg(args))
+    client = sdk_client(args, openai)
     tools = [{"type": "function", "function": {"name": "get_weather", "description": "Current weather in a city",
                                                "parameters": WEATHER_SCHEMA}}]
     messages = [{"role": "system", "content": "You answer weather questions with the tool."},
@@ -221,7 +210,7 @@ def openai_round_trip(args, result):
                 finish = choice.finish_reason or finish
         return text, [calls[i] for i in sorted(calls)], finish, usage
 
-    try:
+    with sdk_errors(result, openai):
         _, calls, finish, usage = turn(messages)
         if not calls:
             result.update(ok=False, error="NoToolCall", finish_reason=finish)
@@ -234,18 +223,13 @@ def openai_round_trip(args, result):
         result.update(ok=True, tool_name=call["name"], tool_arguments=json.loads(call["arguments"]),
                       tool_fragments=call["fragments"], tool_finish_reason=finish, text=text,
                       finish_reason=final_finish, usage=final_usage, tool_usage=usage)
-    except openai.APIStatusError as error:
-        failed(result, error, error.status_code, error.response.headers, error.body)
-    except openai.APIError as error:
-        failed(result, error, getattr(error, "status_code", None), None, getattr(error, "body", None))
 
 
 def anthropic_round_trip(args, result):
     """The same round trip with the Anthropic SDK."""
     import anthropic
 
-    client = anthropic.Anthropic(api_key=args.api_key, base_url=args.base_url, max_retries=args.max_retries,
-                                 http_client=http_client(args, anthropic), default_headers=headers_arg(args))
+    client = sdk_client(args, anthropic)
     tools = [{"name": "get_weather", "description": "Current weather in a city", "input_schema": WEATHER_SCHEMA}]
     messages = [{"role": "user", "content": "What is the weather in Paris?"}]
 
@@ -279,7 +263,7 @@ def anthropic_round_trip(args, result):
                         "fragments": call["fragments"]})
         return text, out, stop, usage
 
-    try:
+    with sdk_errors(result, anthropic):
         _, calls, stop, usage = turn(messages)
         if not calls:
             result.update(ok=False, error="NoToolCall", finish_reason=stop)
@@ -290,9 +274,24 @@ def anthropic_round_trip(args, result):
         text, _, final_stop, final_usage = turn(messages)
         result.update(ok=True, tool_name=call["name"], tool_arguments=call["input"], tool_fragments=call["fragments"],
                       tool_finish_reason=stop, text=text, finish_reason=final_stop, usage=final_usage, tool_usage=usage)
-    except anthropic.APIStatusError as error:
+
+
+def sdk_client(args, module):
+    """The SDK's client (`openai.OpenAI` or `anthropic.Anthropic`) as every run here configures it."""
+    make = module.OpenAI if module.__name__ == "openai" else module.Anthropic
+    return make(api_key=args.api_key, base_url=args.base_url, max_retries=args.max_retries,
+                http_client=http_client(args, module), default_headers=headers_arg(args))
+
+
+@contextlib.contextmanager
+def sdk_errors(result, module):
+    """Records an SDK error in `result`: an HTTP status with its headers and body, or (errors inside
+    a stream, such as an SSE `error` event, and connection failures) what the error carries."""
+    try:
+        yield
+    except module.APIStatusError as error:
         failed(result, error, error.status_code, error.response.headers, error.body)
-    except anthropic.APIError as error:
+    except module.APIError as error:
         failed(result, error, getattr(error, "status_code", None), None, getattr(error, "body", None))
 
 
