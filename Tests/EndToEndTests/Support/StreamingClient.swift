@@ -16,17 +16,21 @@ final class StreamingClient: Sendable {
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = captureStderr ? pipe : FileHandle.nullDevice
-        let output = self.output
-        pipe.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if data.isEmpty {
-                handle.readabilityHandler = nil
-                return
-            }
-            output.withLockedValue { $0 += String(decoding: data, as: UTF8.self) }
-        }
         try process.run()
         self.process = process
+        // A thread of its own reads the output: Foundation's readabilityHandler runs on Dispatch's
+        // shared pool, which the rest of a full test run can keep busy for seconds, so a line the
+        // child printed at once was sometimes seen only after a test had given up waiting for it.
+        let output = self.output
+        let handle = pipe.fileHandleForReading
+        let reader = Thread {
+            while true {
+                let data = handle.availableData
+                if data.isEmpty { return }
+                output.withLockedValue { $0 += String(decoding: data, as: UTF8.self) }
+            }
+        }
+        reader.start()
     }
 
     var text: String { output.withLockedValue { $0 } }
