@@ -14,29 +14,34 @@ public struct HostPort: Sendable, Hashable, CustomStringConvertible {
     /// Parses `host:port`, `[v6]:port`, or `host` with `defaultPort`. Nil when malformed
     /// (empty host, bad port, stray characters).
     public init?(authority: String, defaultPort: Int?) {
+        // Byte-wise: this runs for every proxied request, and ':' '[' ']' are ASCII, so their
+        // UTF-8 indices are valid String indices.
+        let bytes = authority.utf8
         var hostPart: Substring
-        var portPart: Substring?
-        let s = Substring(authority)
-        if s.hasPrefix("[") {
-            guard let close = s.firstIndex(of: "]") else { return nil }
-            hostPart = s[s.index(after: s.startIndex)..<close]
-            let rest = s[s.index(after: close)...]
-            if rest.hasPrefix(":") { portPart = rest.dropFirst() } else if !rest.isEmpty { return nil }
+        var portPart: Substring.UTF8View?
+        if bytes.first == UInt8(ascii: "[") {
+            guard let close = bytes.firstIndex(of: UInt8(ascii: "]")) else { return nil }
+            hostPart = authority[bytes.index(after: bytes.startIndex)..<close]
+            let rest = authority[bytes.index(after: close)...].utf8
+            if rest.first == UInt8(ascii: ":") { portPart = rest.dropFirst() } else if !rest.isEmpty { return nil }
             guard IPAddress.parse(String(hostPart)) != nil else { return nil }
+        } else if let colon = bytes.lastIndex(of: UInt8(ascii: ":")) {
+            hostPart = authority[..<colon]
+            portPart = authority[bytes.index(after: colon)...].utf8
+            if hostPart.utf8.contains(UInt8(ascii: ":")) { return nil }
         } else {
-            if let colon = s.lastIndex(of: ":") {
-                hostPart = s[..<colon]
-                portPart = s[s.index(after: colon)...]
-                if hostPart.contains(":") { return nil }
-            } else {
-                hostPart = s
-            }
+            hostPart = authority[...]
         }
         let port: Int
         if let portPart {
-            guard !portPart.isEmpty, portPart.count <= 5, portPart.allSatisfy(\.isASCIIDigit),
-                  let p = Int(portPart), (1...65535).contains(p) else { return nil }
-            port = p
+            guard !portPart.isEmpty, portPart.count <= 5 else { return nil }
+            var value = 0
+            for byte in portPart {
+                guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+                value = value * 10 + Int(byte &- UInt8(ascii: "0"))
+            }
+            guard (1...65535).contains(value) else { return nil }
+            port = value
         } else {
             guard let defaultPort else { return nil }
             port = defaultPort
@@ -50,16 +55,21 @@ public struct HostPort: Sendable, Hashable, CustomStringConvertible {
 
     /// `host:port`, with brackets around IPv6 literals.
     public var description: String {
-        host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        host.utf8.contains(UInt8(ascii: ":")) ? "[\(host)]:\(port)" : "\(host):\(port)"
     }
 
     /// The host as it goes in a `Host` header, omitting the scheme's default port.
     public func hostHeader(defaultPort: Int) -> String {
-        let h = host.contains(":") ? "[\(host)]" : host
-        return port == defaultPort ? h : "\(h):\(port)"
+        let h = host.utf8.contains(UInt8(ascii: ":")) ? "[\(host)]" : host
+        return port == defaultPort ? h : h + ":" + String(port)
     }
 
     static func normalise(_ host: String) -> String {
+        // Most hosts arrive normalised already; only those that are not pay for a copy.
+        let bytes = host.utf8
+        let clean = !bytes.contains { ($0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z")) || $0 >= 0x80 }
+            && bytes.first != UInt8(ascii: "[") && (bytes.last != UInt8(ascii: ".") || bytes.count == 1)
+        if clean { return host }
         var h = host.lowercased()
         if h.hasPrefix("["), h.hasSuffix("]") { h = String(h.dropFirst().dropLast()) }
         while h.hasSuffix("."), h.count > 1 { h.removeLast() }

@@ -182,7 +182,7 @@ extension HTTPProxyHandler {
     static let maxAIRequestBytes = 32 * 1_048_576
 
     static func isSmallJSON(_ head: HTTPRequestHead) -> Bool {
-        guard let type = head.headers.first(name: "content-type"), type.lowercased().contains("json"),
+        guard let type = head.headers.first(name: "content-type"), type.containsASCIICaseInsensitive("json"),
               let length = head.headers.first(name: "content-length").flatMap({ Int($0) }) else { return false }
         if length <= 8 * 1024 { return true }
         return length <= 64 * 1024 && looksLikeMCP(head)
@@ -190,7 +190,7 @@ extension HTTPProxyHandler {
 
     static func looksLikeMCP(_ head: HTTPRequestHead) -> Bool {
         head.headers.contains(name: "mcp-protocol-version") || head.headers.contains(name: "mcp-session-id")
-            || head.headers[canonicalForm: "accept"].contains { $0.lowercased().hasPrefix("text/event-stream") }
+            || head.headers[canonicalForm: "accept"].contains { $0.hasASCIICaseInsensitivePrefix("text/event-stream") }
     }
 
     static func hasBody(_ head: HTTPRequestHead) -> Bool {

@@ -1,3 +1,4 @@
+import MeshgateCore
 import MeshgateInspection
 import MeshgatePolicy
 import NIOCore
@@ -46,7 +47,7 @@ extension HTTPProxyHandler: UpstreamConnectionDelegate {
                 return
             }
             context.write(wrapOutboundOut(.head(out)), promise: nil)
-            if let type = head.headers.first(name: "content-type"), type.lowercased().contains("text/event-stream") {
+            if let type = head.headers.first(name: "content-type"), type.containsASCIICaseInsensitive("text/event-stream") {
                 tx.ssePrefix = []
             }
         case .body(let buffer):

@@ -31,12 +31,19 @@ final class HTTPProxyHandler {
     let mode: ProxyRequestMode
     var state: State = .idle
     var context: ChannelHandlerContext?
-    var clientAddress: SocketAddress?
+    var clientAddress: SocketAddress? {
+        didSet { clientAuditDescription = clientAddress?.auditDescription }
+    }
+    /// `clientAddress` as the audit line writes it, formatted once per connection.
+    private(set) var clientAuditDescription: String?
     var identity: Identity?
     var transactionsServed = 0
     /// Set for requests on redirected connections, for their audit lines.
     var transparent: TransparentFacts?
+    /// The pending header-read check. It is not rescheduled per request: a check that finds the
+    /// connection busy lapses, and one that finds it idle for less than the timeout waits the rest.
     private var headerTimer: Scheduled<Void>?
+    private var idleSince = NIODeadline.now()
     private var readsHeld = false
     private var pendingRead = false
     /// Bytes buffered while an upstream connects before reading from the client pauses.
@@ -54,8 +61,6 @@ final class HTTPProxyHandler {
     // MARK: request head
 
     func receivedHead(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
-        headerTimer?.cancel()
-        headerTimer = nil
         guard case .idle = state else {
             // HTTPServerPipelineHandler guarantees one request at a time; anything else is a bug or abuse.
             context.close(promise: nil)
@@ -325,7 +330,7 @@ final class HTTPProxyHandler {
         tx.audited = true
         chargeLLMCall(tx)
         services.metrics.countRequest(action: tx.action, status: tx.status ?? 499)
-        services.audit.record(tx.auditEvent(client: clientAddress?.auditDescription, identity: identity))
+        services.audit.record(tx.auditEvent(client: clientAuditDescription, identity: identity))
         transactionsServed += 1
     }
 
@@ -367,21 +372,36 @@ final class HTTPProxyHandler {
     }
 
     func armHeaderTimer() {
+        idleSince = .now()
+        if headerTimer == nil { scheduleHeaderCheck(at: idleSince + configuration.headerReadTimeout) }
+    }
+
+    private func scheduleHeaderCheck(at deadline: NIODeadline) {
         guard let context else { return }
-        headerTimer?.cancel()
-        headerTimer = context.eventLoop.scheduleTask(in: configuration.headerReadTimeout) { [self] in
+        headerTimer = context.eventLoop.scheduleTask(deadline: deadline) { [self] in
+            headerTimer = nil
+            // Busy: becomeIdle arms a new check when the exchange ends.
             guard case .idle = state else { return }
-            if transactionsServed == 0, let context = self.context {
-                // A client that connected but never finished a request head learns why it was dropped.
-                // The serialising handler only lets responses follow requests, so it leaves first.
-                ProxyPipeline.remove(HTTPServerPipelineHandler.self, from: context.pipeline.syncOperations)
-                let response = LocalResponse(status: .requestTimeout, message: "no complete request head within \(configuration.headerReadTimeout.nanoseconds / 1_000_000_000)s (limits.header_read_timeout)")
-                response.write(to: context, version: .http1_1, close: true, wrap: wrapOutboundOut).whenComplete { _ in
-                    self.closeConnection()
-                }
-            } else {
-                closeConnection()
+            let due = idleSince + configuration.headerReadTimeout
+            if due > .now() {
+                scheduleHeaderCheck(at: due)
+                return
             }
+            headerReadTimedOut()
+        }
+    }
+
+    private func headerReadTimedOut() {
+        if transactionsServed == 0, let context {
+            // A client that connected but never finished a request head learns why it was dropped.
+            // The serialising handler only lets responses follow requests, so it leaves first.
+            ProxyPipeline.remove(HTTPServerPipelineHandler.self, from: context.pipeline.syncOperations)
+            let response = LocalResponse(status: .requestTimeout, message: "no complete request head within \(configuration.headerReadTimeout.nanoseconds / 1_000_000_000)s (limits.header_read_timeout)")
+            response.write(to: context, version: .http1_1, close: true, wrap: wrapOutboundOut).whenComplete { _ in
+                self.closeConnection()
+            }
+        } else {
+            closeConnection()
         }
     }
 

@@ -17,7 +17,7 @@ enum HeaderRewriter {
         let upgrade = upgradeProtocol(head.headers)
         var headers = stripped(head.headers)
         headers.replaceOrAdd(name: "Host", value: target.origin.hostHeader(defaultPort: target.defaultPort))
-        headers.add(name: "Via", value: "\(head.version.major).\(head.version.minor) \(via)")
+        headers.add(name: "Via", value: viaEntry(head.version, via))
         if let upgrade {
             headers.add(name: "Connection", value: "Upgrade")
             headers.add(name: "Upgrade", value: upgrade)
@@ -30,35 +30,44 @@ enum HeaderRewriter {
     /// The head sent to the client. The version follows the client's so that NIO frames the body
     /// correctly for it (chunked for 1.1, close-delimited for 1.0).
     static func clientResponseHead(_ head: HTTPResponseHead, clientVersion: HTTPVersion, via: String) -> HTTPResponseHead {
-        var headers = stripped(head.headers)
-        if head.status == .switchingProtocols {
+        let switching = head.status == .switchingProtocols
+        // NIO re-frames the body for the client's HTTP version.
+        var headers = stripped(head.headers, alsoRemove: switching ? nil : "transfer-encoding")
+        if switching {
             headers.add(name: "Connection", value: "Upgrade")
             if let upgrade = head.headers.first(name: "upgrade") { headers.add(name: "Upgrade", value: upgrade) }
-        } else {
-            // NIO re-frames the body for the client's HTTP version.
-            headers.remove(name: "transfer-encoding")
         }
-        headers.add(name: "Via", value: "\(head.version.major).\(head.version.minor) \(via)")
+        headers.add(name: "Via", value: viaEntry(head.version, via))
         return HTTPResponseHead(version: clientVersion, status: head.status, headers: headers)
     }
 
-    private static func stripped(_ input: HTTPHeaders) -> HTTPHeaders {
+    /// `input` without hop-by-hop headers, those its Connection header names, and `alsoRemove`.
+    /// Edits a copy in place rather than rebuilding: most messages carry one such header or none.
+    private static func stripped(_ input: HTTPHeaders, alsoRemove: String? = nil) -> HTTPHeaders {
+        var doomed: [String] = []
+        for (name, _) in input where isHopByHop(name) || (alsoRemove.map { asciiCaseInsensitiveEquals($0, name) } ?? false) {
+            doomed.append(name)
+        }
+        guard !doomed.isEmpty else { return input }
         // Tokens named by Connection; "close" and "keep-alive" name no header worth a lookup.
-        var named: [String] = []
         for value in input[canonicalForm: "connection"] {
             let token = value.lowercased()
             if token != "close" && token != "keep-alive" && token != "transfer-encoding" && token != "content-length" {
-                named.append(token)
+                doomed.append(token)
             }
         }
-        var out = HTTPHeaders()
-        out.reserveCapacity(input.count)
-        for (name, value) in input {
-            if isHopByHop(name) { continue }
-            if !named.isEmpty, named.contains(where: { asciiCaseInsensitiveEquals($0, name) }) { continue }
-            out.add(name: name, value: value)
-        }
+        var out = input
+        for name in doomed { out.remove(name: name) }
         return out
+    }
+
+    /// `HTTP/x.y` as a Via entry's protocol version, without formatting the common ones.
+    private static func viaEntry(_ version: HTTPVersion, _ via: String) -> String {
+        switch (version.major, version.minor) {
+        case (1, 1): return "1.1 " + via
+        case (1, 0): return "1.0 " + via
+        default: return "\(version.major).\(version.minor) \(via)"
+        }
     }
 
     /// Hop-by-hop check without allocating a lowercased copy of every header name (hot path).

@@ -3,7 +3,9 @@ import MeshgateCore
 
 /// The proxy's metrics, created once (label lookups are not free on the hot path).
 final class ProxyMetrics: Sendable {
-    private let requests: [String: Counter]
+    /// Indexed by `PolicyAction.allCases` position × status class (1xx…5xx).
+    private let requests: [Counter]
+    private static let actionIndex: [PolicyAction: Int] = Dictionary(uniqueKeysWithValues: PolicyAction.allCases.enumerated().map { ($1, $0) })
     /// `meshgate_proxy_active_connections`.
     let activeConnections: Meter
     private let upstreamErrors: [String: Counter]
@@ -16,13 +18,13 @@ final class ProxyMetrics: Sendable {
     let badRequests: Counter
 
     init() {
-        var requests: [String: Counter] = [:]
+        var requests: [Counter] = []
         for action in PolicyAction.allCases {
             for cls in ["1xx", "2xx", "3xx", "4xx", "5xx"] {
-                requests["\(action.rawValue)/\(cls)"] = Counter(
+                requests.append(Counter(
                     label: "meshgate_proxy_requests_total",
                     dimensions: [("action", action.rawValue), ("status_class", cls)]
-                )
+                ))
             }
         }
         self.requests = requests
@@ -39,8 +41,8 @@ final class ProxyMetrics: Sendable {
     }
 
     func countRequest(action: PolicyAction, status: Int) {
-        let cls = "\(min(max(status / 100, 1), 5))xx"
-        requests["\(action.rawValue)/\(cls)"]?.increment()
+        guard let row = Self.actionIndex[action] else { return }
+        requests[row * 5 + min(max(status / 100, 1), 5) - 1].increment()
     }
 
     func countUpstreamError(_ kind: String) {

@@ -23,8 +23,9 @@ final class UpstreamPool {
     /// An idle live connection for `key`, or nil.
     func take(_ key: UpstreamKey) -> UpstreamConnection? {
         eventLoop.preconditionInEventLoop()
-        while var list = idle[key], let connection = list.popLast() {
-            idle[key] = list.isEmpty ? nil : list
+        // Popped in place (a copied-out list would be copied again on write); an emptied list stays
+        // for the connection's return, and the sweep drops lists left empty.
+        while let connection = idle[key]?.popLast() {
             idleCount -= 1
             if connection.isUsable { return connection }
             connection.close()
@@ -64,7 +65,7 @@ final class UpstreamPool {
 
     /// Closes the connection idle the longest (each list is oldest first).
     private func evictOldest() {
-        guard let (key, list) = idle.min(by: { $0.value[0].idleSince < $1.value[0].idleSince }) else { return }
+        guard let (key, list) = idle.filter({ !$0.value.isEmpty }).min(by: { $0.value[0].idleSince < $1.value[0].idleSince }) else { return }
         list[0].close()
         idle[key] = list.count == 1 ? nil : Array(list.dropFirst())
         idleCount -= 1

@@ -1,6 +1,8 @@
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
+import NIOPosix
 import ServiceLifecycle
 import Testing
 
@@ -14,6 +16,43 @@ import Testing
         #expect(reply.contains("limits.header_read_timeout"))
         #expect(closed, "meshgate closes the connection after a 408")
         await proxy.stop()
+    }
+
+    @Test func headerReadTimeoutStartsAfreshWhenAnExchangeEnds() async throws {
+        let pki = try TestPKI.make()
+        let origin = try await TestOrigin(group: TestGroup.shared)
+        let proxy = try await TestProxy(group: TestGroup.shared, pki: pki) { $0.headerReadTimeout = .seconds(1) }
+        let collected = NIOLockedValueBox(ByteBuffer())
+        let channel = try await ClientBootstrap(group: TestGroup.shared)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(RawClient.Collector(box: collected))
+                }
+            }
+            .connect(host: "127.0.0.1", port: proxy.port).get()
+        try await channel.writeAndFlush(ByteBuffer(string: "GET http://127.0.0.1:\(origin.port)/sse HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")).get()
+        // The exchange lasts twice the header timeout: that is not a slow request head, so it is not cut.
+        for _ in 0..<3 {
+            try await Task.sleep(for: .milliseconds(800))
+            origin.releaseNextEvent()
+        }
+        let finished = ContinuousClock.now + .seconds(5)
+        while !collected.withLockedValue({ String(buffer: $0) }).hasSuffix("0\r\n\r\n"), ContinuousClock.now < finished {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let first = collected.withLockedValue { String(buffer: $0) }
+        #expect(first.contains("event-3") && first.hasSuffix("0\r\n\r\n"), "got: \(first)")
+        #expect(channel.isActive, "a long exchange must not trip limits.header_read_timeout")
+
+        // A second head that never completes is dropped about one timeout later.
+        try await channel.writeAndFlush(ByteBuffer(string: "GET http://127.0.0.1/ HTTP/1.1\r\nHost: 127")).get()
+        let timer = channel.eventLoop.scheduleTask(in: .seconds(8)) { channel.close(promise: nil) }
+        let sent = ContinuousClock.now
+        try? await channel.closeFuture.get()
+        timer.cancel()
+        #expect(ContinuousClock.now - sent < .seconds(6), "the unfinished second head is dropped by limits.header_read_timeout")
+        await proxy.stop()
+        await origin.close()
     }
 
     @Test func idleKeepAliveConnectionIsClosed() async throws {

@@ -42,6 +42,9 @@ import Testing
         ("my_host-1.example:8080", "my_host-1.example", 8080),
         ("[fe80::1%eth0]:443", "fe80::1%eth0", 443),
         ("[::ffff:10.0.0.1]:443", "::ffff:10.0.0.1", 443),
+        ("[FE80::A]:443", "fe80::a", 443),
+        ("example.com..:00080", "example.com", 80),
+        ("already.normal:1", "already.normal", 1),
     ])
     func parses(text: String, host: String, port: Int) throws {
         let hp = try #require(HostPort(authority: text, defaultPort: nil))
@@ -49,7 +52,8 @@ import Testing
         #expect(hp.port == port)
     }
 
-    @Test(arguments: ["example.com", "example.com:", "example.com:0", "example.com:65536", ":443", "exa mple.com:443", "[::1:443", "a:b:443", "example.com:44x", "exa%mple.com:443", "[not-an-ip]:443", "b\u{FC}cher.example:443"])
+    @Test(arguments: ["example.com", "example.com:", "example.com:0", "example.com:65536", ":443", "exa mple.com:443", "[::1:443", "a:b:443", "example.com:44x", "exa%mple.com:443", "[not-an-ip]:443", "b\u{FC}cher.example:443",
+                       "example.com:123456", "example.com:+80", "example.com:-1", "[::1]x", "[::1]:", "[::1]:443x", "example.com:٣٤"])
     func rejects(text: String) {
         #expect(HostPort(authority: text, defaultPort: nil) == nil)
     }

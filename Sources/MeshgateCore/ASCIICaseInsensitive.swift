@@ -1,0 +1,31 @@
+extension StringProtocol {
+    /// Whether `needle`, lowercase ASCII, occurs in this string with ASCII letters compared
+    /// case-insensitively. For header values on the request path, where `lowercased().contains`
+    /// would copy the value and go through Foundation.
+    public func containsASCIICaseInsensitive(_ needle: String) -> Bool {
+        let hay = Array(utf8)
+        let pattern = Array(needle.utf8)
+        guard !pattern.isEmpty else { return true }
+        guard hay.count >= pattern.count else { return false }
+        outer: for start in 0...(hay.count - pattern.count) {
+            for (offset, expected) in pattern.enumerated() {
+                let byte = hay[start + offset]
+                let folded = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+                if folded != expected { continue outer }
+            }
+            return true
+        }
+        return false
+    }
+
+    /// Whether this string starts with `prefix`, lowercase ASCII, ignoring ASCII case.
+    public func hasASCIICaseInsensitivePrefix(_ prefix: String) -> Bool {
+        var bytes = utf8.makeIterator()
+        for expected in prefix.utf8 {
+            guard let byte = bytes.next() else { return false }
+            let folded = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+            if folded != expected { return false }
+        }
+        return true
+    }
+}
