@@ -3,13 +3,21 @@ extension StringProtocol {
     /// case-insensitively. For header values on the request path, where `lowercased().contains`
     /// would copy the value and go through Foundation.
     public func containsASCIICaseInsensitive(_ needle: String) -> Bool {
-        let hay = Array(utf8)
-        let pattern = Array(needle.utf8)
+        // Native strings hand out their bytes without a copy.
+        let found = needle.utf8.withContiguousStorageIfAvailable { pattern in
+            utf8.withContiguousStorageIfAvailable { Self.search(pattern, in: $0) }
+        }
+        if let found = found ?? nil { return found }
+        return Self.search(Array(needle.utf8), in: Array(utf8))
+    }
+
+    private static func search<P: RandomAccessCollection<UInt8>, H: RandomAccessCollection<UInt8>>(_ pattern: P, in hay: H) -> Bool
+    where P.Index == Int, H.Index == Int {
         guard !pattern.isEmpty else { return true }
         guard hay.count >= pattern.count else { return false }
         outer: for start in 0...(hay.count - pattern.count) {
             for (offset, expected) in pattern.enumerated() {
-                let byte = hay[start + offset]
+                let byte = hay[hay.startIndex + start + offset]
                 let folded = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
                 if folded != expected { continue outer }
             }

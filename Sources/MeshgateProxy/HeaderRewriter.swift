@@ -45,20 +45,30 @@ enum HeaderRewriter {
     /// Edits a copy in place rather than rebuilding: most messages carry one such header or none.
     private static func stripped(_ input: HTTPHeaders, alsoRemove: String? = nil) -> HTTPHeaders {
         var doomed: [String] = []
-        for (name, _) in input where isHopByHop(name) || (alsoRemove.map { asciiCaseInsensitiveEquals($0, name) } ?? false) {
-            doomed.append(name)
-        }
-        guard !doomed.isEmpty else { return input }
-        // Tokens named by Connection; "close" and "keep-alive" name no header worth a lookup.
-        for value in input[canonicalForm: "connection"] {
-            let token = value.lowercased()
-            if token != "close" && token != "keep-alive" && token != "transfer-encoding" && token != "content-length" {
-                doomed.append(token)
+        for (name, value) in input {
+            if isHopByHop(name) {
+                doomed.append(name)
+                if asciiCaseInsensitiveEquals("connection", name) { appendNamedTokens(of: value, to: &doomed) }
+            } else if let alsoRemove, asciiCaseInsensitiveEquals(alsoRemove, name) {
+                doomed.append(name)
             }
         }
+        guard !doomed.isEmpty else { return input }
         var out = input
         for name in doomed { out.remove(name: name) }
         return out
+    }
+
+    /// The headers a Connection value names. "close" and "keep-alive" (nearly every value) name
+    /// none worth a lookup, nor may a client remove framing headers this way.
+    private static func appendNamedTokens(of value: String, to names: inout [String]) {
+        if asciiCaseInsensitiveEquals("keep-alive", value) || asciiCaseInsensitiveEquals("close", value) { return }
+        for part in value.split(separator: ",") {
+            let token = part.trimmingSpaces().lowercased()
+            if !token.isEmpty && token != "close" && token != "keep-alive" && token != "transfer-encoding" && token != "content-length" {
+                names.append(token)
+            }
+        }
     }
 
     /// `HTTP/x.y` as a Via entry's protocol version, without formatting the common ones.
@@ -90,5 +100,14 @@ enum HeaderRewriter {
             return false
         }
         return true
+    }
+}
+
+private extension Substring {
+    func trimmingSpaces() -> Substring {
+        var s = self
+        while let first = s.first, first == " " || first == "\t" { s.removeFirst() }
+        while let last = s.last, last == " " || last == "\t" { s.removeLast() }
+        return s
     }
 }

@@ -128,6 +128,24 @@ import Testing
         }
     }
 
+    @Test func connectionTokensAreTrimmedFoldedAndCannotRemoveFraming() {
+        var headers = HTTPHeaders()
+        headers.add(name: "CONNECTION", value: " Close ,\tX-Other-Hop , content-length")
+        headers.add(name: "x-other-hop", value: "1")
+        headers.add(name: "Content-Length", value: "0")
+        headers.add(name: "B", value: "2")
+        headers.add(name: "A", value: "1")
+        let head = HTTPRequestHead(version: .http1_0, method: .GET, uri: "http://example.com/", headers: headers)
+        let target = ForwardTarget(scheme: "http", origin: HostPort(host: "example.com", port: 80), path: "/")
+        let out = HeaderRewriter.upstreamRequestHead(head, target: target, via: "meshgate")
+        #expect(!out.headers.contains(name: "X-Other-Hop"))
+        #expect(!out.headers.contains(name: "Connection"))
+        #expect(out.headers["Content-Length"] == ["0"])
+        #expect(out.headers["Via"] == ["1.0 meshgate"])
+        // What is not hop-by-hop keeps its order.
+        #expect(out.headers.map(\.name) == ["Content-Length", "B", "A", "Host", "Via"])
+    }
+
     @Test func websocketUpgradeIsKept() {
         var headers = HTTPHeaders()
         headers.add(name: "Connection", value: "Upgrade")
