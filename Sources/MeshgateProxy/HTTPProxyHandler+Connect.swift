@@ -25,7 +25,7 @@ extension HTTPProxyHandler {
             let ops = context.pipeline.syncOperations
             let peek = ByteToMessageHandler(SNIHandler { [setup] result in setup.decide(result) })
             try ops.addHandler(peek, position: .after(self))
-            ProxyPipeline.remove(HTTPServerPipelineHandler.self, from: ops)
+            ProxyPipeline.removeSerialisation(from: ops)
             ProxyPipeline.remove(HTTPResponseEncoder.self, from: ops)
             // Written raw: NIO's encoder would add body framing that a CONNECT 2xx must not have.
             var established = context.channel.allocator.buffer(capacity: 64)

@@ -31,7 +31,7 @@ extension HTTPProxyHandler {
             ProxyPipeline.remove(UpstreamResponseHandler.self, from: upstreamOps)
             ProxyPipeline.remove(HTTPRequestEncoder.self, from: upstreamOps)
             ProxyPipeline.remove(ByteToMessageHandler<HTTPResponseDecoder>.self, from: upstreamOps)
-            ProxyPipeline.remove(HTTPServerPipelineHandler.self, from: clientOps)
+            ProxyPipeline.removeSerialisation(from: clientOps)
             ProxyPipeline.remove(HTTPResponseEncoder.self, from: clientOps)
             clientOps.removeHandler(context: context, promise: nil)
             ProxyPipeline.remove(ByteToMessageHandler<HTTPRequestDecoder>.self, from: clientOps)

@@ -45,6 +45,10 @@ final class HTTPProxyHandler {
     private var headerTimer: Scheduled<Void>?
     private var idleSince = NIODeadline.now()
     private var readsHeld = false
+    /// A pipelined request that `HTTPServerPipelineHandler` delivered from inside our write of the
+    /// previous response's end, before that exchange was settled here. Replayed once idle.
+    private var deferredParts: [HTTPServerRequestPart] = []
+    private var replayingDeferred = false
     private var pendingRead = false
     /// Bytes buffered while an upstream connects before reading from the client pauses.
     private static let maxBufferedWhileConnecting = 256 * 1024
@@ -62,7 +66,8 @@ final class HTTPProxyHandler {
 
     func receivedHead(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         guard case .idle = state else {
-            // HTTPServerPipelineHandler guarantees one request at a time; anything else is a bug or abuse.
+            // HTTPServerPipelineHandler hands over one request at a time, and one it delivers while the
+            // previous exchange settles is deferred in channelRead; anything else is a bug or abuse.
             context.close(promise: nil)
             return
         }
@@ -342,6 +347,25 @@ final class HTTPProxyHandler {
             pendingRead = false
             context.read()
         }
+        replayDeferredParts()
+    }
+
+    private func replayDeferredParts() {
+        guard !replayingDeferred, !deferredParts.isEmpty, let context else { return }
+        replayingDeferred = true
+        defer { replayingDeferred = false }
+        while let part = deferredParts.first {
+            // The next request waits until the one just started is answered (becomeIdle comes back here).
+            if case .head = part, !isIdle { break }
+            deferredParts.removeFirst()
+            dispatch(part, context: context)
+        }
+        receivedReadComplete()
+    }
+
+    private var isIdle: Bool {
+        if case .idle = state { return true }
+        return false
     }
 
     func closeConnection() {
@@ -395,7 +419,7 @@ final class HTTPProxyHandler {
         if transactionsServed == 0, let context {
             // A client that connected but never finished a request head learns why it was dropped.
             // The serialising handler only lets responses follow requests, so it leaves first.
-            ProxyPipeline.remove(HTTPServerPipelineHandler.self, from: context.pipeline.syncOperations)
+            ProxyPipeline.removeSerialisation(from: context.pipeline.syncOperations)
             let response = LocalResponse(status: .requestTimeout, message: "no complete request head within \(configuration.headerReadTimeout.nanoseconds / 1_000_000_000)s (limits.header_read_timeout)")
             response.write(to: context, version: .http1_1, close: true, wrap: wrapOutboundOut).whenComplete { _ in
                 self.closeConnection()
@@ -442,7 +466,25 @@ extension HTTPProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
+        let part = unwrapInboundIn(data)
+        if mustDefer(part) {
+            deferredParts.append(part)
+            return
+        }
+        dispatch(part, context: context)
+    }
+
+    private func mustDefer(_ part: HTTPServerRequestPart) -> Bool {
+        if !deferredParts.isEmpty { return true }
+        guard case .head = part else { return false }
+        switch state {
+        case .forwarding, .localResponse: return true
+        default: return false
+        }
+    }
+
+    private func dispatch(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+        switch part {
         case .head(let head):
             receivedHead(head, context: context)
         case .body(let buffer):
@@ -459,6 +501,7 @@ extension HTTPProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         cancelTimers()
+        deferredParts.removeAll()
         switch state {
         case .connecting(let tx), .admitting(let tx):
             tx.error = "client closed the connection"

@@ -20,10 +20,18 @@ enum ProxyPipeline {
             informationalResponseStrategy: .drop,
             limitConfiguration: limits
         )))
+        try ops.addHandler(ReadAheadHandler())
         try ops.addHandler(HTTPServerPipelineHandler())
         let handler = HTTPProxyHandler(services: services, mode: mode, identity: identity)
         handler.transparent = transparent
         try ops.addHandler(handler)
+    }
+
+    /// Removes the request serialisation (`HTTPServerPipelineHandler` and the read-ahead beside it),
+    /// which only makes sense while the connection speaks HTTP.
+    static func removeSerialisation(from ops: ChannelPipeline.SynchronousOperations) {
+        remove(HTTPServerPipelineHandler.self, from: ops)
+        remove(ReadAheadHandler.self, from: ops)
     }
 
     /// Removes the first handler of `type`, if the pipeline has one (pipeline surgery for tunnels).

@@ -93,6 +93,22 @@ import Testing
         await world.close()
     }
 
+    @Test func pipelinedRequestsGetLocalAndForwardedAnswersInOrder() async throws {
+        let world = try await PolicyWorld.make()
+        let proxy = try await world.proxy(try world.policy(Self.blockRules))
+        let base = "http://127.0.0.1:\(world.plainShadow.port)"
+        let requests = ["/old/a", "/hello", "/old/b", "/hello"].enumerated().map { index, path in
+            "GET \(base)\(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\(index == 3 ? "Connection: close\r\n" : "")\r\n"
+        }
+        let (reply, closed) = try await RawClient.exchangeWithClose(port: proxy.port, send: requests.joined(), timeout: .seconds(8))
+        let statuses = reply.components(separatedBy: "HTTP/1.1 ").dropFirst().map { String($0.prefix(3)) }
+        #expect(statuses == ["307", "200", "307", "200"], "got: \(reply)")
+        #expect(closed, "the last request asked for the connection to close")
+        #expect(world.plainShadow.requests.count == 2)
+        await proxy.stop()
+        await world.close()
+    }
+
     @Test func rerouteSendsTheRequestItselfToThePortal() async throws {
         let world = try await PolicyWorld.make()
         let proxy = try await world.proxy(try world.shippedPolicy())

@@ -2,7 +2,6 @@ import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
-import NIOPosix
 import ServiceLifecycle
 import Testing
 
@@ -23,13 +22,7 @@ import Testing
         let origin = try await TestOrigin(group: TestGroup.shared)
         let proxy = try await TestProxy(group: TestGroup.shared, pki: pki) { $0.headerReadTimeout = .seconds(1) }
         let collected = NIOLockedValueBox(ByteBuffer())
-        let channel = try await ClientBootstrap(group: TestGroup.shared)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(RawClient.Collector(box: collected))
-                }
-            }
-            .connect(host: "127.0.0.1", port: proxy.port).get()
+        let channel = try await RawClient.open(port: proxy.port, collectingInto: collected)
         try await channel.writeAndFlush(ByteBuffer(string: "GET http://127.0.0.1:\(origin.port)/sse HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")).get()
         // The exchange lasts twice the header timeout: that is not a slow request head, so it is not cut.
         for _ in 0..<3 {
@@ -51,6 +44,33 @@ import Testing
         try? await channel.closeFuture.get()
         timer.cancel()
         #expect(ContinuousClock.now - sent < .seconds(6), "the unfinished second head is dropped by limits.header_read_timeout")
+        await proxy.stop()
+        await origin.close()
+    }
+
+    @Test func pipelinedRequestsAreAnsweredInOrder() async throws {
+        let pki = try TestPKI.make()
+        let origin = try await TestOrigin(group: TestGroup.shared)
+        let proxy = try await TestProxy(group: TestGroup.shared, pki: pki)
+        let collected = NIOLockedValueBox(ByteBuffer())
+        let channel = try await RawClient.open(port: proxy.port, collectingInto: collected)
+        let base = "http://127.0.0.1:\(origin.port)"
+        // Two requests in one write, then a third while the first answer is still held by the origin.
+        try await channel.writeAndFlush(ByteBuffer(string: "GET \(base)/sse HTTP/1.1\r\nHost: x\r\n\r\nGET \(base)/hello HTTP/1.1\r\nHost: x\r\n\r\n")).get()
+        try await Task.sleep(for: .milliseconds(300))
+        try await channel.writeAndFlush(ByteBuffer(string: "GET \(base)/bytes?n=7 HTTP/1.1\r\nHost: x\r\n\r\n")).get()
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(!collected.withLockedValue { String(buffer: $0) }.contains("hello from origin"), "the second answer must wait for the first")
+        for _ in 0..<3 { origin.releaseNextEvent() }
+        let deadline = ContinuousClock.now + .seconds(5)
+        while !collected.withLockedValue({ String(buffer: $0) }).hasSuffix("xxxxxxx"), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let text = collected.withLockedValue { String(buffer: $0) }
+        let order = ["event-3", "hello from origin", "xxxxxxx"].map { text.range(of: $0)?.lowerBound }
+        #expect(order.allSatisfy { $0 != nil }, "got: \(text)")
+        if let a = order[0], let b = order[1], let c = order[2] { #expect(a < b && b < c, "answers out of order: \(text)") }
+        try? await channel.close()
         await proxy.stop()
         await origin.close()
     }

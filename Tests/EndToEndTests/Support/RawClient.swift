@@ -12,13 +12,7 @@ enum RawClient {
     /// Also says whether the peer closed the connection (rather than our timeout).
     static func exchangeWithClose(port: Int, send: String, timeout: TimeAmount = .seconds(5)) async throws -> (text: String, closedByPeer: Bool) {
         let collected = NIOLockedValueBox(ByteBuffer())
-        let channel = try await ClientBootstrap(group: TestGroup.shared)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(Collector(box: collected))
-                }
-            }
-            .connect(host: "127.0.0.1", port: port).get()
+        let channel = try await open(port: port, collectingInto: collected)
         try await channel.writeAndFlush(ByteBuffer(string: send)).get()
         let timedOut = NIOLockedValueBox(false)
         let timer = channel.eventLoop.scheduleTask(in: timeout) {
@@ -28,6 +22,17 @@ enum RawClient {
         try? await channel.closeFuture.get()
         timer.cancel()
         return (collected.withLockedValue { String(buffer: $0) }, !timedOut.withLockedValue { $0 })
+    }
+
+    /// A connection whose incoming bytes collect in `box`, for exchanges in several steps.
+    static func open(port: Int, collectingInto box: NIOLockedValueBox<ByteBuffer>) async throws -> any Channel {
+        try await ClientBootstrap(group: TestGroup.shared)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(Collector(box: box))
+                }
+            }
+            .connect(host: "127.0.0.1", port: port).get()
     }
 
     final class Collector: ChannelInboundHandler, Sendable {

@@ -37,11 +37,13 @@ final class StreamingClient: Sendable {
 
     func waitForOutput(containing needle: String, timeout: TimeInterval) async throws -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
+        // Looked at again after every sleep, the last one included: in a full run this task can be
+        // left unscheduled past the deadline while the output it waits for has long arrived.
+        while true {
             if text.contains(needle) { return true }
+            if Date() >= deadline { return false }
             try await Task.sleep(nanoseconds: 10_000_000)
         }
-        return false
     }
 
     func signal(_ signal: Int32) {
