@@ -60,7 +60,32 @@ public struct PathPattern: Sendable, Hashable, CustomStringConvertible {
         let cut = target.utf8.firstIndex { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") }
         let path = cut.map { target[..<$0] } ?? Substring(target)
         guard path.hasPrefix("/") else { return String(path) }
+        if isAlreadyNormal(path.utf8) { return String(path) }
         return normaliseStrict(path, lenient: true) ?? String(path)
+    }
+
+    /// True when normalising would give the path back unchanged: no escapes, no empty, `.` or `..`
+    /// segments. Most request paths are like that, and this runs for every request and DNS query.
+    static func isAlreadyNormal(_ path: Substring.UTF8View) -> Bool {
+        var segmentLength = 0
+        var dots = 0
+        var first = true
+        for byte in path {
+            if byte == UInt8(ascii: "/") {
+                // An empty or dot segment ends here (the leading slash starts the first one).
+                if !first, segmentLength == 0 || dots == segmentLength && dots <= 2 { return false }
+                first = false
+                segmentLength = 0
+                dots = 0
+            } else if byte == UInt8(ascii: "%") {
+                return false
+            } else {
+                segmentLength += 1
+                if byte == UInt8(ascii: ".") { dots += 1 }
+            }
+        }
+        // The last segment: empty is a trailing slash (kept), but "." and ".." are not.
+        return !(segmentLength > 0 && dots == segmentLength && dots <= 2)
     }
 
     /// Normalises an absolute path; nil for a malformed percent-escape unless `lenient`, which

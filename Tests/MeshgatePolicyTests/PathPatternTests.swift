@@ -46,3 +46,27 @@ struct PathPatternTests {
         }
     }
 }
+
+@Suite struct PathNormalisationShortcutTests {
+    /// Every path the shortcut passes through unchanged is one the full normaliser would also leave
+    /// unchanged, and the shortcut does take the common paths.
+    @Test func theShortcutAgreesWithTheFullNormaliser() {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet: [Character] = ["/", "/", ".", ".", "a", "%", "2", "e", "~"]
+        var shortcuts = 0
+        for _ in 0..<20_000 {
+            let length = Int.random(in: 0...10, using: &generator)
+            let path = "/" + String((0..<length).map { _ in alphabet.randomElement(using: &generator)! })
+            let full = PathPattern.normaliseStrict(Substring(path), lenient: true) ?? path
+            if PathPattern.isAlreadyNormal(Substring(path).utf8) {
+                shortcuts += 1
+                #expect(full == path, "\(path) is not normal: \(full)")
+            }
+            #expect(PathPattern.normalise(path) == full, "\(path)")
+        }
+        #expect(shortcuts > 1_000)
+        for common in ["/", "/v1/chat/completions", "/mcp", "/a/b/", "/1k", "/.well-known/x", "/a/...", "/~user"] {
+            #expect(PathPattern.isAlreadyNormal(Substring(common).utf8), "\(common)")
+        }
+    }
+}
