@@ -9,6 +9,7 @@ struct MeshgateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "meshgate",
         abstract: "Egress gateway for machines that run AI agents: intercepting proxy, policy, audit.",
+        version: MeshgateVersion.string,
         subcommands: [Serve.self, CA.self, Rules.self, Usage.self]
     )
 }

@@ -81,6 +81,16 @@ import Testing
         await origin.close()
     }
 
+    @Test func versionIsPrinted() async throws {
+        guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
+            Issue.record("build the executable first (swift build): \(Self.binary)")
+            return
+        }
+        let result = try await ProcessRunner.run(Self.binary, ["--version"], timeout: 20)
+        #expect(result.exitCode == 0)
+        #expect(result.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines).wholeMatch(of: #/\d+\.\d+\.\d+/#) != nil, "got: \(result.stdoutText)")
+    }
+
     @Test func caInitRefusesToOverwriteAndBadConfigNamesTheLine() async throws {
         let pki = try TestPKI.make()
         let config = try Self.writeConfig(pki.directory)

@@ -81,7 +81,7 @@ public struct RulesetFetcher: Sendable {
             }
         }
         var request = HTTPClientRequest(url: url)
-        request.headers.add(name: "User-Agent", value: "meshgate-rules-update")
+        request.headers.add(name: "User-Agent", value: "meshgate-rules-update/\(MeshgateVersion.string)")
         let response: HTTPClientResponse
         do {
             response = try await client.execute(request, timeout: .seconds(60))
