@@ -22,7 +22,7 @@ public final class ProxyServer: Service, Sendable {
                 let mode: ProxyRequestMode = self == .ai ? .aiGateway : .explicit
                 return channel.eventLoop.makeCompletedFuture {
                     let ops = channel.pipeline.syncOperations
-                    try ops.addHandler(IdleStateHandler(allTimeout: services.configuration.idleTimeout))
+                    try ops.addHandler(IdleTimeoutHandler(timeout: services.configuration.idleTimeout))
                     try ProxyPipeline.addHTTPServerHandlers(to: ops, services: services, mode: mode, identity: nil)
                 }
             case .transparent:

@@ -33,7 +33,7 @@ enum TransparentConnection {
                 let tls = services.configuration.connectPorts.contains(destinationPort)
                 let tx = transaction(client: client, destinationIP: destinationIP, port: destinationPort, tls: tls, workload: workload)
                 let ops = channel.pipeline.syncOperations
-                try ops.addHandler(IdleStateHandler(allTimeout: services.configuration.idleTimeout))
+                try ops.addHandler(IdleTimeoutHandler(timeout: services.configuration.idleTimeout))
 
                 guard services.configuration.allows(client) else {
                     refuse(channel, tx, status: 403, reason: "client \(client?.ipAddress ?? "?") is not allowed (access.allow_clients)",

@@ -1,4 +1,5 @@
 import Foundation
+import MeshgateCore
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -86,6 +87,29 @@ import Testing
         )
         #expect(reply.hasPrefix("HTTP/1.1 200"))
         #expect(closed, "an idle keep-alive connection is closed by limits.idle_timeout")
+        await proxy.stop()
+        await origin.close()
+    }
+
+    @Test func idleSplicedTunnelIsClosed() async throws {
+        let pki = try TestPKI.make()
+        let origin = try await TestOrigin(group: TestGroup.shared, tls: pki.originContext)
+        let proxy = try await TestProxy(group: TestGroup.shared, pki: pki) {
+            $0.idleTimeout = .seconds(1)
+            $0.connectPorts = [origin.port]
+            $0.doNotInspect = HostPatternList([HostPattern("localhost")].compactMap { $0 })
+        }
+        // s_client finishes its handshake through the splice, then sends nothing and waits.
+        let client = try StreamingClient([
+            "openssl", "s_client", "-proxy", "127.0.0.1:\(proxy.port)", "-connect", "localhost:\(origin.port)",
+            "-servername", "localhost", "-CAfile", pki.originCAPath,
+        ], captureStderr: true)
+        defer { client.terminate() }
+        #expect(try await client.waitForOutput(containing: "Verify return code: 0", timeout: 10), "\(client.text)")
+        let exit = try await client.waitForExit(timeout: 8)
+        #expect(exit != nil, "a spliced tunnel without traffic is closed by limits.idle_timeout")
+        client.terminate()  // if it was not, stopping the proxy would wait out its drain for it
+        try await eventually { proxy.audit.events.contains { $0.jsonLine().contains(#""intercepted":false"#) } }
         await proxy.stop()
         await origin.close()
     }
