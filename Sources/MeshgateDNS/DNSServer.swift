@@ -33,6 +33,8 @@ public final class DNSServer: Service, Sendable {
     private let forwarder: DNSForwarder
     private let bound: EventLoopPromise<SocketAddress>
     private let listening = NIOLockedValueBox<String?>(nil)
+    /// Datagrams received per UDP socket; tests read how they were shared out.
+    let udpDatagrams = NIOLockedValueBox<[DatagramCounter]>([])
 
     /// Creates the listener; nothing is bound until `run()`.
     ///
@@ -127,6 +129,13 @@ public final class DNSServer: Service, Sendable {
                     port = channel.localAddress?.port ?? port
                 }
                 channels.append(try await bindTCP(port: port))
+                if loops.count > 1, let first = channels.first {
+                    do {
+                        try await ReusePortSpread.attach(to: first, sockets: loops.count)
+                    } catch {
+                        logger.notice("dns: queries from one source port will all be answered on one thread (the kernel refused the reuseport program)", metadata: ["error": "\(error)"])
+                    }
+                }
                 return channels
             } catch {
                 for channel in channels { try? await channel.close() }
@@ -147,7 +156,9 @@ public final class DNSServer: Service, Sendable {
         return try await bootstrap
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(DNSUDPHandler(processor: processor))
+                    let counter = DatagramCounter()
+                    self.udpDatagrams.withLockedValue { $0.append(counter) }
+                    try channel.pipeline.syncOperations.addHandler(DNSUDPHandler(processor: processor, counter: counter))
                 }
             }
             .bind(host: host, port: port)

@@ -1,3 +1,4 @@
+import Synchronization
 import NIOCore
 
 /// The only handler of a listening UDP socket: each datagram is one query. Answers made at once
@@ -11,10 +12,15 @@ final class DNSUDPHandler: ChannelInboundHandler {
     private let processor: DNSQueryProcessor
     private var needsFlush = false
     private var laterFlushScheduled = false
+    private let counter: DatagramCounter
 
-    init(processor: DNSQueryProcessor) { self.processor = processor }
+    init(processor: DNSQueryProcessor, counter: DatagramCounter = DatagramCounter()) {
+        self.processor = processor
+        self.counter = counter
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        counter.count.add(1, ordering: .relaxed)
         let envelope = unwrapInboundIn(data)
         let client = envelope.remoteAddress
         switch processor.process(Array(envelope.data.readableBytesView), client: client, transport: .udp, on: context.eventLoop) {
@@ -54,6 +60,11 @@ final class DNSUDPHandler: ChannelInboundHandler {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         // An ICMP port-unreachable from a client that went away surfaces here; the socket stays up.
     }
+}
+
+/// Datagrams one UDP socket received.
+final class DatagramCounter: Sendable {
+    let count = Atomic<Int>(0)
 }
 
 /// Serves DNS over one TCP connection (RFC 7766): length-prefixed queries, several per

@@ -20,6 +20,19 @@ import Testing
           - { id: path-only, match: { path: ["/mcp"] }, action: block }
         """
 
+    @Test func queriesFromOneSourcePortAreSharedByTheLoops() async throws {
+        let upstream = try await TestUpstream()
+        let running = try await RunningServer.start(upstreams: [upstream.address], policy: try testPolicy(Self.rules))
+        defer { Task { await running.stop(); await upstream.close() } }
+        // One socket, so one source port: the kernel's hash alone would put every query on one loop.
+        let queries = try (0..<200).map { try TestClient.query("mcp.stripe.com", .a, id: UInt16($0)) }
+        let answers = try await TestClient.udp(queries, to: running.address, expect: queries.count)
+        #expect(answers.count == queries.count)
+        let counts = running.server.udpDatagrams.withLockedValue { $0.map { $0.count.load(ordering: .relaxed) } }
+        #expect(counts.count == 2 && counts.reduce(0, +) == queries.count)
+        #expect(counts.allSatisfy { $0 >= 40 }, "datagrams per socket: \(counts)")
+    }
+
     @Test func blockRedirectAllowAndCanaryOverUDP() async throws {
         let upstream = try await TestUpstream()
         let running = try await RunningServer.start(upstreams: [upstream.address], policy: try testPolicy(Self.rules))
