@@ -14,7 +14,7 @@ final class DNSUDPHandler: ChannelInboundHandler {
     private var laterFlushScheduled = false
     private let counter: DatagramCounter
 
-    init(processor: DNSQueryProcessor, counter: DatagramCounter = DatagramCounter()) {
+    init(processor: DNSQueryProcessor, counter: DatagramCounter) {
         self.processor = processor
         self.counter = counter
     }

@@ -32,7 +32,7 @@ final class HTTPProxyHandler {
     var state: State = .idle
     var context: ChannelHandlerContext?
     var clientAddress: SocketAddress? {
-        didSet { clientAuditDescription = clientAddress?.auditDescription }
+        didSet { if clientAddress != oldValue { clientAuditDescription = clientAddress?.auditDescription } }
     }
     /// `clientAddress` as the audit line writes it, formatted once per connection.
     private(set) var clientAuditDescription: String?
