@@ -43,6 +43,7 @@ public final class DNSQueryProcessor: Sendable {
     let memory: DNSAnswerMemory
     let forwarder: DNSForwarder
     let metrics: DNSMetrics
+    let decisions: DNSDecisionCache
 
     init(configuration: DNSFilterConfiguration, policy: @escaping @Sendable () -> PolicyEngine, identities: any IdentityResolver,
          audit: any AuditSink, cache: DNSCache, memory: DNSAnswerMemory, forwarder: DNSForwarder, metrics: DNSMetrics) {
@@ -54,6 +55,7 @@ public final class DNSQueryProcessor: Sendable {
         self.memory = memory
         self.forwarder = forwarder
         self.metrics = metrics
+        decisions = DNSDecisionCache(capacity: configuration.cacheCapacity)
     }
 
     /// A decoded query and who sent it.
@@ -66,6 +68,8 @@ public final class DNSQueryProcessor: Sendable {
         var identity: Identity?
         var transport: DNSTransport
         var qname: String
+        /// `client` as audit text, when the caller already has it.
+        var clientText: String?
 
         /// The largest UDP answer the client takes.
         var maxUDPSize: Int { max(512, min(Int(edns?.udpPayloadSize ?? 512), Int(DNSQueryProcessor.udpPayloadSize))) }
@@ -73,7 +77,9 @@ public final class DNSQueryProcessor: Sendable {
 
     /// Answers one message from `client`. Unreadable input gets FORMERR when it has a header
     /// (and silence when not); responses are ignored so two resolvers cannot ping-pong.
-    public func process(_ bytes: [UInt8], client: SocketAddress, transport: DNSTransport, on loop: any EventLoop) -> DNSReply {
+    /// `clientText`, when given, is `client.auditDescription` (handlers keep it per peer, so it
+    /// is not formatted again for every query).
+    public func process(_ bytes: [UInt8], client: SocketAddress, clientText: String? = nil, transport: DNSTransport, on loop: any EventLoop) -> DNSReply {
         guard let header = DNSMessage.header(of: bytes), !header.isResponse else {
             metrics.malformed.increment()
             return .none
@@ -92,7 +98,8 @@ public final class DNSQueryProcessor: Sendable {
         }
         let clientBytes = IPAddress.bytes(of: client).map(IPAddress.unmapped)
         var query = Query(header: header, question: message.questions[0], edns: message.edns, client: client,
-                          clientBytes: clientBytes, identity: nil, transport: transport, qname: message.questions[0].name.description)
+                          clientBytes: clientBytes, identity: nil, transport: transport, qname: message.questions[0].name.description,
+                          clientText: clientText)
         if let edns = query.edns, edns.version > 0 {
             // BADVERS (RFC 6891 §6.1.3): extended RCODE 16 is 1 in the OPT record's upper bits.
             var reply = DNSMessage(header: Self.responseHeader(for: query, rcode: .noError), questions: [query.question])
@@ -222,6 +229,24 @@ public final class DNSQueryProcessor: Sendable {
 
     /// The answer for a block, redirect or reroute verdict, audited.
     private func decided(_ query: Query, verdict: Verdict, detections: [String]) -> [UInt8] {
+        let key = DNSDecisionCache.Key(question: query.question, action: verdict.action, rule: verdict.rule)
+        guard let answer = try? decisions.answer(for: key, make: { () throws(DNSEncodeError) in try decidedAnswer(query, verdict: verdict) }) else {
+            let reply = synthesize(query, rcode: .serverFailure, answers: [], error: nil)
+            record(query, action: verdict.action, rule: verdict.rule, ruleset: verdict.ruleset, detections: detections,
+                   rcode: .serverFailure, answers: [], cached: false)
+            return reply
+        }
+        if verdict.action != .block, !answer.addresses.isEmpty {
+            memory.record(client: query.clientBytes, name: query.qname, addresses: answer.addresses, ttl: configuration.syntheticTTL)
+        }
+        record(query, action: verdict.action, rule: verdict.rule, ruleset: verdict.ruleset, detections: detections,
+               rcode: answer.rcode, answers: answer.answerTexts, cached: false)
+        return replay(answer, for: query, age: 0)
+    }
+
+    /// What a block, redirect or reroute verdict answers, prepared for replay: the Extended DNS
+    /// Error naming the rule travels as an EDNS option, so clients without EDNS get none.
+    private func decidedAnswer(_ query: Query, verdict: Verdict) throws(DNSEncodeError) -> DNSCachedAnswer {
         let name = query.question.name
         let type = query.question.type
         let ttl = configuration.syntheticTTL
@@ -246,19 +271,9 @@ public final class DNSQueryProcessor: Sendable {
                 answers = [.address(name, address, ttl: ttl)]
             }
         }
-        let reply = synthesize(query, rcode: rcode, answers: answers, error: error)
-        let texts = answers.compactMap { record -> String? in
-            switch record.data {
-            case .a(let address), .aaaa(let address): IPAddress.format(address)
-            default: nil
-            }
-        }
-        if verdict.action != .block, !answers.isEmpty {
-            memory.record(client: query.clientBytes, name: query.qname, addresses: texts.compactMap(IPAddress.parse), ttl: ttl)
-        }
-        record(query, action: verdict.action, rule: verdict.rule, ruleset: verdict.ruleset, detections: detections,
-               rcode: rcode, answers: texts, cached: false)
-        return reply
+        var message = DNSMessage(header: Self.responseHeader(for: query, rcode: rcode), questions: [query.question], answers: answers)
+        message.edns = DNSEDNS(udpPayloadSize: Self.udpPayloadSize, options: [error])
+        return try DNSCachedAnswer(message, minTTL: 0, maxTTL: .max, maxNegativeTTL: .max)
     }
 
     static func responseHeader(for query: Query, rcode: DNSResponseCode) -> DNSHeader {
@@ -299,7 +314,7 @@ public final class DNSQueryProcessor: Sendable {
         audit.record(AuditEvent(
             timestampMillis: Self.wallClockMillis(),
             kind: .dns,
-            client: query.client.auditDescription,
+            client: query.clientText ?? query.client.auditDescription,
             identity: query.identity,
             action: action,
             rule: rule,

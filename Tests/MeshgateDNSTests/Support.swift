@@ -14,9 +14,10 @@ enum TestGroup {
 
 enum TestProcessor {
     /// A processor whose forwarder never runs: for the replay and synthesis paths.
-    static func make(configuration: DNSFilterConfiguration = DNSFilterConfiguration(upstreams: [])) throws -> DNSQueryProcessor {
+    static func make(configuration: DNSFilterConfiguration = DNSFilterConfiguration(upstreams: []),
+                     policy: @escaping @Sendable () -> PolicyEngine = { .empty }, audit: MemoryAuditSink = MemoryAuditSink()) throws -> DNSQueryProcessor {
         let metrics = DNSMetrics()
-        return DNSQueryProcessor(configuration: configuration, policy: { .empty }, identities: NoIdentities(), audit: MemoryAuditSink(),
+        return DNSQueryProcessor(configuration: configuration, policy: policy, identities: NoIdentities(), audit: audit,
                                  cache: DNSCache(), memory: DNSAnswerMemory(), forwarder: DNSForwarder(upstreams: [], timeout: .seconds(1), metrics: metrics),
                                  metrics: metrics)
     }
