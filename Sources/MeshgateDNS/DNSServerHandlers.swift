@@ -13,6 +13,10 @@ final class DNSUDPHandler: ChannelInboundHandler {
     private var needsFlush = false
     private var laterFlushScheduled = false
     private let counter: DatagramCounter
+    /// Audit text of the last few peers: a forwarding resolver or a load generator asks from a
+    /// handful of ports, so most queries find theirs here.
+    private var peerTexts: [(address: SocketAddress, text: String)] = []
+    private var nextPeerSlot = 0
 
     init(processor: DNSQueryProcessor, counter: DatagramCounter) {
         self.processor = processor
@@ -23,7 +27,8 @@ final class DNSUDPHandler: ChannelInboundHandler {
         counter.count.add(1, ordering: .relaxed)
         let envelope = unwrapInboundIn(data)
         let client = envelope.remoteAddress
-        switch processor.process(Array(envelope.data.readableBytesView), client: client, transport: .udp, on: context.eventLoop) {
+        switch processor.process(Array(envelope.data.readableBytesView), client: client, clientText: text(of: client),
+                                 transport: .udp, on: context.eventLoop) {
         case .none:
             break
         case .now(let reply):
@@ -45,6 +50,18 @@ final class DNSUDPHandler: ChannelInboundHandler {
             context.flush()
         }
         context.fireChannelReadComplete()
+    }
+
+    private func text(of peer: SocketAddress) -> String {
+        if let known = peerTexts.first(where: { $0.address == peer }) { return known.text }
+        let text = peer.auditDescription
+        if peerTexts.count < 8 {
+            peerTexts.append((peer, text))
+        } else {
+            peerTexts[nextPeerSlot] = (peer, text)
+            nextPeerSlot = (nextPeerSlot + 1) % peerTexts.count
+        }
+        return text
     }
 
     private func scheduleLaterFlush(_ channel: any Channel) {
@@ -76,13 +93,15 @@ final class DNSTCPHandler: ChannelInboundHandler {
 
     private let processor: DNSQueryProcessor
     private var needsFlush = false
+    private var peer: (address: SocketAddress, text: String)?
 
     init(processor: DNSQueryProcessor) { self.processor = processor }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
-        guard let client = context.remoteAddress else { return }
-        switch processor.process(Array(frame.readableBytesView), client: client, transport: .tcp, on: context.eventLoop) {
+        if peer == nil, let address = context.remoteAddress { peer = (address, address.auditDescription) }
+        guard let peer else { return }
+        switch processor.process(Array(frame.readableBytesView), client: peer.address, clientText: peer.text, transport: .tcp, on: context.eventLoop) {
         case .none:
             break
         case .now(let reply):

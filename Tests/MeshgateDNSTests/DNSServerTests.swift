@@ -3,6 +3,7 @@ import MeshgateCore
 import MeshgatePolicy
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOPosix
 import Testing
 
 @testable import MeshgateDNS
@@ -31,6 +32,29 @@ import Testing
         let counts = running.server.udpDatagrams.withLockedValue { $0.map { $0.count.load(ordering: .relaxed) } }
         #expect(counts.count == 2 && counts.reduce(0, +) == queries.count)
         #expect(counts.allSatisfy { $0 >= 40 }, "datagrams per socket: \(counts)")
+    }
+
+    @Test func eachAuditLineNamesThePortTheQueryCameFrom() async throws {
+        let upstream = try await TestUpstream()
+        let running = try await RunningServer.start(upstreams: [upstream.address], policy: try testPolicy(Self.rules))
+        defer { Task { await running.stop(); await upstream.close() } }
+        // More peers than a handler remembers the text of, asking in turns, so texts are replaced.
+        var sockets: [any Channel] = []
+        for _ in 0..<12 {
+            sockets.append(try await DatagramBootstrap(group: TestGroup.shared).bind(host: "127.0.0.1", port: 0).get())
+        }
+        defer { for socket in sockets { socket.close(promise: nil) } }
+        for round in 0..<3 {
+            for (index, socket) in sockets.enumerated() {
+                let query = try TestClient.query("mcp.stripe.com", id: UInt16(round * 100 + index))
+                try await socket.writeAndFlush(AddressedEnvelope(remoteAddress: running.address, data: ByteBuffer(bytes: query)))
+            }
+        }
+        for _ in 0..<300 where running.audit.events.count < 36 { try await Task.sleep(nanoseconds: 10_000_000) }
+        let expected = Dictionary(uniqueKeysWithValues: sockets.enumerated().map { ($0.offset, "127.0.0.1:\($0.element.localAddress?.port ?? 0)") })
+        var seen: [String: Int] = [:]
+        for event in running.audit.events { seen[event.client ?? "-", default: 0] += 1 }
+        #expect(seen == Dictionary(uniqueKeysWithValues: expected.values.map { ($0, 3) }))
     }
 
     @Test func blockRedirectAllowAndCanaryOverUDP() async throws {
