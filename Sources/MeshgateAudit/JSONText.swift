@@ -7,6 +7,17 @@ package enum JSONText {
     /// `\u00XX`, and everything else (valid UTF-8, as every Swift `String` is) passes through.
     package static func appendString(_ s: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
+        // Nearly every audit string needs no escaping: then it is one copy, not a byte-by-byte
+        // append (which was the audit writer's largest cost at ~100k DNS queries/s).
+        let copied = s.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
+            guard !bytes.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else { return false }
+            out.append(contentsOf: bytes)
+            return true
+        } ?? false
+        if copied {
+            out.append(UInt8(ascii: "\""))
+            return
+        }
         for byte in s.utf8 {
             switch byte {
             case UInt8(ascii: "\""):

@@ -87,6 +87,10 @@ struct AuditEventJSONLineTests {
         ("emoji 🚀", "\"emoji 🚀\""),
         ("\u{2028}sep", "\"\u{2028}sep\""),
         ("", #""""#),
+        // Longer than a small string's 15 bytes, so the heap-stored fast path is the one taken.
+        ("a-plain-string-well-over-fifteen-bytes.example.com", #""a-plain-string-well-over-fifteen-bytes.example.com""#),
+        ("a long string with a \"quote\" past byte fifteen", #""a long string with a \"quote\" past byte fifteen""#),
+        ("a long string whose newline comes late\n", #""a long string whose newline comes late\u000a""#),
     ]
 
     @Test(arguments: escapeTable)
