@@ -62,6 +62,38 @@ import Testing
         #expect(query.edns?.options == [DNSEDNSOption(code: 10, data: [1, 2, 3, 4, 5, 6, 7, 8])])
     }
 
+    @Test func compressionPointsAtTheLongestSuffixWrittenInAnyCase() throws {
+        var header = DNSHeader(id: 1)
+        header.isResponse = true
+        let message = DNSMessage(header: header, questions: [DNSQuestion(name: Self.name("www.example.com"), type: .a)], answers: [
+            DNSRecord(name: Self.name("WWW.Example.com"), type: .cname, ttl: 60, data: .cname(Self.name("cdn.example.com"))),
+            .address(Self.name("cdn.EXAMPLE.com"), [192, 0, 2, 1], ttl: 60),
+        ])
+        let bytes = try message.encoded()
+        #expect(bytes.count == 67)
+        #expect(Array(bytes[33..<35]) == [0xC0, 12], "the CNAME owner points at the question name")
+        #expect(Array(bytes[45..<51]) == [3] + Array("cdn".utf8) + [0xC0, 16], "its target reuses example.com")
+        #expect(Array(bytes[51..<53]) == [0xC0, 45], "the A owner points at the CNAME target")
+        #expect(try DNSMessage(decoding: bytes) == message)
+    }
+
+    @Test func aMessageWithHundredsOfNamesRoundTrips() throws {
+        // More names than the writer offers for reuse: later ones are written in full.
+        var header = DNSHeader(id: 2)
+        header.isResponse = true
+        let answers = (0..<400).map { DNSRecord(name: Self.name("host\($0 % 150).zone\($0 % 7).example.net"), type: .cname, ttl: 60,
+                                                data: .cname(Self.name("t\($0).zone\($0 % 7).example.net"))) }
+        let message = DNSMessage(header: header, questions: [DNSQuestion(name: Self.name("host0.zone0.example.net"), type: .cname)], answers: answers)
+        let bytes = try message.encoded()
+        #expect(try DNSMessage(decoding: bytes) == message)
+        var uncompressed = 12 + 25 + 4
+        for answer in answers {
+            guard case .cname(let target) = answer.data else { continue }
+            uncompressed += answer.name.wire.count + 10 + target.wire.count
+        }
+        #expect(bytes.count < uncompressed * 3 / 4, "\(bytes.count) of \(uncompressed) bytes")
+    }
+
     @Test func extendedErrorsCarryTheirCode() throws {
         let message = Self.messages[4].1
         let decoded = try DNSMessage(decoding: try message.encoded())

@@ -21,7 +21,8 @@ struct DNSMessageWriter {
     private(set) var bytes: [UInt8] = []
     /// Offsets of the TTL field of every record written (OPT excluded).
     private(set) var ttlOffsets: [Int] = []
-    private var compression: [DNSName: Int] = [:]
+    /// Where names and their suffixes start in `bytes`, for compression.
+    private var suffixOffsets: [Int] = []
 
     init() { bytes.reserveCapacity(512) }
 
@@ -82,37 +83,62 @@ struct DNSMessageWriter {
 
     /// Writes `name`, ending in a pointer to the longest suffix already written when
     /// `compress` is set, and registers its new suffixes for later names.
+    ///
+    /// Earlier suffixes are found by comparing against the bytes already written (following
+    /// their pointers), not through a table of names: that table allocated a name per suffix and
+    /// was the largest cost of encoding a forwarded answer. Only the first `maxSuffixes` are
+    /// offered for reuse, which bounds the search in a message with thousands of names; later
+    /// names are then written out in full, which is still valid.
     mutating func writeName(_ name: DNSName, compress: Bool) {
         let wire = name.wire
-        var labelStarts: [Int] = []
-        var i = 0
-        while i < wire.count, wire[i] != 0 {
-            labelStarts.append(i)
-            i += Int(wire[i]) + 1
-        }
         var pointer: Int?
-        var inlineLabels = labelStarts.count
+        var inlineEnd = wire.count - 1
         if compress {
-            for (index, start) in labelStarts.enumerated() {
-                if let offset = compression[DNSName(uncheckedWire: Array(wire[start...]))] {
+            var start = 0
+            search: while start < wire.count, wire[start] != 0 {
+                for offset in suffixOffsets where writtenName(at: offset, equals: wire, from: start) {
                     pointer = offset
-                    inlineLabels = index
-                    break
+                    inlineEnd = start
+                    break search
                 }
+                start += Int(wire[start]) + 1
             }
         }
         let base = bytes.count
-        for start in labelStarts.prefix(inlineLabels) where base + start < 0x4000 {
-            let suffix = DNSName(uncheckedWire: Array(wire[start...]))
-            if compression[suffix] == nil { compression[suffix] = base + start }
+        var start = 0
+        while start < inlineEnd, suffixOffsets.count < Self.maxSuffixes, base + start < 0x4000 {
+            suffixOffsets.append(base + start)
+            start += Int(wire[start]) + 1
         }
-        let inlineEnd = inlineLabels < labelStarts.count ? labelStarts[inlineLabels] : wire.count - 1
         bytes.append(contentsOf: wire[0..<inlineEnd])
         if let pointer {
             appendUInt16(0xC000 | UInt16(pointer))
         } else {
             bytes.append(0)
         }
+    }
+
+    /// Name starts kept for compression at most.
+    static let maxSuffixes = 128
+
+    /// Whether the name written at `offset` equals `wire[start...]`, ignoring ASCII case.
+    private func writtenName(at offset: Int, equals wire: [UInt8], from start: Int) -> Bool {
+        var at = offset
+        var i = start
+        // Pointers here were written by this writer and point backwards; the bound is a guard.
+        for _ in 0..<255 {
+            let length = bytes[at]
+            if length & 0xC0 == 0xC0 {
+                at = Int(length & 0x3F) << 8 | Int(bytes[at + 1])
+                continue
+            }
+            guard wire[i] == length else { return false }
+            if length == 0 { return true }
+            for k in 1...Int(length) where DNSName.fold(bytes[at + k]) != DNSName.fold(wire[i + k]) { return false }
+            at += Int(length) + 1
+            i += Int(length) + 1
+        }
+        return false
     }
 
     mutating func appendUInt16(_ value: UInt16) {
