@@ -233,6 +233,7 @@ final class UpstreamUDPHandler: ChannelInboundHandler {
     /// a long search for a free ID.
     static let maxInFlight = 50_000
     private var pending: [UInt16: Pending] = [:]
+    private var ids = RandomQueryIDs()
     private var context: ChannelHandlerContext?
     private var flushScheduled = false
 
@@ -265,8 +266,8 @@ final class UpstreamUDPHandler: ChannelInboundHandler {
         guard pending.count < Self.maxInFlight else {
             return loop.makeFailedFuture(DNSUpstreamError(upstream: "\(upstream)", problem: "too many queries in flight"))
         }
-        var id = UInt16.random(in: 0...UInt16.max)
-        while pending[id] != nil { id = UInt16.random(in: 0...UInt16.max) }
+        var id = ids.next()
+        while pending[id] != nil { id = ids.next() }
         let promise = loop.makePromise(of: DNSMessage.self)
         let query = DNSForwarder.query(question, id: id, checkingDisabled: checkingDisabled)
         let scheduled = loop.assumeIsolatedUnsafeUnchecked().scheduleTask(in: timeout) { [self] in
