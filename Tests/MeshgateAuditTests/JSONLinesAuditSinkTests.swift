@@ -91,6 +91,23 @@ struct JSONLinesAuditSinkTests {
         #expect(lines.first?["ts"] as? String == "2026-11-29T10:51:58.000Z")
     }
 
+    @Test func aWriterThatWentIdleWakesForTheNextEvent() async throws {
+        let dir = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("audit.jsonl").path
+        let sink = JSONLinesAuditSink(path: path, logger: Self.logger, metricsFactory: TestMetrics())
+        let task = Task { try await sink.run() }
+        for n in 0..<3 {
+            sink.record(Self.event(n))
+            try await waitUntil { ((try? Self.parsedLines(at: path))?.count ?? 0) == n + 1 }
+            // Long enough for the writer to find the queue empty and wait to be woken.
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        task.cancel()
+        try await task.value
+        #expect(try Self.parsedLines(at: path).compactMap { $0["seq"] as? Int } == [0, 1, 2])
+    }
+
     @Test func appendsToAnExistingFile() async throws {
         let dir = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
