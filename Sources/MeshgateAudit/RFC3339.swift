@@ -55,17 +55,8 @@ package enum RFC3339 {
         return (q, r)
     }
 
-    /// `value` (never negative: callers pass the sign separately) in decimal, zero-padded to
-    /// `width`. Digits are written in place: formatting through `String` allocated seven times
-    /// per audit line.
+    /// `value` (never negative: callers pass the sign separately) zero-padded to `width`.
     private static func appendPadded(_ value: Int64, width: Int, to out: inout [UInt8]) {
-        let start = out.count
-        var rest = value.magnitude
-        repeat {
-            out.append(UInt8(ascii: "0") + UInt8(rest % 10))
-            rest /= 10
-        } while rest > 0
-        while out.count - start < width { out.append(UInt8(ascii: "0")) }
-        out[start...].reverse()
+        ASCIIDecimal.append(value.magnitude, minimumWidth: width, to: &out)
     }
 }

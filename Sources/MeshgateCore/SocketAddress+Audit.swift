@@ -10,10 +10,10 @@ extension SocketAddress {
             var out: [UInt8] = []
             out.reserveCapacity(21)
             for shift in [24, 16, 8, 0] as [UInt32] {
-                Self.appendDecimal(Int((ip >> shift) & 0xFF), to: &out)
+                ASCIIDecimal.append(UInt64((ip >> shift) & 0xFF), to: &out)
                 out.append(shift == 0 ? UInt8(ascii: ":") : UInt8(ascii: "."))
             }
-            Self.appendDecimal(port ?? 0, to: &out)
+            ASCIIDecimal.append(UInt64(max(0, port ?? 0)), to: &out)
             return String(decoding: out, as: UTF8.self)
         }
         guard let ip = ipAddress else { return description }
@@ -28,15 +28,5 @@ extension SocketAddress {
         guard let ip = ipAddress else { return nil }
         if ip.hasPrefix("::ffff:"), ip.dropFirst(7).contains(".") { return String(ip.dropFirst(7)) }
         return ip
-    }
-
-    private static func appendDecimal(_ value: Int, to out: inout [UInt8]) {
-        let start = out.count
-        var rest = max(0, value)
-        repeat {
-            out.append(UInt8(ascii: "0") + UInt8(rest % 10))
-            rest /= 10
-        } while rest > 0
-        out[start...].reverse()
     }
 }
