@@ -32,9 +32,11 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"]), .brew(["pcre2"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CBrotli", pkgConfig: "libbrotlidec", providers: [.apt(["libbrotli-dev"]), .brew(["brotli"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"]), .brew(["zstd"])]),
         .target(
             name: "MeshgateInspection",
-            dependencies: ["CPCRE2", "CZlib", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["CPCRE2", "CZlib", "CBrotli", "CZstd", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strict
         ),
         .target(
@@ -171,7 +173,7 @@ let package = Package(
         .testTarget(name: "MeshgatePolicyTests", dependencies: ["MeshgatePolicy", "MeshgateCore", "MeshgateInspection"], swiftSettings: strict),
         .testTarget(
             name: "MeshgateInspectionTests",
-            dependencies: ["MeshgateInspection", "CZlib", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["MeshgateInspection", "CZlib", "CBrotli", "CZstd", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strict
         ),
         .testTarget(
@@ -259,7 +261,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "Meshgate", "MeshgateTLS", "MeshgateProxy", "MeshgateDNS", "MeshgateAudit", "MeshgateCore", "MeshgatePolicy", "MeshgateInspection", "MeshgateAI", "CZlib",
+                "Meshgate", "MeshgateTLS", "MeshgateProxy", "MeshgateDNS", "MeshgateAudit", "MeshgateCore", "MeshgatePolicy", "MeshgateInspection", "MeshgateAI", "CZlib", "CBrotli", "CZstd",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

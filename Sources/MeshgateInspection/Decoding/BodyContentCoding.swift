@@ -7,6 +7,11 @@ public enum BodyContentCoding: String, Sendable, Hashable, CaseIterable, CustomS
     /// `deflate`: zlib-wrapped (RFC 1950) as the spec says, or raw deflate (RFC 1951) as many
     /// implementations send it; which one is decided from the first two bytes.
     case deflate
+    /// Brotli (RFC 7932), with the format's standard windows of up to 16 MiB.
+    case br
+    /// Zstandard (RFC 8878, RFC 9659); concatenated frames are all decoded, and a frame whose window
+    /// is over the 8 MiB RFC 9659 lets a recipient refuse is refused.
+    case zstd
 
     /// The coding's name as it appears in Content-Encoding.
     public var description: String { rawValue }
@@ -17,13 +22,15 @@ public enum BodyContentCoding: String, Sendable, Hashable, CaseIterable, CustomS
         case "identity": self = .identity
         case "gzip", "x-gzip": self = .gzip
         case "deflate": self = .deflate
+        case "br": self = .br
+        case "zstd": self = .zstd
         default: return nil
         }
     }
 
     /// Parses a Content-Encoding header value such as "gzip, identity" into the codings in the order
     /// the sender applied them (undo them in reverse). Empty list elements are skipped; join several
-    /// header lines with ", " before calling. Throws `unsupportedEncoding` for `br`, `zstd`, `compress`, ….
+    /// header lines with ", " before calling. Throws `unsupportedEncoding` for `compress`, `x-foo`, ….
     public static func parse(_ headerValue: String) throws(BodyDecodingError) -> [BodyContentCoding] {
         var codings: [BodyContentCoding] = []
         for token in headerValue.split(separator: ",", omittingEmptySubsequences: false) {

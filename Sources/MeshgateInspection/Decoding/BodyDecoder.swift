@@ -1,11 +1,12 @@
 import NIOCore
 
-/// Undoes a body's Content-Encoding (gzip, x-gzip, deflate with raw-deflate fallback, identity,
-/// stacked as in "gzip, identity") chunk by chunk, stopping at `maxDecodedBytes`.
+/// Undoes a body's Content-Encoding (gzip, x-gzip, deflate with raw-deflate fallback, br, zstd,
+/// identity, stacked as in "gzip, br") chunk by chunk, stopping at `maxDecodedBytes`.
 ///
-/// Decoding is streamed through every layer in 16 KiB windows, so a gzip bomb costs at most the cap
-/// plus a few windows of memory and stops being inflated once the cap is reached; the remaining
-/// input is then ignored and `truncated` is true. Not thread-safe: one decoder per body.
+/// Decoding is streamed through every layer (`BodyDecodingLayer`) in 16 KiB windows, so a gzip,
+/// brotli or zstd bomb costs at most the cap plus a few windows of output (and the decompressor's
+/// own history window) and stops being decoded once the cap is reached; the remaining input is then
+/// ignored and `truncated` is true. Not thread-safe: one decoder per body.
 public final class BodyDecoder {
     /// Most stacked codings (identity not counted) decoded before giving up with `tooManyEncodings`.
     public static let maxLayers = 4
@@ -21,7 +22,7 @@ public final class BodyDecoder {
     /// Whether the output reached `maxDecodedBytes` with more still to come.
     public private(set) var truncated = false
 
-    private let layers: [ZlibInflater]
+    private let layers: [any BodyDecodingLayer]
     private var failure: BodyDecodingError?
 
     /// A decoder for a Content-Encoding header value (nil or empty: identity).
@@ -37,7 +38,7 @@ public final class BodyDecoder {
         }
         self.codings = effective
         self.maxDecodedBytes = max(0, maxDecodedBytes)
-        self.layers = effective.reversed().map { ZlibInflater(coding: $0) }
+        self.layers = effective.reversed().compactMap { $0.makeDecodingLayer() }
     }
 
     /// Decodes the next chunk of the body and returns the decoded bytes it yields (possibly none).
@@ -125,7 +126,7 @@ public final class BodyDecoder {
         into output: inout [UInt8]
     ) throws(BodyDecodingError) -> Bool {
         guard index < layers.count else { return deliver(bytes, into: &output) }
-        return try layers[index].inflate(bytes) { (produced) throws(BodyDecodingError) -> Bool in
+        return try layers[index].decode(bytes) { (produced) throws(BodyDecodingError) -> Bool in
             try push(produced, layer: index + 1, into: &output)
         }
     }

@@ -3,8 +3,8 @@ import CZlib
 /// One gzip or deflate layer of a `BodyDecoder`. Output leaves through a fixed 16 KiB window that is
 /// handed to a sink after every `inflate` call, so no layer ever holds more than that window of
 /// decoded bytes, and decoding stops as soon as the sink says it has enough.
-final class ZlibInflater {
-    static let outputWindowSize = 16 * 1024
+final class ZlibInflater: BodyDecodingLayer {
+    static let outputWindowSize = BodyDecoder.outputWindowSize
 
     let coding: BodyContentCoding
     /// Encoded bytes this layer has taken in (including bytes held back for wrapper sniffing).
@@ -33,7 +33,7 @@ final class ZlibInflater {
     }
 
     /// Decodes `input`, passing output to `sink` piece by piece. Returns false as soon as `sink` does.
-    func inflate(
+    func decode(
         _ input: UnsafeRawBufferPointer,
         into sink: (UnsafeRawBufferPointer) throws(BodyDecodingError) -> Bool
     ) throws(BodyDecodingError) -> Bool {
@@ -70,7 +70,7 @@ final class ZlibInflater {
         let bits = Self.windowBits(coding: coding, first: first, second: second)
         let rc = czlib_inflate_init2(stream, bits)
         guard rc == Z_OK else {
-            throw .zlibFailure(coding: coding, code: rc, reason: message(default: "inflateInit2 failed"))
+            throw .decoderFailure(coding: coding, code: Int(rc), reason: message(default: "inflateInit2 failed"))
         }
         initialized = true
         isGzipWrapper = bits > 15
@@ -112,6 +112,12 @@ final class ZlibInflater {
                 let produced = Self.outputWindowSize - Int(stream.pointee.avail_out)
                 consumed += used
                 offset += used
+                // Output before an error is handed on first, as every layer does, so whether the cap
+                // or the error comes first does not depend on how the body was cut into chunks.
+                if produced > 0 {
+                    let keepGoing = try sink(UnsafeRawBufferPointer(start: window, count: produced))
+                    if !keepGoing { return false }
+                }
                 switch rc {
                 case Z_OK:
                     break
@@ -120,20 +126,16 @@ final class ZlibInflater {
                 case Z_BUF_ERROR:
                     // No progress possible without more input; anything else here would loop forever.
                     guard stream.pointee.avail_in == 0 else {
-                        throw .zlibFailure(coding: coding, code: rc, reason: "no progress")
+                        throw .decoderFailure(coding: coding, code: Int(rc), reason: "no progress")
                     }
                 case Z_DATA_ERROR:
                     throw .corrupt(coding: coding, offset: consumed, reason: message(default: "invalid data"))
                 case Z_NEED_DICT:
-                    throw .zlibFailure(coding: coding, code: rc, reason: "the stream needs a preset dictionary")
+                    throw .decoderFailure(coding: coding, code: Int(rc), reason: "the stream needs a preset dictionary")
                 case Z_MEM_ERROR:
-                    throw .zlibFailure(coding: coding, code: rc, reason: "out of memory")
+                    throw .decoderFailure(coding: coding, code: Int(rc), reason: "out of memory")
                 default:
-                    throw .zlibFailure(coding: coding, code: rc, reason: message(default: "inflate failed"))
-                }
-                if produced > 0 {
-                    let keepGoing = try sink(UnsafeRawBufferPointer(start: window, count: produced))
-                    if !keepGoing { return false }
+                    throw .decoderFailure(coding: coding, code: Int(rc), reason: message(default: "inflate failed"))
                 }
             } while !atStreamEnd && (stream.pointee.avail_in > 0 || stream.pointee.avail_out == 0)
         }
