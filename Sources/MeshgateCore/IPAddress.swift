@@ -6,7 +6,13 @@ public enum IPAddress {
     public static func parse(_ text: String) -> [UInt8]? {
         var s = Substring(text)
         if s.hasPrefix("["), s.hasSuffix("]") { s = s.dropFirst().dropLast() }
-        if let zone = s.firstIndex(of: "%") { s = s[..<zone] }
+        if let zone = s.firstIndex(of: "%") {
+            // A zone ID is unreserved characters or their percent-encoding (RFC 6874); anything else
+            // (controls, white space, "/", "@") would be carried on as part of the host.
+            let id = s.utf8[s.utf8.index(after: zone)...]
+            guard !id.isEmpty, id.allSatisfy(isZoneIDByte) else { return nil }
+            s = s[..<zone]
+        }
         if s.contains(":") { return parseV6(s) }
         return parseV4(s)
     }
@@ -39,6 +45,12 @@ public enum IPAddress {
     /// Whether the address is the unspecified address (0.0.0.0 or ::).
     public static func isUnspecified(_ bytes: [UInt8]) -> Bool {
         bytes.allSatisfy { $0 == 0 }
+    }
+
+    private static func isZoneIDByte(_ c: UInt8) -> Bool {
+        (c >= 0x61 && c <= 0x7A) || (c >= 0x41 && c <= 0x5A) || (c >= 0x30 && c <= 0x39)
+            || c == UInt8(ascii: "-") || c == UInt8(ascii: ".") || c == UInt8(ascii: "_") || c == UInt8(ascii: "~")
+            || c == UInt8(ascii: "%")
     }
 
     static func isV4Mapped(_ b: [UInt8]) -> Bool {

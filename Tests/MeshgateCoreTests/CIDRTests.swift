@@ -53,9 +53,20 @@ import Testing
     }
 
     @Test(arguments: ["example.com", "example.com:", "example.com:0", "example.com:65536", ":443", "exa mple.com:443", "[::1:443", "a:b:443", "example.com:44x", "exa%mple.com:443", "[not-an-ip]:443", "b\u{FC}cher.example:443",
-                       "example.com:123456", "example.com:+80", "example.com:-1", "[::1]x", "[::1]:", "[::1]:443x", "example.com:٣٤"])
+                       "example.com:123456", "example.com:+80", "example.com:-1", "[::1]x", "[::1]:", "[::1]:443x", "example.com:٣٤",
+                       // A zone ID is unreserved characters only (found by scripts/fuzz.sh: it took any byte).
+                       "[fe80::1%]:443", "[fe80::1%\u{0}x]:443", "[fe80::1%a b]:443", "[fe80::1%/x@evil.example]:443",
+                       "[::1%\t]:80", "[fe80::1%\r\nX-Injected: 1]:80", "1.2.3.4%a\u{7F}:80"])
     func rejects(text: String) {
         #expect(HostPort(authority: text, defaultPort: nil) == nil)
+    }
+
+    @Test func zoneIDsKeepTheirCharacters() throws {
+        let hp = try #require(HostPort(authority: "[fe80::1%25en0.1_a~b]:443", defaultPort: nil))
+        #expect(hp.host == "fe80::1%25en0.1_a~b")
+        #expect(IPAddress.parse("fe80::1%eth0") != nil)
+        #expect(IPAddress.parse("fe80::1%eth 0") == nil)
+        #expect(CIDR("fe80::1%eth0/64") != nil)
     }
 
     @Test func defaultPortAndHostHeader() throws {
