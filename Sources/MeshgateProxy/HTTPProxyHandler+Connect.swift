@@ -103,7 +103,7 @@ final class TunnelSetup {
     func decide(_ result: SNIResult) -> EventLoopFuture<Void> {
         let sni: String?
         switch result {
-        case .hostname(let name): sni = HostPort(host: name, port: authority.port).host
+        case .hostname(let name): sni = ServerName.host(name)
         case .fallback: sni = nil
         }
         let bypass = services.configuration.doNotInspect.matches(authority.host)

@@ -7,6 +7,19 @@ public enum InterceptContexts {
     /// wanted h2 falls back to it through ALPN.
     public static let applicationProtocols = ["http/1.1"]
 
+    /// The TLS 1.2 cipher suites offered to intercepted clients: Mozilla's "intermediate" profile
+    /// (ECDHE with AES-GCM or ChaCha20-Poly1305 only; no CBC, no static RSA key exchange), in its order.
+    /// TLS 1.3's suites are all AEAD and BoringSSL offers all of them. Every leaf has an ECDSA key, so
+    /// the RSA entries are only there to keep the list the profile's.
+    public static let tls12CipherSuites = [
+        "ECDHE-ECDSA-AES128-GCM-SHA256",
+        "ECDHE-RSA-AES128-GCM-SHA256",
+        "ECDHE-ECDSA-AES256-GCM-SHA384",
+        "ECDHE-RSA-AES256-GCM-SHA384",
+        "ECDHE-ECDSA-CHACHA20-POLY1305",
+        "ECDHE-RSA-CHACHA20-POLY1305",
+    ]
+
     /// The name of the placeholder leaf the base configuration needs; never served to a client with SNI.
     public static let placeholderHost = "meshgate.invalid"
 
@@ -14,16 +27,17 @@ public enum InterceptContexts {
     /// (or mints) the leaf for the ClientHello's SNI in `cache` and swaps in that leaf's chain and key.
     /// A client without SNI gets the placeholder leaf, which it will reject: serve such clients with
     /// `makeServerContext(for:)` and a leaf for the address they connected to.
-    /// Minimum TLS 1.2; ALPN offers only `http/1.1`.
+    /// Minimum TLS 1.2, with `tls12CipherSuites`; ALPN offers only `http/1.1`.
     public static func makeSharedServerContext(cache: LeafCertificateCache) throws -> NIOSSLContext {
         let placeholder = try cache.minter.mint(host: placeholderHost)
         var configuration = baseConfiguration(for: placeholder)
         configuration.sslContextCallback = { values, promise in
-            guard let host = values.serverHostname, !host.isEmpty else {
+            guard let serverName = values.serverHostname, !serverName.isEmpty else {
                 promise.succeed(.noChanges)
                 return
             }
-            cache.leaf(for: host, on: promise.futureResult.eventLoop)
+            // Some clients put the URL's port into the SNI; minting for `host:port` would fail the handshake.
+            cache.leaf(for: ServerName.host(serverName), on: promise.futureResult.eventLoop)
                 .map { leaf in
                     var override = NIOSSLContextConfigurationOverride()
                     override.certificateChain = leaf.chain.map { .certificate($0) }
@@ -47,6 +61,7 @@ public enum InterceptContexts {
             privateKey: .privateKey(leaf.privateKey)
         )
         configuration.minimumTLSVersion = .tlsv12
+        configuration.cipherSuites = tls12CipherSuites.joined(separator: ":")
         configuration.applicationProtocols = applicationProtocols
         configuration.shutdownTimeout = CloseNotify.timeout
         return configuration

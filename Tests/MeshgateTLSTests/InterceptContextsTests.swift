@@ -177,6 +177,65 @@ import X509
         #expect(outcome.peerCertificate == leaf.certificate)
     }
 
+    /// A client that puts the URL's port into the SNI (Go's `hey` sets `tls.Config.ServerName` to the
+    /// request's `Host`) gets the leaf for the host; minting for `host:port` failed the handshake with
+    /// CERT_CB_ERROR (an `internal_error` alert to the client).
+    @Test(arguments: ["example.com:8443", "example.com:443", "Example.COM.:443"])
+    func aServerNameWithAPortGetsTheLeafForTheHost(serverName: String) throws {
+        let ca = Fixtures.ecdsaCA
+        let cache = LeafCertificateCache(minter: try LeafMinter(authority: ca))
+        let server = try InterceptContexts.makeSharedServerContext(cache: cache)
+        // Go checks the certificate against the name it sent, which no certificate can match; clients
+        // that send such names skip that check (hey) or fail it on their own. Only the chain is checked.
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.trustRoots = .certificates([try NIOSSLCertificate(bytes: ca.certificateDER, format: .der)])
+        configuration.certificateVerification = .noHostnameVerification
+        let client = try NIOSSLContext(configuration: configuration)
+
+        let outcome = try Self.handshake(
+            client: client,
+            serverHostname: serverName,
+            connectTo: try Self.anyAddress,
+            server: server
+        )
+        #expect(outcome.serverError == nil)
+        #expect(outcome.clientError == nil)
+        let peer = try #require(outcome.peerCertificate)
+        #expect(try peer.extensions.subjectAlternativeNames.map(Array.init) == [.dnsName("example.com")])
+    }
+
+    /// Intercepted TLS 1.2 offers only Mozilla "intermediate" suites: a client that can only do a CBC
+    /// suite fails, one that offers an AEAD ECDHE suite succeeds. (Static-RSA suites fail anyway: every
+    /// leaf has an ECDSA key.)
+    @Test(arguments: [
+        ("ECDHE-ECDSA-AES128-SHA", false),
+        ("ECDHE-RSA-AES128-SHA", false),
+        ("ECDHE-ECDSA-AES256-SHA", false),
+        ("ECDHE-ECDSA-AES128-GCM-SHA256", true),
+        ("ECDHE-ECDSA-AES256-GCM-SHA384", true),
+        ("ECDHE-ECDSA-CHACHA20-POLY1305", true),
+    ])
+    func tls12OffersOnlyIntermediateSuites(suite: String, accepted: Bool) throws {
+        let ca = Fixtures.ecdsaCA
+        let server = try InterceptContexts.makeSharedServerContext(
+            cache: LeafCertificateCache(minter: try LeafMinter(authority: ca))
+        )
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.trustRoots = .certificates([try NIOSSLCertificate(bytes: ca.certificateDER, format: .der)])
+        configuration.maximumTLSVersion = .tlsv12
+        configuration.cipherSuites = suite
+        let client = try NIOSSLContext(configuration: configuration)
+
+        let outcome = try Self.handshake(
+            client: client,
+            serverHostname: "example.com",
+            connectTo: try Self.anyAddress,
+            server: server
+        )
+        #expect((outcome.clientError == nil) == accepted, "\(suite): \(String(describing: outcome.clientError))")
+        #expect((outcome.clientProtocol != nil) == accepted)
+    }
+
     @Test func tls11IsRefused() throws {
         let ca = Fixtures.ecdsaCA
         let server = try InterceptContexts.makeSharedServerContext(
