@@ -26,7 +26,8 @@ final class TestOrigin: Sendable {
 
     let name: String
 
-    init(group: any EventLoopGroup, tls: NIOSSLContext? = nil, name: String = "origin") async throws {
+    /// Listens on `address`:`port` (port 0: any free one).
+    init(group: any EventLoopGroup, tls: NIOSSLContext? = nil, name: String = "origin", address: String = "127.0.0.1", port: Int = 0) async throws {
         self.name = name
         let box = OriginBox()
         let channel = try await ServerBootstrap(group: group)
@@ -40,7 +41,7 @@ final class TestOrigin: Sendable {
                     try ops.addHandler(OriginHandler(box: box))
                 }
             }
-            .bind(host: "127.0.0.1", port: 0).get()
+            .bind(host: address, port: port).get()
         self.channel = channel
         self.port = channel.localAddress?.port ?? 0
         box.origin = self

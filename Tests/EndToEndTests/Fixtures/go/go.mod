@@ -1,0 +1,3 @@
+module meshgate.test/goclient
+
+go 1.19
