@@ -72,7 +72,8 @@ public struct HostPort: Sendable, Hashable, CustomStringConvertible {
         if clean { return host }
         var h = host.lowercased()
         if h.hasPrefix("["), h.hasSuffix("]") { h = String(h.dropFirst().dropLast()) }
-        while h.hasSuffix("."), h.count > 1 { h.removeLast() }
+        // The root label's dot belongs to names; in an IPv6 literal it can only end a zone ID.
+        while h.hasSuffix("."), h.count > 1, !h.utf8.contains(UInt8(ascii: ":")) { h.removeLast() }
         return h
     }
 

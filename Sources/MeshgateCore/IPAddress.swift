@@ -7,11 +7,13 @@ public enum IPAddress {
         var s = Substring(text)
         if s.hasPrefix("["), s.hasSuffix("]") { s = s.dropFirst().dropLast() }
         if let zone = s.firstIndex(of: "%") {
-            // A zone ID is unreserved characters or their percent-encoding (RFC 6874); anything else
-            // (controls, white space, "/", "@") would be carried on as part of the host.
+            // A zone ID is unreserved characters or their percent-encoding (RFC 6874), and only IPv6
+            // has them; anything else (controls, white space, "/", "@") would be carried on as part
+            // of the host.
             let id = s.utf8[s.utf8.index(after: zone)...]
             guard !id.isEmpty, id.allSatisfy(isZoneIDByte) else { return nil }
             s = s[..<zone]
+            return s.contains(":") ? parseV6(s) : nil
         }
         if s.contains(":") { return parseV6(s) }
         return parseV4(s)

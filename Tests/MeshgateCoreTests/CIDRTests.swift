@@ -56,7 +56,7 @@ import Testing
                        "example.com:123456", "example.com:+80", "example.com:-1", "[::1]x", "[::1]:", "[::1]:443x", "example.com:٣٤",
                        // A zone ID is unreserved characters only (found by scripts/fuzz.sh: it took any byte).
                        "[fe80::1%]:443", "[fe80::1%\u{0}x]:443", "[fe80::1%a b]:443", "[fe80::1%/x@evil.example]:443",
-                       "[::1%\t]:80", "[fe80::1%\r\nX-Injected: 1]:80", "1.2.3.4%a\u{7F}:80"])
+                       "[::1%\t]:80", "[fe80::1%\r\nX-Injected: 1]:80", "1.2.3.4%a\u{7F}:80", "1.2.3.4%eth0:80", "[1.2.3.4%.]:80"])
     func rejects(text: String) {
         #expect(HostPort(authority: text, defaultPort: nil) == nil)
     }
@@ -67,6 +67,10 @@ import Testing
         #expect(IPAddress.parse("fe80::1%eth0") != nil)
         #expect(IPAddress.parse("fe80::1%eth 0") == nil)
         #expect(CIDR("fe80::1%eth0/64") != nil)
+        // The trailing dot of a zone is not a name's root dot (stripping it left an empty zone).
+        let dotted = try #require(HostPort(authority: "[fe80::1%en0.]:80", defaultPort: nil))
+        #expect(dotted.host == "fe80::1%en0.")
+        #expect(HostPort(authority: dotted.description, defaultPort: nil) == dotted)
     }
 
     @Test func defaultPortAndHostHeader() throws {
