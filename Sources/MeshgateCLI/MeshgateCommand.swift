@@ -252,6 +252,11 @@ struct Rules: AsyncParsableCommand {
             than the one in force, checked like `rules check` together with the other rulesets in force, installed \
             into state_dir/rulesets (keeping the previous 5 versions), and the server is told to reload. On any \
             failure the installed rulesets are left exactly as they were and the exit code is 1.
+
+            Version order (SemVer-like): numbers compare as numbers (2026.11.3 < 2026.11.24); a pre-release, \
+            "-" and a letter, sorts before its release and pre-releases compare numerically \
+            (2026.02.01-rc2 < 2026.02.01-rc10 < 2026.02.01 < 2026.02.02-rc1); "-" and a digit is a revision \
+            after its release (2026.02.01 < 2026.02.01-2). An older or equal version is refused, naming both.
             """
         )
         @OptionGroup var options: ConfigOption

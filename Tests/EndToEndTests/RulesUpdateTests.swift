@@ -152,6 +152,10 @@ import Testing
         // A replayed older (validly signed) version.
         try await world.publish(Self.ruleset("2026.11.01", []), as: "old.yaml")
         try await expectRefused(["--source", "https://localhost:\(world.publisherPort)/old.yaml"], "versions must increase")
+        // A pre-release of the version in force, signed before its release and replayed after it.
+        try await world.publish(Self.ruleset("2026.11.02-rc1", [Self.blockLocalhost, Self.blockThree]), as: "rc.yaml")
+        try await expectRefused(["--source", "https://localhost:\(world.publisherPort)/rc.yaml"],
+                                "refusing fleet 2026.11.02-rc1 from https://localhost:\(world.publisherPort)/rc.yaml: it is older than 2026.11.02, which is in force")
         // A download cut short.
         try await world.publish(Self.ruleset("2026.11.03", [Self.blockLocalhost, Self.blockThree]), as: "whole.yaml")
         try await expectRefused(["--source", "https://localhost:\(world.publisherPort)/truncated/whole.yaml"], "cut short")

@@ -18,6 +18,35 @@ import Testing
         #expect(RulesetVersion.compare(new, old) == 1)
     }
 
+    /// Pre-releases (`-` and a letter) sort before their release; revisions (`-` and a digit) after.
+    @Test(arguments: [
+        ("2026.02.01-rc1", "2026.02.01"),
+        ("2026.02.01", "2026.02.02-rc1"),
+        ("2026.02.01-rc1", "2026.02.02-rc1"),
+        ("2026.02.01-rc2", "2026.02.01-rc10"),
+        ("2026.02.01-alpha", "2026.02.01-beta"),
+        ("2026.02.01-beta.2", "2026.02.01-rc.1"),
+        ("2026.02.01-rc1", "2026.02.01-rc1.1"),
+        ("2026.02.01-rc9", "2026.02.01-2"),
+        ("2026.02.01", "2026.02.01-2"),
+        ("2026.02.01-2-rc1", "2026.02.01-2"),
+        ("1.0.0-rc.1", "1.0.0"),
+        ("1.9-rc1", "1.10-rc1"),
+        ("2026.01.31", "2026.02.01-rc1"),
+    ])
+    func preReleasesComeBeforeTheirRelease(_ old: String, _ new: String) {
+        #expect(RulesetVersion.compare(old, new) == -1)
+        #expect(RulesetVersion.compare(new, old) == 1)
+    }
+
+    @Test func preReleaseIsRecognised() {
+        #expect(RulesetVersion.isPreRelease("2026.02.01-rc1"))
+        #expect(RulesetVersion.isPreRelease("1.0.0-beta.2"))
+        #expect(!RulesetVersion.isPreRelease("2026.02.01"))
+        #expect(!RulesetVersion.isPreRelease("2026.02.01-2"))
+        #expect(RulesetVersion.compare("2026.02.01-rc01", "2026.02.01-rc1") == 0)
+    }
+
     @Test func equalVersionsAreNotOlder() {
         #expect(RulesetVersion.compare("2026.11.24", "2026.11.24") == 0)
         #expect(RulesetVersion.compare("01.2", "1.2") == 0)

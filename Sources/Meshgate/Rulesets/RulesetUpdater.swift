@@ -64,8 +64,11 @@ public struct RulesetUpdater: Sendable {
             if currentBytes == fetched.bytes {
                 return .upToDate(name: candidate.name, version: current.version)
             }
-            if !allowDowngrade, RulesetVersion.compare(candidate.version, current.version) <= 0 {
-                throw StoreError("refusing \(candidate.name) \(candidate.version) from \(source): version \(current.version) is in force and versions must increase (an old signed file replayed is refused); pass --allow-downgrade to install it anyway")
+            let order = RulesetVersion.compare(candidate.version, current.version)
+            if !allowDowngrade, order <= 0 {
+                let relation = order == 0 ? "the same version as" : "older than"
+                let why = RulesetVersion.isPreRelease(candidate.version) ? "a pre-release sorts before its release, and an old signed file replayed is refused" : "an old signed file replayed is refused"
+                throw StoreError("refusing \(candidate.name) \(candidate.version) from \(source): it is \(relation) \(current.version), which is in force, and versions must increase (\(why)); pass --allow-downgrade to install it anyway")
             }
         }
 
