@@ -71,7 +71,9 @@ public final class AIRuntime: Sendable {
         switch source.backend {
         case .sqlite(let path):
             do {
-                ledger = try SQLiteTokenLedger(path: path)
+                let sqlite = try SQLiteTokenLedger(path: path)
+                LedgerSource.reportTightened(sqlite, logger: logger)
+                ledger = sqlite
                 health = LedgerHealth(backend: source.backendName, location: source.location)
             } catch {
                 let unavailable = LedgerUnavailable(backend: source.backendName, reason: (error as? LedgerUnavailable)?.reason ?? "\(error)")

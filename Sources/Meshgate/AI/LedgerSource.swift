@@ -21,7 +21,11 @@ struct LedgerSource: Sendable {
         case .sqlite(let path):
             backend = .sqlite(path: path)
             location = path
-            opener = { try SQLiteTokenLedger(path: path) }
+            opener = {
+                let ledger = try SQLiteTokenLedger(path: path)
+                Self.reportTightened(ledger, logger: logger)
+                return ledger
+            }
         case .postgres(let url):
             let pool = try PostgresTokenLedger(url: url, logger: logger)
             backend = .postgres(pool)
@@ -30,6 +34,13 @@ struct LedgerSource: Sendable {
                 try await pool.migrate()
                 return pool
             }
+        }
+    }
+
+    /// Logs each ledger file that other users could read until opening the ledger made it 0600.
+    static func reportTightened(_ ledger: SQLiteTokenLedger, logger: Logger) {
+        for file in ledger.tightenedFiles {
+            logger.notice("the token ledger was readable by other users; its mode is now 0600", metadata: ["file": "\(file)"])
         }
     }
 

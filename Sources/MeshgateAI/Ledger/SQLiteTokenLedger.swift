@@ -13,8 +13,11 @@ public final class SQLiteTokenLedger: TokenLedger, UsageReportSource {
     private let lifetime: Int64
     /// The database file.
     public let path: String
+    /// Files of this ledger that group or others could read and that opening it made private
+    /// (mode 0600); the caller logs them. Empty for a ledger created by this version.
+    public let tightenedFiles: [String]
 
-    /// Opens (creating if needed) the ledger at `path` and brings its schema up to date.
+    /// Opens (creating if needed, mode 0600) the ledger at `path` and brings its schema up to date.
     /// Throws `LedgerUnavailable` when the file cannot be opened or migrated.
     public init(path: String, reservationLifetimeSeconds: Int64 = defaultReservationLifetimeSeconds) throws {
         self.path = path
@@ -27,6 +30,9 @@ public final class SQLiteTokenLedger: TokenLedger, UsageReportSource {
         do {
             let directory = (path as NSString).deletingLastPathComponent
             if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+            // Before SQLite opens it: SQLite would create it 0644, and its -wal and -shm files
+            // copy the database file's mode.
+            tightenedFiles = path == ":memory:" ? [] : SQLiteLedgerFiles.secure(path: path)
             pool = try DatabasePool(path: path, configuration: configuration)
             try pool.writeWithoutTransaction { db in try Self.migrate(db) }
         } catch {
