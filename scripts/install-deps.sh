@@ -5,9 +5,10 @@ set -euo pipefail
 need=()
 pkgs=(libpcre2-dev zlib1g-dev libsqlite3-dev curl openssl ca-certificates)
 # dig (bind9-dnsutils) for the DNS filter test; nftables, iproute2 and util-linux (setpriv) for the
-# transparent proxy test, which builds network namespaces; PostgreSQL for the shared-ledger tests.
+# transparent proxy test, which builds network namespaces; PostgreSQL for the shared-ledger tests;
+# logrotate for the audit-rotation test (it runs contrib/logrotate/meshgate).
 # golang-go (Go 1.19, builds Tests/EndToEndTests/Fixtures/go) and hey for the Go client tests.
-if [[ "${1:-}" == "--test" ]]; then pkgs+=(python3 python3-pip python3-venv bind9-dnsutils nftables iproute2 util-linux postgresql golang-go hey); fi
+if [[ "${1:-}" == "--test" ]]; then pkgs+=(python3 python3-pip python3-venv bind9-dnsutils nftables iproute2 util-linux postgresql logrotate golang-go hey); fi
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
 if ((${#need[@]})); then
   echo "installing: ${need[*]}"

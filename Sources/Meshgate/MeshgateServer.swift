@@ -100,6 +100,7 @@ public enum MeshgateServer {
         try reloader.loadInitial()
         health.register("policy", reloader.health)
         services.append(reloader)
+        services.append(ServerSignalService(reloader: reloader, audit: audit, stateDirectory: configuration.stateDirectory, logger: logger))
         if let updates = configuration.rulesetUpdates, let interval = updates.interval {
             let periodic = PeriodicRulesetUpdater(configuration: configuration, interval: interval, reloader: reloader, logger: logger)
             health.register("ruleset_updates", periodic.health)

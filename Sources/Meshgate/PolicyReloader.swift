@@ -8,11 +8,11 @@ import MeshgateProxy
 import Metrics
 import NIOConcurrencyHelpers
 import ServiceLifecycle
-import UnixSignals
 
-/// Loads the configured rulesets into the proxy's ``PolicyHolder`` and reloads them on SIGHUP or
-/// `POST /admin/reload`. A reload that fails (bad YAML, invalid regex, failing embedded test) keeps
-/// the policy in force; the error is logged and `/healthz` reports it until a reload succeeds.
+/// Loads the configured rulesets into the proxy's ``PolicyHolder`` and reloads them on SIGHUP
+/// (through ``ServerSignalService``) or `POST /admin/reload`. A reload that fails (bad YAML, invalid
+/// regex, failing embedded test) keeps the policy in force; the error is logged and `/healthz`
+/// reports it until a reload succeeds.
 public final class PolicyReloader: Service, Sendable {
     /// Where the running policy lives.
     public let holder: PolicyHolder
@@ -137,12 +137,10 @@ public final class PolicyReloader: Service, Sendable {
         return HealthStatus(ok: true, details: details)
     }
 
-    /// Reloads on every SIGHUP until shutdown.
+    /// Waits for shutdown. SIGHUP is trapped by ``ServerSignalService``, which also reopens the
+    /// audit log and calls ``reload(requestedBy:)``: a signal can have only one handler.
     public func run() async throws {
-        let signals = await UnixSignalsSequence(trapping: .sighup)
-        for await _ in signals.cancelOnGracefulShutdown() {
-            _ = reload(requestedBy: "SIGHUP")
-        }
+        try? await gracefulShutdown()
     }
 }
 

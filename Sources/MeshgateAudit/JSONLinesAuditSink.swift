@@ -96,9 +96,18 @@ public final class JSONLinesAuditSink: AuditSink, Service {
         }
     }
 
-    /// Asks the writer to close and reopen the file before its next write (after log rotation).
+    /// Asks the writer to close the file and open `path` again (after log rotation: SIGUSR1 or
+    /// SIGHUP). The writer does it at once even when idle, so the new file appears without waiting
+    /// for traffic, with the same mode as at start. Every event goes out in exactly one write(2) to
+    /// one descriptor, so events recorded around the rotation land once, in the old file or the new.
     public func reopen() {
-        state.withLockedValue { $0.reopenRequested = true }
+        guard path != "-" else { return }
+        let wake = state.withLockedValue { s -> Bool in
+            s.reopenRequested = true
+            defer { s.writerWaiting = false }
+            return s.writerWaiting
+        }
+        wakeWriter(wake)
     }
 
     /// Queues the event for writing; never blocks. When the queue is full (or the sink has
@@ -190,6 +199,10 @@ public final class JSONLinesAuditSink: AuditSink, Service {
                     swap(&batch, &s.queue)
                     return .batch(batch)
                 }
+                if s.reopenRequested {
+                    s.reopenRequested = false
+                    return .reopen
+                }
                 if s.phase == .stopping {
                     s.phase = .stopped
                     return .done
@@ -200,6 +213,8 @@ public final class JSONLinesAuditSink: AuditSink, Service {
             switch step {
             case .batch(let batch):
                 writeBatch(batch)
+            case .reopen:
+                reopenFile()
             case .done:
                 return
             case .wait:
@@ -230,6 +245,27 @@ public final class JSONLinesAuditSink: AuditSink, Service {
 
     // MARK: - Writing (writer queue only)
 
+    /// Closes the file and opens `path` again. When that fails the next write retries the open
+    /// and counts what it cannot write, as after any other open failure.
+    private func reopenFile() {
+        let path = self.path
+        let failure = writer.withLockedValue { w -> AuditFileError? in
+            w.file?.close()
+            w.file = nil
+            do throws(AuditFileError) {
+                w.file = try AuditFile.open(path: path)
+                return nil
+            } catch {
+                return error
+            }
+        }
+        if let failure {
+            logger.warning("cannot reopen the audit log; retrying at the next write", metadata: ["audit_path": "\(path)", "error": "\(failure)"])
+        } else {
+            logger.info("audit log reopened", metadata: ["audit_path": "\(path)"])
+        }
+    }
+
     private func writeBatch(_ batch: [AuditEvent]) {
         var start = 0
         while start < batch.count {
@@ -244,12 +280,9 @@ public final class JSONLinesAuditSink: AuditSink, Service {
             defer { s.reopenRequested = false }
             return s.reopenRequested
         }
+        if reopen { reopenFile() }
         let path = self.path
         let outcome = writer.withLockedValue { w -> WriteOutcome in
-            if reopen {
-                w.file?.close()
-                w.file = nil
-            }
             let file: AuditFile
             if let open = w.file {
                 file = open
@@ -347,6 +380,7 @@ extension JSONLinesAuditSink {
 
     fileprivate enum BatchStep {
         case batch([AuditEvent])
+        case reopen
         case wait
         case done
     }
