@@ -195,7 +195,7 @@ public enum MeshgateServer {
         for (_, address) in configuration.listeners.enabled {
             own.append(HostPort(host: address.host.isEmpty ? "0.0.0.0" : address.host, port: address.port))
         }
-        return ProxyConfiguration(
+        var proxy = ProxyConfiguration(
             allowClients: configuration.access.allowClients,
             requireIdentity: configuration.access.requireIdentity,
             connectPorts: Set(configuration.access.connectPorts),
@@ -209,6 +209,8 @@ public enum MeshgateServer {
             maxInspectedBodyBytes: configuration.inspection.maxBodyBytes,
             overLimit: configuration.inspection.overLimit == .block ? .block : .inspectPrefix
         )
+        proxy.auditRedactor = AuditRedactor(queryKeys: configuration.audit.queryKeys)
+        return proxy
     }
 
     /// The DNS filter's view of the configuration.

@@ -87,6 +87,7 @@ extension HTTPProxyHandler {
             tx.llmFacts = facts
             if case .aiGateway = mode, !routeAICall(tx, context: context) { return }
         }
+        tx.noteInspectedBody(decodedBytes: body.count, cap: cap)
         decide(tx, request: policyRequest(for: tx), body: body.count <= cap ? body : Array(body.prefix(cap)), context: context)
     }
 

@@ -48,6 +48,8 @@ final class HTTPProxyHandler {
     /// A pipelined request that `HTTPServerPipelineHandler` delivered from inside our write of the
     /// previous response's end, before that exchange was settled here. Replayed once idle.
     private var deferredParts: [HTTPServerRequestPart] = []
+    /// A malformed request pipelined behind one not yet answered; answered once idle (+Malformed).
+    var deferredMalformedRequest: HTTPParserError?
     private var replayingDeferred = false
     private var pendingRead = false
     /// Bytes buffered while an upstream connects before reading from the client pauses.
@@ -348,6 +350,7 @@ final class HTTPProxyHandler {
             context.read()
         }
         replayDeferredParts()
+        if isIdle, deferredParts.isEmpty { answerDeferredMalformedRequest() }
     }
 
     private func replayDeferredParts() {
@@ -532,39 +535,7 @@ extension HTTPProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if let parserError = error as? HTTPParserError {
-            services.metrics.badRequests.increment()
-            let status: HTTPResponseStatus
-            let message: String
-            switch parserError {
-            case .headerOverflow:
-                status = .requestHeaderFieldsTooLarge
-                message = "request header block exceeds \(configuration.maxHeaderBytes) bytes (limits.max_header_bytes)"
-            default:
-                status = .badRequest
-                message = "malformed request (\(parserError)); the connection is closed"
-            }
-            logger.info("refused malformed request", metadata: [
-                "client_ip": "\(clientAddress?.ipAddress ?? "?")", "error": "\(parserError)",
-            ])
-            switch state {
-            case .idle:
-                let tx = HTTPTransaction(
-                    head: HTTPRequestHead(version: .http1_1, method: .RAW(value: "-"), uri: ""),
-                    scheme: "http", host: "", port: 0, path: "", intercepted: false
-                )
-                tx.action = .block
-                respondLocally(tx, LocalResponse(status: status, message: message), close: true)
-            case .connecting(let tx), .inspecting(let tx), .admitting(let tx):
-                tx.error = message
-                respondLocally(tx, LocalResponse(status: status, message: message), close: true)
-            case .forwarding(let tx, let connection):
-                connection.delegate = nil
-                connection.close()
-                tx.error = message
-                respondLocally(tx, LocalResponse(status: status, message: message), close: true)
-            case .localResponse, .handedOff, .closed, .connectPending:
-                closeConnection()
-            }
+            refuseMalformedRequest(parserError, behindDeferredRequests: !deferredParts.isEmpty)
             return
         }
         if case .handedOff = state {

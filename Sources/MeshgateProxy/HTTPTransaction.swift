@@ -53,6 +53,9 @@ final class HTTPTransaction {
     var ssePrefix: [UInt8]?
     /// The held request body while a rule needs it (nil once decided).
     var inspection: ByteBuffer?
+    /// Set when the policy saw only a prefix of the body (`inspection.over_limit: inspect_prefix`):
+    /// how many bytes (after decoding) it saw. The audit line says so.
+    var inspectedPrefixBytes: Int?
     var error: String?
     /// For redirected connections: the original destination (`ip:port`) and the local process behind it.
     var transparentDestination: String?
@@ -141,6 +144,10 @@ final class HTTPTransaction {
         if let mcpMethod { fields.append(("mcp_method", .string(mcpMethod))) }
         if let redirectTarget { fields.append(("target", .string(redirectTarget))) }
         if let error { fields.append(("error", .string(error))) }
+        if let inspectedPrefixBytes {
+            fields.append(("body_truncated", .bool(true)))
+            fields.append(("inspected_bytes", .int(Int64(inspectedPrefixBytes))))
+        }
         if let transparentDestination { fields.append(("destination", .string(transparentDestination))) }
         if let workload {
             fields.append(("uid", .int(Int64(workload.uid))))

@@ -38,6 +38,9 @@ public struct ProxyConfiguration: Sendable {
     /// Look up the uid and cgroup of local processes behind redirected connections for the audit
     /// line even when no identity names them.
     public var auditWorkloads = true
+    /// Removes credentials and query values (except `audit.query_keys`) from audit lines and
+    /// bounds their client-chosen fields.
+    public var auditRedactor = AuditRedactor()
 
     /// `inspection.over_limit`.
     public enum OverLimit: Sendable {

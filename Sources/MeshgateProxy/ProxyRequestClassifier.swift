@@ -80,14 +80,14 @@ public enum ProxyRequestClassifier {
             return classifyTransparentHTTP(head, destination: destination, fallbackHost: fallbackHost)
         case .aiGateway:
             // Routed by the body's `model` (HTTPProxyHandler+AI), not by the request target.
-            return .reject(.notFound, "no route for \(head.uri.prefix(200)) on the ai listener")
+            return .reject(.notFound, "no route for \(quoted(head.uri)) on the ai listener")
         }
     }
 
     private static func classifyExplicit(_ head: HTTPRequestHead, configuration: ProxyConfiguration, isOwnAddress: (HostPort) -> Bool) -> ProxyRequestKind {
         if head.method == .CONNECT {
             guard let target = HostPort(authority: head.uri, defaultPort: nil) else {
-                return .reject(.badRequest, "CONNECT needs host:port, got '\(head.uri.prefix(200))'")
+                return .reject(.badRequest, "CONNECT needs host:port, got '\(quoted(head.uri))'")
             }
             guard configuration.connectPorts.contains(target.port) else {
                 let allowed = configuration.connectPorts.sorted().map(String.init).joined(separator: ", ")
@@ -102,7 +102,7 @@ public enum ProxyRequestClassifier {
             if head.uri.hasPrefix("/") {
                 return .reject(.badRequest, "this is a proxy: send absolute-form requests (http://host/path) or CONNECT; the admin listener serves /proxy.pac and /ca.pem")
             }
-            return .reject(.badRequest, "malformed request target '\(head.uri.prefix(200))'")
+            return .reject(.badRequest, "malformed request target '\(quoted(head.uri))'")
         }
         guard url.scheme == "http" else {
             return .reject(.badRequest, "absolute-form requests must use http, not '\(url.scheme)'; use CONNECT for https")
@@ -129,7 +129,7 @@ public enum ProxyRequestClassifier {
         // Absolute form inside a tunnel is legal HTTP; it must not escape the tunnel's authority.
         guard let url = AbsoluteURL(head.uri), url.scheme == "https",
               let origin = HostPort(authority: url.authority, defaultPort: 443), origin == authority else {
-            return .reject(.badRequest, "request target '\(head.uri.prefix(200))' does not belong to the tunnel to \(authority)")
+            return .reject(.badRequest, "request target '\(quoted(head.uri))' does not belong to the tunnel to \(authority)")
         }
         return .forward(ForwardTarget(scheme: "https", origin: authority, path: url.pathAndQuery, serverName: serverName ?? tlsName(authority)))
     }
@@ -143,7 +143,7 @@ public enum ProxyRequestClassifier {
         var host = head.headers.first(name: "host").flatMap { HostPort(authority: $0, defaultPort: port)?.host } ?? fallbackHost
         if !head.uri.hasPrefix("/") && head.uri != "*" {
             guard let url = AbsoluteURL(head.uri), url.scheme == "http", let origin = HostPort(authority: url.authority, defaultPort: port) else {
-                return .reject(.badRequest, "malformed request target '\(head.uri.prefix(200))'")
+                return .reject(.badRequest, "malformed request target '\(quoted(head.uri))'")
             }
             host = origin.host
             path = url.pathAndQuery

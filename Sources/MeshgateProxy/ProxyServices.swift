@@ -18,6 +18,8 @@ public final class ProxyServices: Sendable {
     let connector: UpstreamConnector
     let pools: UpstreamPools
     let audit: any AuditSink
+    /// Malformed requests are logged at most once per interval per listener (clients control how many).
+    let malformedRequestLog = LogRateLimiter(interval: .seconds(10))
     let identities: any IdentityResolver
     let logger: Logger
     let metrics = ProxyMetrics()
@@ -67,7 +69,8 @@ public final class ProxyServices: Sendable {
         connector.onConnect = { [ownConnections] channel in ownConnections.track(channel) }
         self.connector = connector
         self.pools = UpstreamPools(group: group, maxIdlePerKey: configuration.maxIdleUpstreamPerOrigin)
-        self.audit = audit
+        // Every HTTP and AI line any handler records is redacted and bounded in this one place.
+        self.audit = RedactingAuditSink(audit, redactor: configuration.auditRedactor)
         self.identities = identities
         self.policy = policy
         self.inspector = inspector

@@ -3,6 +3,9 @@ extension MeshgateConfiguration {
     public struct Audit: Sendable, Hashable {
         /// The sink. Default `<state_dir>/audit.jsonl`.
         public var destination: Destination
+        /// `query_keys`: query parameters whose values audit lines show as sent; every other value is
+        /// written `REDACTED` (key names stay). Default none: a query can carry API keys and tokens.
+        public var queryKeys: [String] = []
 
         /// An audit sink.
         public enum Destination: Sendable, Hashable {
@@ -25,7 +28,7 @@ extension MeshgateConfiguration {
 }
 
 extension MeshgateConfiguration.Audit {
-    static let keys = ["path"]
+    static let keys = ["path", "query_keys"]
 
     init(node: ConfigurationNode?, stateDirectory: String) throws(ConfigurationError) {
         self = .defaults(stateDirectory: stateDirectory)
@@ -34,6 +37,11 @@ extension MeshgateConfiguration.Audit {
         if let value = map["path"] {
             let text = try value.string(expected: "a file path or \"-\" for stdout")
             destination = text == "-" ? .stdout : .file(path: value.context.resolve(text))
+        }
+        if let value = map["query_keys"] {
+            queryKeys = try value.list().map { (item) throws(ConfigurationError) in
+                try item.string(expected: "a query parameter name, as in [page, api-version]")
+            }
         }
     }
 }
