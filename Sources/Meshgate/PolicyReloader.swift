@@ -38,12 +38,13 @@ public final class PolicyReloader: Service, Sendable {
     public static func compile(_ configuration: MeshgateConfiguration) throws -> PolicyEngine {
         let store = RulesetStore(stateDirectory: configuration.stateDirectory)
         return try compile(rulesets: store.effectiveRulesets(configured: configuration.rulesets),
-                           portal: configuration.portal?.absoluteString)
+                           portal: configuration.portal?.absoluteString,
+                           onMatchError: configuration.inspection.onMatchError.mode)
     }
 
     /// Compiles `rulesets` and runs their embedded tests.
-    public static func compile(rulesets: [Ruleset], portal: String?) throws -> PolicyEngine {
-        let policy = try PolicyEngine(rulesets: rulesets, regexCompiler: PCRE2RegexCompiler(), portal: portal)
+    public static func compile(rulesets: [Ruleset], portal: String?, onMatchError: MatchErrorMode = .block) throws -> PolicyEngine {
+        let policy = try PolicyEngine(rulesets: rulesets, regexCompiler: PCRE2RegexCompiler(), portal: portal, onMatchError: onMatchError)
         let failures = RulesetTestRunner.run(policy, inspector: InspectionRequestInspector())
         if let first = failures.first {
             throw RulesetTestsFailed(failures: failures.map(\.description), first: first.description)
@@ -154,5 +155,15 @@ public struct RulesetTestsFailed: Error, CustomStringConvertible {
     /// The first failure and how many more there are.
     public var description: String {
         failures.count == 1 ? "ruleset test failed: \(first)" : "ruleset test failed: \(first) (and \(failures.count - 1) more)"
+    }
+}
+
+extension MeshgateConfiguration.Inspection.OnMatchError {
+    /// The policy engine's reading of `inspection.on_match_error`.
+    public var mode: MatchErrorMode {
+        switch self {
+        case .block: return .block
+        case .allow: return .allow
+        }
     }
 }

@@ -9,18 +9,31 @@ public enum RulesCommands {
     /// Used for `target: portal` / `$portal` when checking files without a configured portal.
     public static let placeholderPortal = "https://portal.invalid/mcp"
 
-    /// Parses each file, compiles every regex and runs the embedded tests. Returns one summary line per
-    /// ruleset; throws the first load error or the test failures.
-    public static func check(files: [String], portal: String?) throws -> [String] {
+    /// What `rules check` found in files that load and pass their tests.
+    public struct CheckReport: Sendable {
+        /// One `ok: NAME VERSION (…)` line per ruleset.
+        public var summaries: [String]
+        /// Patterns that backtrack super-linearly or match the empty string, each at its `file:line`.
+        public var warnings: [RulesetLinter.Warning]
+        /// Patterns left untimed because the time budget ran out.
+        public var untimed: Int
+    }
+
+    /// Parses each file, compiles every regex, runs the embedded tests and times every pattern
+    /// against adversarial inputs (``RulesetLinter``). Throws the first load error or the test
+    /// failures; warnings are returned.
+    public static func check(files: [String], portal: String?) throws -> CheckReport {
         let policy = try PolicyEngine.load(files: files, regexCompiler: PCRE2RegexCompiler(), portal: portal ?? placeholderPortal)
         let failures = RulesetTestRunner.run(policy, inspector: InspectionRequestInspector())
         if let first = failures.first {
             throw RulesetTestsFailed(failures: failures.map(\.description), first: first.description)
         }
-        return policy.rulesets.map { ruleset in
+        let lint = RulesetLinter.lint(policy.rulesets)
+        let summaries = policy.rulesets.map { ruleset in
             let patterns = ruleset.dlpProfiles.reduce(0) { $0 + $1.patterns.count }
             return "ok: \(ruleset.name) \(ruleset.version) (\(ruleset.rules.count) rules, \(patterns) patterns, \(ruleset.tests.count) tests passed)"
         }
+        return CheckReport(summaries: summaries, warnings: lint.warnings, untimed: lint.untimed)
     }
 
     /// A request for `rules test`.
@@ -49,8 +62,10 @@ public enum RulesCommands {
     /// Decides `request` with the configured rulesets and returns the contract's JSON object.
     public static func test(_ request: TestRequest, configuration: MeshgateConfiguration) throws -> String {
         let store = RulesetStore(stateDirectory: configuration.stateDirectory)
+        // Compiled as `serve` compiles it (PolicyReloader.compile), so the decision is the proxy's.
         let policy = try PolicyEngine(rulesets: store.effectiveRulesets(configured: configuration.rulesets),
-                                      regexCompiler: PCRE2RegexCompiler(), portal: configuration.portal?.absoluteString)
+                                      regexCompiler: PCRE2RegexCompiler(), portal: configuration.portal?.absoluteString,
+                                      onMatchError: configuration.inspection.onMatchError.mode)
         guard let url = URLComponents(string: request.url), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
               let host = url.host, !host.isEmpty else {
             throw UsageError(message: "--url must be an absolute http(s) URL, got '\(request.url)'")

@@ -148,9 +148,11 @@ struct Rules: AsyncParsableCommand {
     )
 
     struct Check: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Parse rulesets, compile every regex, run their embedded tests; exit 1 with file:line errors.")
+        static let configuration = CommandConfiguration(abstract: "Parse rulesets, compile every regex, run their embedded tests; exit 1 with file:line errors. Regexes that backtrack super-linearly or match the empty string are warned about on stderr.")
         @Argument(help: "Ruleset files, in evaluation order.")
         var files: [String]
+        @Flag(help: "Exit 1 when there are warnings, too.")
+        var strict = false
         @Option(help: "Portal URL for `target: portal` and `$portal` (default: the configuration's, else a placeholder).")
         var portal: String?
         @Option(help: "Configuration file to take the portal from.")
@@ -163,7 +165,15 @@ struct Rules: AsyncParsableCommand {
                     let configuration = try ConfigOption(config: config).load()
                     portalURL = configuration.portal?.absoluteString
                 }
-                for line in try RulesCommands.check(files: files, portal: portalURL) { print(line) }
+                let report = try RulesCommands.check(files: files, portal: portalURL)
+                for line in report.summaries { print(line) }
+                for warning in report.warnings { FileHandle.standardError.write(Data("\(warning)\n".utf8)) }
+                if report.untimed > 0 {
+                    FileHandle.standardError.write(Data("meshgate: \(report.untimed) patterns were not timed (time budget spent)\n".utf8))
+                }
+                if strict, !report.warnings.isEmpty {
+                    throw RulesCommands.UsageError(message: "\(report.warnings.count) warning\(report.warnings.count == 1 ? "" : "s") (--strict)")
+                }
             } catch {
                 throw fail(error)
             }

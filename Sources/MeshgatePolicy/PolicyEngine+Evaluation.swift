@@ -85,6 +85,12 @@ extension PolicyEngine {
                     }
                 } catch {
                     state.errors.append(PatternMatchError(rule: rule.id, selector: "header '\(header.name)'", message: "\(error)"))
+                    if onMatchError.countsAsMatch(for: rule.action) {
+                        // The value was not proven not to match (inspection.on_match_error: block).
+                        state.failedHeaders.append((rule: rule.id, name: header.name))
+                        found = true
+                        break
+                    }
                 }
             }
             if !found { return false }
@@ -105,33 +111,54 @@ extension PolicyEngine {
         return true
     }
 
-    /// Whether pattern `index` matches the raw or the canonical body (memoised per evaluation,
-    /// since profiles are shared between rules).
+    /// Whether pattern `index` holds for `rule`: it matched, or it could not finish and
+    /// `inspection.on_match_error` counts that as a match for this rule's action.
     private func patternHits(_ index: Int, rule: CompiledRule, facts: BodyFacts, _ state: inout EvaluationState) -> Bool {
+        switch patternOutcome(index, rule: rule, facts: facts, &state) {
+        case .hit: return true
+        case .miss: return false
+        case .failed: return onMatchError.countsAsMatch(for: rule.action)
+        }
+    }
+
+    /// What pattern `index` makes of the raw or the canonical body (memoised per evaluation, since
+    /// profiles are shared between rules). Only a match of at least one byte counts: an empty body
+    /// holds no detection, so a pattern that can match the empty string neither fires on a request
+    /// without a body nor on every body.
+    private func patternOutcome(_ index: Int, rule: CompiledRule, facts: BodyFacts, _ state: inout EvaluationState) -> PatternOutcome {
         if let known = state.patternResults[index] { return known }
-        guard !facts.lacksPatternLiterals else { return false }
+        guard !facts.lacksPatternLiterals, !facts.raw.isEmpty else { return .miss }
         let pattern = patterns[index]
-        var hit = false
+        var outcome = PatternOutcome.miss
         // A compact, escape-free JSON body is its own canonical form; scanning it twice finds nothing new.
         let views = facts.canonical.map { $0 == facts.raw ? [facts.raw] : [facts.raw, $0] } ?? [facts.raw]
-        for view in views where !hit {
+        for view in views where outcome != .hit {
             do {
-                hit = try pattern.regex.matches(view)
+                if try pattern.regex.matchesNonEmpty(view) { outcome = .hit }
             } catch {
+                // A match in the other view still counts; otherwise the body was not proven clean.
+                outcome = .failed
                 state.errors.append(PatternMatchError(
                     rule: rule.id, selector: "pattern '\(pattern.name)' of profile '\(pattern.profile)'", message: "\(error)"))
             }
         }
-        state.patternResults[index] = hit
-        return hit
+        state.patternResults[index] = outcome
+        return outcome
     }
 
     private func verdict(for rule: CompiledRule, _ state: inout EvaluationState, alreadyAtTarget: Bool) -> Verdict {
         var detections: [String] = []
+        for failed in state.failedHeaders where failed.rule == rule.id {
+            let name = MatchErrorMode.detection("header '\(failed.name)'")
+            if !detections.contains(name) { detections.append(name) }
+        }
         if !rule.bodyPatterns.isEmpty, let facts = state.loadFacts() {
-            // The deciding rule reports every pattern of its profiles that hit, not just the first.
+            // The deciding rule reports every pattern of its profiles that hit, not just the first,
+            // and names those that could not finish and were counted as matching.
             for index in rule.bodyPatterns where patternHits(index, rule: rule, facts: facts, &state) {
-                if !detections.contains(patterns[index].name) { detections.append(patterns[index].name) }
+                let failed = state.patternResults[index] == .failed
+                let name = failed ? MatchErrorMode.detection(patterns[index].name) : patterns[index].name
+                if !detections.contains(name) { detections.append(name) }
             }
         }
         if rule.mcp != nil, let facts = state.loadFacts() {
@@ -157,8 +184,10 @@ struct EvaluationState {
     let method: String
     /// Names lowercased.
     let headers: [(String, String)]
-    var patternResults: [Int: Bool] = [:]
+    var patternResults: [Int: PatternOutcome] = [:]
     var errors: [PatternMatchError] = []
+    /// Header selectors that could not finish matching and were counted as matching, by rule.
+    var failedHeaders: [(rule: String, name: String)] = []
     private var facts: BodyFacts??
 
     init(_ request: PolicyRequest) {
@@ -188,4 +217,14 @@ struct EvaluationState {
         guard let target else { return false }
         return target.host == host && target.port == request.port && target.path == path
     }
+}
+
+/// What one body pattern made of a request's body.
+enum PatternOutcome: Sendable, Equatable {
+    /// It matched (at least one byte) in the raw or the canonical body.
+    case hit
+    /// It gave a clean "no" for every view.
+    case miss
+    /// It could not finish (a PCRE2 limit) and matched in no view.
+    case failed
 }

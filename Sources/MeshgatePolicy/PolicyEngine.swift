@@ -14,34 +14,41 @@ public struct PolicyEngine: Sendable {
     public let needsBody: Bool
     /// Every literal some body pattern needs, or nil when a pattern has none that can be relied on.
     public let canonicalLiterals: PatternLiterals?
+    /// `inspection.on_match_error`: what a pattern that hits a PCRE2 limit means (``MatchErrorMode``).
+    public let onMatchError: MatchErrorMode
     let rules: [CompiledRule]
     let patterns: [CompiledPattern]
 
     /// No rules: every request is allowed.
-    public static let empty = PolicyEngine(rulesets: [], portal: nil, rules: [], patterns: [])
+    public static let empty = PolicyEngine(rulesets: [], portal: nil, rules: [], patterns: [], onMatchError: .block)
 
     /// The number of rules across all rulesets.
     public var ruleCount: Int { rules.count }
 
-    private init(rulesets: [Ruleset], portal: String?, rules: [CompiledRule], patterns: [CompiledPattern]) {
+    private init(rulesets: [Ruleset], portal: String?, rules: [CompiledRule], patterns: [CompiledPattern], onMatchError: MatchErrorMode) {
         self.rulesets = rulesets
         self.portal = portal
         self.rules = rules
         self.patterns = patterns
+        self.onMatchError = onMatchError
         needsBody = rules.contains(where: \.needsBody)
         canonicalLiterals = PatternLiterals(patterns.map(\.regex))
     }
 
     /// Reads, parses and compiles ruleset files, merged in the given order.
-    public static func load(files: [String], regexCompiler: any RegexCompiler, portal: String? = nil) throws(RulesetError) -> PolicyEngine {
+    public static func load(
+        files: [String], regexCompiler: any RegexCompiler, portal: String? = nil, onMatchError: MatchErrorMode = .block
+    ) throws(RulesetError) -> PolicyEngine {
         var rulesets: [Ruleset] = []
         for file in files { rulesets.append(try Ruleset.load(path: file)) }
-        return try PolicyEngine(rulesets: rulesets, regexCompiler: regexCompiler, portal: portal)
+        return try PolicyEngine(rulesets: rulesets, regexCompiler: regexCompiler, portal: portal, onMatchError: onMatchError)
     }
 
     /// Compiles parsed rulesets, merged in order: compiles every regex, resolves `portal`, and
     /// refuses rule ids or ruleset names used twice across files.
-    public init(rulesets: [Ruleset], regexCompiler: any RegexCompiler, portal: String? = nil) throws(RulesetError) {
+    public init(
+        rulesets: [Ruleset], regexCompiler: any RegexCompiler, portal: String? = nil, onMatchError: MatchErrorMode = .block
+    ) throws(RulesetError) {
         var compiler = RegexCache(compiler: regexCompiler)
         var patterns: [CompiledPattern] = []
         var rules: [CompiledRule] = []
@@ -88,7 +95,7 @@ public struct PolicyEngine: Sendable {
                                               portalURL: portalURL, profilePatterns: profilePatterns, compiler: &compiler))
             }
         }
-        self.init(rulesets: rulesets, portal: portal, rules: rules, patterns: patterns)
+        self.init(rulesets: rulesets, portal: portal, rules: rules, patterns: patterns, onMatchError: onMatchError)
     }
 
     private static func compile(
@@ -177,7 +184,8 @@ public struct PolicyEngine: Sendable {
 
     /// The same policy restricted to one ruleset's rules, for running that ruleset's tests alone.
     func restricted(toRuleset index: Int) -> PolicyEngine {
-        PolicyEngine(rulesets: rulesets, portal: portal, rules: rules.filter { $0.rulesetIndex == index }, patterns: patterns)
+        PolicyEngine(rulesets: rulesets, portal: portal, rules: rules.filter { $0.rulesetIndex == index }, patterns: patterns,
+                     onMatchError: onMatchError)
     }
 }
 

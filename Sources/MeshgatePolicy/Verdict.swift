@@ -16,8 +16,9 @@ public struct Verdict: Sendable, Hashable {
     public var target: String?
     /// The first MCP method of the request when its body facts were looked at and it is MCP.
     public var mcpMethod: String?
-    /// Regexes that gave up while matching (limits hit); each was treated as not matching.
-    /// Non-empty means the verdict may be weaker than the rules intend: apply the fail mode.
+    /// Regexes that gave up while matching (limits hit), whatever ``PolicyEngine/onMatchError`` made
+    /// of them: under `block` those of refusing rules counted as matching (and the deciding rule's
+    /// detections say `Match limit: NAME`), the rest as not matching.
     public var matchErrors: [PatternMatchError]
 
     /// Creates a verdict.

@@ -127,10 +127,13 @@ extension HTTPProxyHandler {
         tx.detections += verdict.detections
         tx.mcpMethod = verdict.mcpMethod ?? facts?.mcp.methods.first ?? facts.flatMap { Self.jsonRPCMethod($0.canonicalValue) }
         for failure in verdict.matchErrors {
-            // A pattern that hit its match limit counts as not matching; the audit line says so.
+            // The engine applied inspection.on_match_error (under `block` a refusing rule counted the
+            // pattern as matching and its detections say `Match limit: …`); the audit line notes the
+            // error either way.
             tx.detections.append("Detection error: \(failure.rule)")
-            logger.warning("pattern match limit hit; the pattern was treated as not matching", metadata: [
+            logger.warning("pattern match limit hit", metadata: [
                 "rule_id": "\(failure.rule)", "selector": "\(failure.selector)", "error": "\(failure.message)",
+                "on_match_error": "\(policy.onMatchError.rawValue)",
             ])
         }
 

@@ -169,11 +169,56 @@ import Testing
         let probed = try await Curl.fetch("https://api.shadow.test:\(world.shadow.port)/rpc", proxy: proxy.url, extra: [
             "--cacert", world.pki.meshgateCAPath, "-H", "X-Probe: \(probe)", "--data-binary", "{}",
         ])
-        #expect(probed.status == 200)
+        // A header the regex could not finish on counts as matching its block rule (on_match_error: block).
+        #expect(probed.status == 403)
         #expect(Date().timeIntervalSince(started) < 30, "both requests finish; neither stalls the proxy")
         let line = try #require(proxy.audit.events.last).jsonLine()
         #expect(line.contains("Detection error: probe-header"), "\(line)")
+        #expect(line.contains("Match limit: header 'x-probe'") && line.contains(#""rule":"probe-header""#), "\(line)")
         await proxy.stop()
+        await world.close()
+    }
+
+    static let catastrophicRules = #"""
+        ruleset: e2e-match-limit
+        version: "1"
+        rules:
+          - id: nested-repeat-body
+            match: { body: [nested] }
+            action: block
+        dlp_profiles:
+          nested:
+            patterns:
+              - { name: Nested Repeat, regex: '(a+)+$' }
+        """#
+
+    @Test func aBodyPatternThatHitsTheMatchLimitBlocksByDefault() async throws {
+        let world = try await PolicyWorld.make()
+        let url = "https://api.shadow.test:\(world.shadow.port)/rpc"
+        let body = String(repeating: "a", count: 4096) + "!"
+        let proxy = try await world.proxy(try world.policy(Self.catastrophicRules))
+        let blocked = try await Curl.fetch(url, proxy: proxy.url, extra: ["--cacert", world.pki.meshgateCAPath, "--data-binary", body])
+        #expect(blocked.status == 403, "\(blocked.bodyText.prefix(200))")
+        #expect(blocked.headers.contains("X-Meshgate-Rule: nested-repeat-body"))
+        #expect(world.shadow.requests.isEmpty, "the body that could not be inspected never reaches the origin")
+        let line = try #require(proxy.audit.events.last).jsonLine()
+        #expect(line.contains(#""action":"block""#) && line.contains(#""rule":"nested-repeat-body""#), "\(line)")
+        #expect(line.contains("Match limit: Nested Repeat"), "\(line)")
+        // A body the pattern answers for quickly is inspected as usual: no match, forwarded.
+        let clean = try await Curl.fetch(url, proxy: proxy.url, extra: ["--cacert", world.pki.meshgateCAPath, "--data-binary", "hello"])
+        #expect(clean.status == 200)
+        await proxy.stop()
+
+        // inspection.on_match_error: allow keeps the old behaviour: no match, the error audited.
+        let file = world.pki.directory.appendingPathComponent("match-limit-allow.yaml").path
+        try Self.catastrophicRules.write(toFile: file, atomically: true, encoding: .utf8)
+        let lenient = try PolicyEngine.load(files: [file], regexCompiler: PCRE2RegexCompiler(), portal: world.portalURL, onMatchError: .allow)
+        let allowing = try await world.proxy(lenient)
+        let forwarded = try await Curl.fetch(url, proxy: allowing.url, extra: ["--cacert", world.pki.meshgateCAPath, "--data-binary", body])
+        #expect(forwarded.status == 200)
+        let allowed = try #require(allowing.audit.events.last).jsonLine()
+        #expect(allowed.contains("Detection error: nested-repeat-body") && !allowed.contains("Match limit"), "\(allowed)")
+        await allowing.stop()
         await world.close()
     }
 

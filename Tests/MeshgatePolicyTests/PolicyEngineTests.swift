@@ -173,23 +173,79 @@ struct PolicyEngineTests {
         #expect(verdict == .noMatch)
     }
 
-    @Test("a regex that gives up is reported and treated as no match")
-    func matchLimit() throws {
-        let engine = try policy("""
+    static let limits = """
         ruleset: limits
         version: "1"
         rules:
+          - { id: exempt, match: { body: [slow], path: ["/exempt"] }, action: allow }
+          - { id: watch, match: { body: [slow], path: ["/watch"] }, action: log }
           - { id: slow, match: { body: [slow] }, action: block }
+          - { id: slow-header, match: { header: { X-Probe: '(?#limit)(a+)+$' } }, action: reroute, target: "https://portal.example.com/mcp" }
         dlp_profiles:
           slow:
             patterns:
+              - { name: Secret, regex: 'secret' }
               - { name: Catastrophic, regex: '(?#limit)(a+)+$' }
-        """, compiler: LimitingRegexCompiler())
+        """
+
+    @Test("by default a regex that gives up counts as a match for a blocking rule, named in the detections")
+    func matchLimitBlocksByDefault() throws {
+        let engine = try policy(Self.limits, compiler: LimitingRegexCompiler())
+        #expect(engine.onMatchError == .block)
+        let verdict = engine.evaluate(request("POST", "https://x.com/", body: String(repeating: "a", count: 64) + "!"))
+        #expect(verdict.action == .block)
+        #expect(verdict.rule == "slow")
+        #expect(verdict.detections == ["Match limit: Catastrophic"])
+        #expect(verdict.matchErrors.count == 1)   // the test inspector's canonical view is the raw bytes again: scanned once
+        #expect(verdict.matchErrors.first?.description == "rule 'slow': pattern 'Catastrophic' of profile 'slow': match limit exceeded")
+
+        // A real match is still named as such beside the one that gave up.
+        let both = engine.evaluate(request("POST", "https://x.com/", body: "secret " + String(repeating: "a", count: 64) + "!"))
+        #expect(both.rule == "slow")
+        #expect(both.detections == ["Secret", "Match limit: Catastrophic"])
+
+        // An exemption that cannot be confirmed does not apply, and a log-only rule does not stand in front.
+        #expect(engine.evaluate(request("POST", "https://x.com/exempt", body: "aaaa!")).rule == "slow")
+        #expect(engine.evaluate(request("POST", "https://x.com/watch", body: "aaaa!")).rule == "slow")
+
+        // A header selector that gives up: the rule's own action (here reroute), named by header.
+        let header = engine.evaluate(request("GET", "https://x.com/", headers: [("X-Probe", "aaaa!")]))
+        #expect(header.action == .reroute)
+        #expect(header.rule == "slow-header")
+        #expect(header.detections == ["Match limit: header 'x-probe'"])
+    }
+
+    @Test("with on_match_error: allow a regex that gives up is reported and treated as no match")
+    func matchLimitAllowed() throws {
+        var rulesets = [try Ruleset.parse(yaml: Self.limits, file: "a.yaml")]
+        rulesets[0].rules.removeAll { $0.id == "slow-header" }
+        let engine = try PolicyEngine(rulesets: rulesets, regexCompiler: LimitingRegexCompiler(), onMatchError: .allow)
         let verdict = engine.evaluate(request("POST", "https://x.com/", body: String(repeating: "a", count: 64) + "!"))
         #expect(verdict.action == .allow)
         #expect(verdict.rule == nil)
-        #expect(verdict.matchErrors.count == 1)   // the test inspector's canonical view is the raw bytes again: scanned once
+        #expect(verdict.detections.isEmpty)
+        #expect(verdict.matchErrors.count == 1)
         #expect(verdict.matchErrors.first?.description == "rule 'slow': pattern 'Catastrophic' of profile 'slow': match limit exceeded")
+    }
+
+    @Test("a body pattern that matches the empty string fires neither without a body nor on every body")
+    func emptyMatchIsNoDetection() throws {
+        let engine = try policy("""
+        ruleset: empty
+        version: "1"
+        rules:
+          - { id: optional, match: { body: [optional] }, action: block }
+        dlp_profiles:
+          optional:
+            patterns:
+              - { name: Maybe Token, regex: '(?:tok_[a-z]+)?' }
+        """)
+        #expect(engine.evaluate(request("GET", "https://x.com/")) == .noMatch)
+        #expect(engine.evaluate(PolicyRequest(host: "x.com", method: "GET", path: "/").withBody(.empty)) == .noMatch)
+        #expect(engine.evaluate(request("POST", "https://x.com/", body: "nothing here")) == .noMatch)
+        let hit = engine.evaluate(request("POST", "https://x.com/", body: "a tok_abc here"))
+        #expect(hit.rule == "optional")
+        #expect(hit.detections == ["Maybe Token"])
     }
 
     @Test("the empty policy allows everything")

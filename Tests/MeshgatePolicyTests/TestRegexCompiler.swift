@@ -36,6 +36,12 @@ struct TestRegex: CompiledRegex, @unchecked Sendable {
         let text = String(decoding: bytes, as: UTF8.self)
         return expression.firstMatch(in: text, range: NSRange(location: 0, length: (text as NSString).length)) != nil
     }
+
+    /// Like PCRE2_NOTEMPTY: only a match of at least one character counts.
+    func matchesNonEmpty(_ bytes: [UInt8]) throws -> Bool {
+        let text = String(decoding: bytes, as: UTF8.self)
+        return expression.matches(in: text, range: NSRange(location: 0, length: (text as NSString).length)).contains { $0.range.length > 0 }
+    }
 }
 
 /// TEST DOUBLE regex that always gives up, like PCRE2 hitting its match limit.

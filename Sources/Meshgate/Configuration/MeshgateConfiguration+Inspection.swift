@@ -5,6 +5,8 @@ extension MeshgateConfiguration {
         public var maxBodyBytes: Int
         /// What happens to a body longer than `maxBodyBytes`. Default `inspect_prefix`.
         public var overLimit: OverLimit
+        /// What a rule's pattern that hits a PCRE2 limit means. Default `block`.
+        public var onMatchError: OnMatchError = .block
 
         /// `inspection.over_limit`.
         public enum OverLimit: String, Sendable, Hashable, CaseIterable {
@@ -12,6 +14,16 @@ extension MeshgateConfiguration {
             case inspectPrefix = "inspect_prefix"
             /// Refuse the request (403) when a body rule would need the whole body.
             case block
+        }
+
+        /// `inspection.on_match_error`: a rule whose regex hits a PCRE2 match, depth or heap limit
+        /// on a request (catastrophic backtracking), so the request was not proven clean.
+        public enum OnMatchError: String, Sendable, Hashable, CaseIterable {
+            /// The pattern counts as matching for block, redirect and reroute rules: the rule decides,
+            /// with the detection `Match limit: <pattern name>`.
+            case block
+            /// The pattern counts as not matching (audited as `Detection error: <rule>`).
+            case allow
         }
 
         /// Creates inspection settings.
@@ -23,7 +35,7 @@ extension MeshgateConfiguration {
 }
 
 extension MeshgateConfiguration.Inspection {
-    static let keys = ["max_body_bytes", "over_limit"]
+    static let keys = ["max_body_bytes", "over_limit", "on_match_error"]
 
     init(node: ConfigurationNode?) throws(ConfigurationError) {
         self.init()
@@ -31,5 +43,6 @@ extension MeshgateConfiguration.Inspection {
         let map = try node.mapping(keys: Self.keys)
         if let value = map["max_body_bytes"] { maxBodyBytes = try value.byteCount(in: 1...(1 << 30)) }
         if let value = map["over_limit"] { overLimit = try value.choice(OverLimit.self) }
+        if let value = map["on_match_error"] { onMatchError = try value.choice(OnMatchError.self) }
     }
 }

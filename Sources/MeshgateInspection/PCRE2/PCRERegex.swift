@@ -88,12 +88,34 @@ public final class PCRERegex: @unchecked Sendable {
         in bytes: UnsafeRawBufferPointer,
         startingAt start: Int = 0
     ) throws(PCREMatchError) -> Range<Int>? {
+        try firstMatch(in: bytes, startingAt: start, nonEmpty: false, usePrefilter: true)
+    }
+
+    /// The byte range of the first match of at least one byte at or after `start`, or nil: a
+    /// zero-length match (`x*` before any `x`, a lookahead alone) does not count, and PCRE2 goes on
+    /// to look for a longer one (PCRE2_NOTEMPTY). An empty subject never matches.
+    public func firstNonEmptyMatch(
+        in bytes: UnsafeRawBufferPointer,
+        startingAt start: Int = 0
+    ) throws(PCREMatchError) -> Range<Int>? {
+        try firstMatch(in: bytes, startingAt: start, nonEmpty: true, usePrefilter: true)
+    }
+
+    /// The first match; `usePrefilter: false` runs PCRE2 even on a subject lacking the required
+    /// literals (the pattern probe's worst case: an attacker can always add the literals).
+    func firstMatch(
+        in bytes: UnsafeRawBufferPointer,
+        startingAt start: Int,
+        nonEmpty: Bool,
+        usePrefilter: Bool
+    ) throws(PCREMatchError) -> Range<Int>? {
         guard start >= 0, start <= bytes.count else { return nil }
         // Every match lies at or after `start`, and so does the literal it contains.
-        if let literalPrefilter, !literalPrefilter.mayMatch(UnsafeRawBufferPointer(rebasing: bytes[start...])) { return nil }
+        if usePrefilter, let literalPrefilter, !literalPrefilter.mayMatch(UnsafeRawBufferPointer(rebasing: bytes[start...])) { return nil }
         let subject = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)
+        let matchOptions = nonEmpty ? UInt32(PCRE2_NOTEMPTY) : 0
         let outcome: Result<Range<Int>?, PCREMatchError>? = pool.withScratch { scratch in
-            let rc = cpcre2_match(code, subject, bytes.count, start, 0, scratch.matchData, scratch.context)
+            let rc = cpcre2_match(code, subject, bytes.count, start, matchOptions, scratch.matchData, scratch.context)
             if rc >= 0 {
                 var lower = 0
                 var upper = 0
@@ -150,6 +172,14 @@ public final class PCRERegex: @unchecked Sendable {
     /// Whether the regex matches anywhere in `string`.
     public func matches(in string: String) throws(PCREMatchError) -> Bool {
         try firstMatch(in: string) != nil
+    }
+
+    /// Whether the regex matches at least one byte somewhere in `bytes` (a zero-length match does
+    /// not count; see ``firstNonEmptyMatch(in:startingAt:)``).
+    public func matchesNonEmpty(in bytes: [UInt8]) throws(PCREMatchError) -> Bool {
+        try bytes.withUnsafeBytes { raw in
+            Result { () throws(PCREMatchError) in try firstNonEmptyMatch(in: raw) }
+        }.get() != nil
     }
 
     /// Literal byte strings, one per top-level alternative, of which every match contains one

@@ -17,4 +17,7 @@ public struct PCRE2RegexCompiler: RegexCompiler {
 extension PCRERegex: CompiledRegex {
     /// Whether the pattern matches anywhere in `bytes`; a limit hit throws.
     public func matches(_ bytes: [UInt8]) throws -> Bool { try matches(in: bytes) }
+
+    /// Whether the pattern matches at least one byte of `bytes` (PCRE2_NOTEMPTY); a limit hit throws.
+    public func matchesNonEmpty(_ bytes: [UInt8]) throws -> Bool { try matchesNonEmpty(in: bytes) }
 }
