@@ -8,5 +8,6 @@ MESHGATE_TEST_POSTGRES_URL="${MESHGATE_TEST_POSTGRES_URL:-$(./scripts/postgres-t
 export MESHGATE_TEST_POSTGRES_URL
 swift build --build-tests
 swift test --skip-build "$@"
-# Coverage-guided fuzzing of the DNS decoder (libFuzzer + AddressSanitizer), bounded in time.
-./scripts/fuzz-dns.sh "${FUZZ_SECONDS:-20}" > .build/fuzz-dns.log 2>&1 || { tail -40 .build/fuzz-dns.log; exit 1; }
+# Coverage-guided fuzzing (libFuzzer + AddressSanitizer) of every parser that reads client, origin
+# or file input, FUZZ_SECONDS (20) per target; a crash prints its input (docs/fuzzing.md).
+./scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
