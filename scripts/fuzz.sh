@@ -8,8 +8,9 @@
 # target; MESHGATE_FUZZ_TARGET picks the harness) against the package dependencies `swift build`
 # already built (NIOCore, NIOHTTP1, Yams: not instrumented), so run `swift build` first.
 #
-# Usage: scripts/fuzz.sh [--long] [--only NAME[,NAME...]] [--list] [SECONDS]
+# Usage: scripts/fuzz.sh [--long] [--only NAME[,NAME...]] [--no-build] [--list] [SECONDS]
 #   SECONDS per target: 20 by default, 600 with --long. Corpora grow in .build/fuzz/corpus/NAME.
+#   --no-build runs the binary built last time (e.g. while the tree is mid-edit).
 #   Fails when libFuzzer finds a crash, leak, timeout or out-of-memory, printing the input's path,
 #   its base64 and the end of the log. Reproduce with
 #   MESHGATE_FUZZ_TARGET=NAME SWIFT_BACKTRACE=enable=no .build/fuzz/meshgate-fuzz PATH
@@ -20,13 +21,15 @@ cd "$(dirname "$0")/.."
 all_targets=(dns:1024 hostport:300 url:600 classifier:600 body:8192 json:4096 mcp:4096 sse:4096 ruleset:8192 config:8192 cidr:200)
 seconds=20
 only=""
+no_build=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --long) seconds=600 ;;
     --only) only="$2"; shift ;;
     --only=*) only="${1#--only=}" ;;
+    --no-build) no_build=1 ;;
     --list) for t in "${all_targets[@]}"; do echo "${t%%:*}"; done; exit 0 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     [0-9]*) seconds="$1" ;;
     *) echo "fuzz.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
@@ -34,6 +37,7 @@ while [ $# -gt 0 ]; do
 done
 
 out=.build/fuzz
+if [ -n "$no_build" ] && [ -x "$out/meshgate-fuzz" ]; then :; else
 bin="$(swift build --show-bin-path)"
 plan=.build/debug.yaml
 if [ ! -f "$plan" ] || [ ! -f "$bin/Modules/NIOCore.swiftmodule" ] || [ ! -f "$bin/Modules/Yams.swiftmodule" ]; then
@@ -104,6 +108,7 @@ if [ ! -x "$out/meshgate-fuzz" ] || [ "$(cat "$out/stamp" 2>/dev/null)" != "$ups
     || { echo "fuzz.sh: linking failed:" >&2; tail -30 "$out/logs/build-link.log" >&2; exit 1; }
   echo "$upstream" > "$out/stamp"
   echo "fuzz.sh: built $out/meshgate-fuzz in $((SECONDS - started)) s"
+fi
 fi
 
 python3 scripts/fuzz/make-seeds.py "$out/seeds"
