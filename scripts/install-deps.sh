@@ -3,7 +3,7 @@
 # Run as root. Safe to run again: it installs only what is missing.
 set -euo pipefail
 need=()
-pkgs=(libpcre2-dev zlib1g-dev libsqlite3-dev curl openssl ca-certificates)
+pkgs=(libpcre2-dev zlib1g-dev libbrotli-dev libzstd-dev libsqlite3-dev curl openssl ca-certificates)
 # dig (bind9-dnsutils) for the DNS filter test; nftables, iproute2 and util-linux (setpriv) for the
 # transparent proxy test, which builds network namespaces; PostgreSQL for the shared-ledger tests;
 # logrotate for the audit-rotation test (it runs contrib/logrotate/meshgate).

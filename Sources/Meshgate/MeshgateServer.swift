@@ -209,6 +209,7 @@ public enum MeshgateServer {
             maxInspectedBodyBytes: configuration.inspection.maxBodyBytes,
             overLimit: configuration.inspection.overLimit == .block ? .block : .inspectPrefix
         )
+        proxy.undecodable = configuration.inspection.undecodable == .allow ? .allow : .block
         proxy.auditRedactor = AuditRedactor(queryKeys: configuration.audit.queryKeys)
         return proxy
     }

@@ -89,11 +89,25 @@ public enum RulesCommands {
             identity: identity
         )
         var body = request.body ?? []
-        if let encoding = request.headers.first(where: { $0.name.lowercased() == "content-encoding" })?.value {
-            body = (try? BodyDecoder.decode(body, contentEncoding: encoding, maxDecodedBytes: configuration.inspection.maxBodyBytes).bytes) ?? body
+        // As the proxy does: every Content-Encoding header counts, and a body a rule needs that
+        // cannot be decoded is refused under that rule unless inspection.undecodable is allow.
+        let encodings = request.headers.filter { $0.name.lowercased() == "content-encoding" }.map(\.value)
+        var undecodable = false
+        var refused: Verdict?
+        if !encodings.isEmpty {
+            do {
+                body = try BodyDecoder.decode(body, contentEncoding: encodings.joined(separator: ", "),
+                                              maxDecodedBytes: configuration.inspection.maxBodyBytes).bytes
+            } catch {
+                undecodable = true
+                if configuration.inspection.undecodable == .block { refused = policy.undecodableBodyVerdict(for: policyRequest) }
+            }
         }
         let facts = InspectionRequestInspector().facts(for: policyRequest, body: body)
-        let verdict = policy.evaluate(policyRequest.withBody(facts))
+        var verdict = refused ?? policy.evaluate(policyRequest.withBody(facts))
+        if undecodable, !verdict.detections.contains(PolicyEngine.undecodableBodyDetection) {
+            verdict.detections.insert(PolicyEngine.undecodableBodyDetection, at: 0)
+        }
         let mcpMethod = verdict.mcpMethod ?? facts.mcp.methods.first
         func string(_ s: String?) -> String {
             guard let s else { return "null" }

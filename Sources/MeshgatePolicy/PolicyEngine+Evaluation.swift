@@ -70,7 +70,7 @@ extension PolicyEngine {
     }
 
     /// Everything but the body: cheap set lookups first, header regexes last.
-    private func headHolds(_ rule: CompiledRule, _ state: inout EvaluationState) -> Bool {
+    func headHolds(_ rule: CompiledRule, _ state: inout EvaluationState) -> Bool {
         if let methods = rule.methods, !methods.contains(state.method) { return false }
         if let hosts = rule.hosts, !hosts.matches(normalisedHost: state.host) { return false }
         if let paths = rule.paths, !paths.matches(normalisedPath: state.path) { return false }

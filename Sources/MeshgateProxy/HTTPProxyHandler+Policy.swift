@@ -70,12 +70,16 @@ extension HTTPProxyHandler {
         tx.inspection = nil
         let cap = configuration.maxInspectedBodyBytes
         var body = raw
-        if let encoding = tx.head.headers.first(name: "content-encoding") {
-            do {
-                body = try BodyDecoder.decode(raw, contentEncoding: encoding, maxDecodedBytes: cap).bytes
-            } catch {
-                // An undecodable body is inspected as sent; saying so helps whoever reads the audit line.
-                tx.detections.append("Undecodable body (\(encoding))")
+        // Every Content-Encoding line counts: the origin applies them all, in order.
+        let encodings = tx.head.headers["content-encoding"]
+        if !encodings.isEmpty {
+            switch Self.decodeHeldBody(raw, contentEncoding: encodings.joined(separator: ", "), cap: cap, complete: tx.requestEnded) {
+            case .success(let decoded):
+                body = decoded
+            case .failure(let error):
+                tx.detections.append(PolicyEngine.undecodableBodyDetection)
+                if refuseUndecodableBody(tx, error: error) { return }
+                // inspection.undecodable: allow (or no rule needs the body): inspected as sent.
             }
         }
         if tx.llmCall != nil {
@@ -89,6 +93,37 @@ extension HTTPProxyHandler {
         }
         tx.noteInspectedBody(decodedBytes: body.count, cap: cap)
         decide(tx, request: policyRequest(for: tx), body: body.count <= cap ? body : Array(body.prefix(cap)), context: context)
+    }
+
+    /// Undoes the held body's Content-Encoding up to `cap`. When the request has not ended (only a
+    /// prefix was held, `over_limit: inspect_prefix`) the stream is cut off on purpose, so that is
+    /// no error: what was decoded is inspected.
+    static func decodeHeldBody(_ raw: [UInt8], contentEncoding: String, cap: Int, complete: Bool) -> Result<[UInt8], BodyDecodingError> {
+        Result { () throws(BodyDecodingError) in
+            let decoder = try BodyDecoder(contentEncoding: contentEncoding, maxDecodedBytes: cap)
+            let bytes = try decoder.decode(raw)
+            if complete { try decoder.finish() }
+            return bytes
+        }
+    }
+
+    /// `inspection.undecodable: block`: a body a rule needs but meshgate cannot decode is refused
+    /// under that rule, since the origin may decode what the rules could not see. Returns false
+    /// when the request goes on (allowed by configuration, or no rule needs its body).
+    private func refuseUndecodableBody(_ tx: HTTPTransaction, error: BodyDecodingError) -> Bool {
+        guard configuration.undecodable == .block, let policy = tx.policy,
+              let verdict = policy.undecodableBodyVerdict(for: policyRequest(for: tx)) else { return false }
+        tx.action = .block
+        tx.rule = verdict.rule
+        tx.ruleset = verdict.ruleset
+        tx.error = "request body not inspected: \(error)"
+        // Client-controlled and possibly frequent: debug, not info.
+        logger.debug("refused a body that could not be decoded", metadata: [
+            "rule_id": "\(verdict.rule ?? "-")", "error": "\(error)",
+        ])
+        let response = PolicyResponse.block(rule: verdict.rule, portal: policy.portal, jsonRPC: nil, accept: tx.head.headers.first(name: "accept"))
+        respondLocally(tx, response, close: Self.hasBody(tx.head) && !tx.requestEnded)
+        return true
     }
 
     /// An empty buffer for a held body, sized up front when the length is announced so a 64 KiB

@@ -289,8 +289,9 @@ final class HTTPProxyHandler {
         // A request whose body is still arriving would desynchronise the connection if we kept it.
         let closeAfter = close || !tx.clientKeepAlive
         tx.status = Int(response.status.code)
-        // A request meshgate refuses itself (access, CONNECT port, loop, malformed) is a block, with no rule.
-        if (400..<500).contains(Int(response.status.code)), tx.action == .allow { tx.action = .block }
+        // A request meshgate refuses itself (access, CONNECT port, loop, malformed, a transfer coding
+        // it does not forward) is a block, with no rule.
+        if (400..<500).contains(Int(response.status.code)) || response.status == .notImplemented, tx.action == .allow { tx.action = .block }
         tx.responseHeadSent = true
         tx.bytesOut += response.bodyByteCount + 120
         if tx.error == nil, let message = response.errorMessage { tx.error = message }

@@ -31,6 +31,8 @@ public struct ProxyConfiguration: Sendable {
     public var maxInspectedBodyBytes: Int
     /// What happens to a body larger than `maxInspectedBodyBytes` when a rule needs the body.
     public var overLimit: OverLimit
+    /// What happens to a body a rule needs whose Content-Encoding cannot be decoded (default: refused).
+    public var undecodable: Undecodable = .block
     /// Names resolved to fixed addresses instead of DNS, like Squid's `hosts_file` (tests use it).
     public var staticHosts: [String: String]
     /// `SO_MARK` on meshgate's upstream sockets, so node redirect rules can exempt them (nil: none).
@@ -48,6 +50,14 @@ public struct ProxyConfiguration: Sendable {
         case inspectPrefix
         /// Refuse the request.
         case block
+    }
+
+    /// `inspection.undecodable`.
+    public enum Undecodable: Sendable {
+        /// Refuse the request under the rule that needs its body.
+        case block
+        /// Inspect the body as sent.
+        case allow
     }
 
     /// Creates a configuration with the contract's defaults.

@@ -66,6 +66,7 @@ public enum ProxyRequestClassifier {
         if head.uri.utf8.count > configuration.maxURLBytes {
             return .reject(.uriTooLong, "request target is \(head.uri.utf8.count) bytes; the limit is \(configuration.maxURLBytes) (limits.max_url_bytes)")
         }
+        if let refusal = refuseTransferCodings(head) { return refusal }
         switch mode {
         case .explicit:
             return classifyExplicit(head, configuration: configuration, isOwnAddress: isOwn)
@@ -82,6 +83,25 @@ public enum ProxyRequestClassifier {
             // Routed by the body's `model` (HTTPProxyHandler+AI), not by the request target.
             return .reject(.notFound, "no route for \(quoted(head.uri)) on the ai listener")
         }
+    }
+
+    /// RFC 9112 §6.1: a server that receives a transfer coding it does not understand answers 501, as
+    /// Squid and Envoy do. meshgate forwards request bodies with `chunked` framing only: re-framed for
+    /// the origin, a `gzip, chunked` body would arrive stripped of its gzip coding, and it would be
+    /// inspected still compressed. Content codings belong in Content-Encoding, which is decoded.
+    static func refuseTransferCodings(_ head: HTTPRequestHead) -> ProxyRequestKind? {
+        let values = head.headers["transfer-encoding"]
+        guard !values.isEmpty else { return nil }
+        var codings: [String] = []
+        for value in values {
+            for token in value.split(separator: ",") {
+                let coding = token.filter { $0 != " " && $0 != "\t" }.lowercased()
+                if !coding.isEmpty { codings.append(coding) }
+            }
+        }
+        if codings == ["chunked"] { return nil }
+        let named = codings.joined(separator: ", ")
+        return .reject(.notImplemented, "Transfer-Encoding '\(named.prefix(100))' is not supported: request bodies are forwarded with chunked framing only (send a compressed body with Content-Encoding)")
     }
 
     private static func classifyExplicit(_ head: HTTPRequestHead, configuration: ProxyConfiguration, isOwnAddress: (HostPort) -> Bool) -> ProxyRequestKind {

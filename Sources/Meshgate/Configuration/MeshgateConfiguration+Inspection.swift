@@ -5,6 +5,8 @@ extension MeshgateConfiguration {
         public var maxBodyBytes: Int
         /// What happens to a body longer than `maxBodyBytes`. Default `inspect_prefix`.
         public var overLimit: OverLimit
+        /// What happens to a body a rule needs whose Content-Encoding cannot be decoded. Default `block`.
+        public var undecodable: Undecodable = .block
         /// What a rule's pattern that hits a PCRE2 limit means. Default `block`.
         public var onMatchError: OnMatchError = .block
 
@@ -14,6 +16,15 @@ extension MeshgateConfiguration {
             case inspectPrefix = "inspect_prefix"
             /// Refuse the request (403) when a body rule would need the whole body.
             case block
+        }
+
+        /// `inspection.undecodable`: a body a rule needs whose Content-Encoding meshgate cannot
+        /// undo (an unknown coding, too many layers, corrupt data).
+        public enum Undecodable: String, Sendable, Hashable, CaseIterable {
+            /// Refuse it under the rule that needs the body (audited as `Undecodable body`).
+            case block
+            /// Inspect it as sent and let the rules decide (audited as `Undecodable body`).
+            case allow
         }
 
         /// `inspection.on_match_error`: a rule whose regex hits a PCRE2 match, depth or heap limit
@@ -35,7 +46,7 @@ extension MeshgateConfiguration {
 }
 
 extension MeshgateConfiguration.Inspection {
-    static let keys = ["max_body_bytes", "over_limit", "on_match_error"]
+    static let keys = ["max_body_bytes", "over_limit", "undecodable", "on_match_error"]
 
     init(node: ConfigurationNode?) throws(ConfigurationError) {
         self.init()
@@ -43,6 +54,7 @@ extension MeshgateConfiguration.Inspection {
         let map = try node.mapping(keys: Self.keys)
         if let value = map["max_body_bytes"] { maxBodyBytes = try value.byteCount(in: 1...(1 << 30)) }
         if let value = map["over_limit"] { overLimit = try value.choice(OverLimit.self) }
+        if let value = map["undecodable"] { undecodable = try value.choice(Undecodable.self) }
         if let value = map["on_match_error"] { onMatchError = try value.choice(OnMatchError.self) }
     }
 }

@@ -19,7 +19,9 @@ public enum BodyDecodingError: Error, Sendable, Hashable, CustomStringConvertibl
     public var description: String {
         switch self {
         case .unsupportedEncoding(let name):
-            return "unsupported Content-Encoding '\(name)' (meshgate decodes gzip, x-gzip, deflate, br, zstd and identity)"
+            // The name is the client's; a long one is cut so it cannot flood a log or audit line.
+            let shown = name.count > 64 ? name.prefix(64) + "…" : Substring(name)
+            return "unsupported Content-Encoding '\(shown)' (meshgate decodes gzip, x-gzip, deflate, br, zstd and identity)"
         case .tooManyEncodings(let count, let limit):
             return "Content-Encoding stacks \(count) codings; at most \(limit) are decoded"
         case .corrupt(let coding, let offset, let reason):
