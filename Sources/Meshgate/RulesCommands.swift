@@ -108,6 +108,8 @@ public enum RulesCommands {
         if undecodable, !verdict.detections.contains(PolicyEngine.undecodableBodyDetection) {
             verdict.detections.insert(PolicyEngine.undecodableBodyDetection, at: 0)
         }
+        // As on the proxy's audit line: a pattern that gave up is noted, whatever on_match_error made of it.
+        for failure in verdict.matchErrors { verdict.detections.append("Detection error: \(failure.rule)") }
         let mcpMethod = verdict.mcpMethod ?? facts.mcp.methods.first
         func string(_ s: String?) -> String {
             guard let s else { return "null" }

@@ -81,10 +81,11 @@ import Testing
         let blocked = try await decide("")
         #expect(blocked["action"] as? String == "block")
         #expect(blocked["rule"] as? String == "nested-body")
-        #expect(blocked["detections"] as? [String] == ["Match limit: Nested"])
+        #expect(blocked["detections"] as? [String] == ["Match limit: Nested", "Detection error: nested-body"])
 
         let allowed = try await decide("inspection:\n  on_match_error: allow\n")
         #expect(allowed["action"] as? String == "allow")
         #expect(allowed["rule"] is NSNull)
+        #expect(allowed["detections"] as? [String] == ["Detection error: nested-body"])
     }
 }

@@ -19,7 +19,8 @@ public struct PCREPatternProbe: Sendable {
         /// A match against `input` (of `bytes` bytes) stopped at a PCRE2 limit.
         case limitHit(PCRELimitKind, bytes: Int, input: String)
         /// A match against `input` took `milliseconds` at `bytes` bytes, `smallerMilliseconds` at a
-        /// quarter of that: it grows faster than the input.
+        /// quarter of that: it grows faster than the input (equal values: the smallest size was
+        /// already too slow to go on).
         case slow(milliseconds: Double, bytes: Int, smallerMilliseconds: Double, input: String)
         /// The pattern matches an empty subject.
         case emptyMatch
@@ -29,6 +30,8 @@ public struct PCREPatternProbe: Sendable {
             switch self {
             case .limitHit(let kind, let bytes, let input):
                 return "hits the \(kind) on a \(PCREPatternProbe.size(bytes)) input (\(input))"
+            case .slow(let milliseconds, let bytes, let smaller, let input) where smaller >= milliseconds:
+                return "took \(PCREPatternProbe.format(milliseconds)) ms on a \(PCREPatternProbe.size(bytes)) input (\(input))"
             case .slow(let milliseconds, let bytes, let smaller, let input):
                 return "took \(PCREPatternProbe.format(milliseconds)) ms on a \(PCREPatternProbe.size(bytes)) input "
                     + "(\(PCREPatternProbe.format(smaller)) ms on a \(PCREPatternProbe.size(bytes / 4)) one: it grows faster than the input; \(input))"
@@ -105,34 +108,53 @@ public struct PCREPatternProbe: Sendable {
 
     /// Times one input shape at growing sizes.
     private func probe(_ regex: PCRERegex, _ input: Input, clock: ContinuousClock) -> Finding? {
-        var previous: Double?
+        var previous: (subject: [UInt8], milliseconds: Double)?
         for size in sizes {
             let subject = input.bytes(size: size)
-            var best = Double.infinity
-            // One run, repeated (best of three) only when it is long enough for noise to matter.
-            for attempt in 0..<3 {
-                switch time(regex, subject, clock: clock) {
-                case .failure(let error):
-                    if case .limitExceeded(_, let kind) = error {
-                        return .limitHit(kind, bytes: size, input: input.describe(size: size))
-                    }
-                    return nil
-                case .success(let milliseconds):
-                    best = min(best, milliseconds)
+            var best: Double
+            switch bestTime(regex, subject, clock: clock, runs: 3) {
+            case .failure(let error):
+                guard case .limitExceeded(_, let kind) = error else { return nil }
+                return .limitHit(kind, bytes: size, input: input.describe(size: size))
+            case .success(let milliseconds):
+                best = milliseconds
+            }
+            if let (smallSubject, smaller) = previous, best >= floorMilliseconds, best >= smaller * growthFactor {
+                // Confirm with interleaved runs of both sizes, so that a burst of load on a busy
+                // machine (a build beside it) is not taken for growth.
+                var small = smaller
+                for _ in 0..<4 {
+                    guard case .success(let a) = bestTime(regex, smallSubject, clock: clock, runs: 1),
+                          case .success(let b) = bestTime(regex, subject, clock: clock, runs: 1) else { break }
+                    small = min(small, a)
+                    best = min(best, b)
                 }
-                if attempt == 0, best < floorMilliseconds / 2 { break }
-            }
-            if let previous, best >= floorMilliseconds, best >= previous * growthFactor || best >= slowMilliseconds {
-                return .slow(milliseconds: best, bytes: size, smallerMilliseconds: previous, input: input.describe(size: size))
-            }
-            if best >= slowMilliseconds {
+                if best >= floorMilliseconds, best >= small * growthFactor {
+                    return .slow(milliseconds: best, bytes: size, smallerMilliseconds: small, input: input.describe(size: size))
+                }
+            } else if previous == nil, best >= slowMilliseconds {
                 // Too slow to escalate; at the first size there is nothing to compare with, and
                 // 50 ms for 1 KiB is far past anything linear.
                 return .slow(milliseconds: best, bytes: size, smallerMilliseconds: best, input: input.describe(size: size))
             }
-            previous = best
+            if best >= slowMilliseconds { return nil }
+            previous = (subject, best)
         }
         return nil
+    }
+
+    /// The best of `runs` timings (one when the first is well under the floor, where noise cannot
+    /// matter), or the error that stopped a run.
+    private func bestTime(_ regex: PCRERegex, _ subject: [UInt8], clock: ContinuousClock, runs: Int) -> Result<Double, PCREMatchError> {
+        var best = Double.infinity
+        for attempt in 0..<max(1, runs) {
+            switch time(regex, subject, clock: clock) {
+            case .failure(let error): return .failure(error)
+            case .success(let milliseconds): best = min(best, milliseconds)
+            }
+            if attempt == 0, best < floorMilliseconds / 2 { break }
+        }
+        return .success(best)
     }
 
     private func time(_ regex: PCRERegex, _ subject: [UInt8], clock: ContinuousClock) -> Result<Double, PCREMatchError> {

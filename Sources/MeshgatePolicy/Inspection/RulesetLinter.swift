@@ -92,7 +92,8 @@ public enum RulesetLinter {
             if hasNestedRepeat(pattern) {
                 return "use a possessive quantifier or atomic group so a repeat cannot give back what it took, e.g. (a+)+$ → (a++)$ or (?>a+)$"
             }
-            return "make adjacent repeats that can match the same characters possessive or atomic (\\s*+, (?>…)), or bound them ({0,64})"
+            return "a repeat is tried again from every position inside a long run: let it start only where a run starts, "
+                + "with a lookbehind and a possessive repeat, as in (?<![\\s,])(?:\\s|,)*+; or (?<!a)a++$"
         }
     }
 
