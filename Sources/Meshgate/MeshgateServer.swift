@@ -210,6 +210,8 @@ public enum MeshgateServer {
             overLimit: configuration.inspection.overLimit == .block ? .block : .inspectPrefix
         )
         proxy.undecodable = configuration.inspection.undecodable == .allow ? .allow : .block
+        proxy.allowDestinations = configuration.access.allowDestinations
+        proxy.maxHeaderCount = configuration.limits.maxHeaderCount
         proxy.auditRedactor = AuditRedactor(queryKeys: configuration.audit.queryKeys)
         return proxy
     }

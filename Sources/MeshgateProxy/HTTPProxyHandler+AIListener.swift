@@ -90,7 +90,7 @@ extension HTTPProxyHandler {
         let origin = HostPort(host: provider.host, port: provider.port)
         let query = tx.head.uri.firstIndex(of: "?").map { String(tx.head.uri[$0...]) } ?? ""
         let target = ForwardTarget(scheme: provider.scheme, origin: origin, path: provider.pathPrefix + endpoint.path + query,
-                                   serverName: provider.scheme == "https" && !origin.isIPLiteral ? provider.host : nil)
+                                   serverName: provider.scheme == "https" && !origin.isIPLiteral ? provider.host : nil, configured: true)
         tx.target = target
         tx.scheme = target.scheme
         tx.host = origin.host

@@ -24,7 +24,9 @@ extension HTTPProxyHandler {
         do {
             let ops = context.pipeline.syncOperations
             let peek = ByteToMessageHandler(SNIHandler { [setup] result in setup.decide(result) })
+            let peekGuard = TunnelPeekGuard(timeout: configuration.headerReadTimeout)
             try ops.addHandler(peek, position: .after(self))
+            try ops.addHandler(peekGuard, position: .after(peek))
             ProxyPipeline.removeSerialisation(from: ops)
             ProxyPipeline.remove(HTTPResponseEncoder.self, from: ops)
             // Written raw: NIO's encoder would add body framing that a CONNECT 2xx must not have.
@@ -101,6 +103,8 @@ final class TunnelSetup {
 
     /// Called by the SNI peek with the ClientHello's server name (or `.fallback` for no SNI / not TLS).
     func decide(_ result: SNIResult) -> EventLoopFuture<Void> {
+        // From here the tunnel's own handlers (glue, TLS, HTTP) own half-closure and timeouts.
+        ProxyPipeline.remove(TunnelPeekGuard.self, from: channel.pipeline.syncOperations)
         let sni: String?
         switch result {
         case .hostname(let name): sni = ServerName.host(name)
@@ -144,7 +148,7 @@ final class TunnelSetup {
         let (clientGlue, originGlue) = GlueHandler.matchedPair()
         let bootstrap = ClientBootstrap(group: channel.eventLoop)
             .connectTimeout(services.configuration.upstreamConnectTimeout)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelOption(.allowRemoteHalfClosure, value: true)
             .marked(services.configuration.socketMark)
             .channelInitializer { origin in
@@ -152,8 +156,9 @@ final class TunnelSetup {
                     try origin.pipeline.syncOperations.addHandler(originGlue)
                 }
             }
-        let connected = transparent.map { bootstrap.connect(to: $0.destination) }
-            ?? bootstrap.connect(host: services.configuration.staticHosts[authority.host] ?? authority.host, port: authority.port)
+        let staticHost = services.configuration.staticHosts[authority.host]
+        let connected = bootstrap.connect(host: staticHost ?? authority.host, port: authority.port, pinned: transparent?.destination,
+                                          guard: staticHost == nil ? services.destinationGuard : nil, on: channel.eventLoop)
         return connected
             .flatMapThrowing { origin in
                 self.services.ownConnections.track(origin)
@@ -171,6 +176,7 @@ final class TunnelSetup {
                 metrics.countUpstreamError(failure.kind)
                 tx.status = Int(failure.status.code)
                 tx.error = failure.description
+                if failure.status == .forbidden { tx.action = .block }
                 metrics.countRequest(action: tx.action, status: tx.status ?? 502)
                 audit.record(tx.auditEvent(client: client, identity: identity))
                 // The 200 is already sent; closing is the only signal left.

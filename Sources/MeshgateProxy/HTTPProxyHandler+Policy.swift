@@ -247,7 +247,7 @@ extension HTTPProxyHandler {
         if !path.contains("?"), let query = original?.path.split(separator: "?", maxSplits: 1).dropFirst().first {
             path += "?" + query
         }
-        return ForwardTarget(scheme: parsed.scheme, origin: origin, path: path, serverName: origin.isIPLiteral ? nil : origin.host)
+        return ForwardTarget(scheme: parsed.scheme, origin: origin, path: path, serverName: origin.isIPLiteral ? nil : origin.host, configured: true)
     }
 
     static func jsonRPCShape(_ value: JSONValue?) -> JSONRPCShape? {

@@ -15,12 +15,17 @@ public struct ProxyConfiguration: Sendable {
     public var maxHeaderBytes: Int
     /// Longest request target accepted; beyond it 414.
     public var maxURLBytes: Int
+    /// Most header fields in one request; beyond it 431 (each field costs a lookup in every rule).
+    public var maxHeaderCount = 100
     /// How long a client may take to send a complete request head.
     public var headerReadTimeout: TimeAmount
     /// How long a connection may sit without traffic before it is closed.
     public var idleTimeout: TimeAmount
     /// How long connecting to an origin may take before the client gets 504.
     public var upstreamConnectTimeout: TimeAmount
+    /// Networks client-chosen destinations may reach although they are loopback, link-local or
+    /// meshgate's own addresses (`access.allow_destinations`; default none).
+    public var allowDestinations: [CIDR] = []
     /// Addresses meshgate itself listens on: requests aimed at them are answered locally, never forwarded.
     public var ownAddresses: [HostPort]
     /// Idle upstream connections kept per origin and event loop.

@@ -15,14 +15,19 @@ public struct ForwardTarget: Sendable, Hashable {
     /// For transparent connections: the address the client dialled, connected to instead of looking
     /// the host up, so a client cannot steer meshgate elsewhere by naming another host.
     public var pinnedAddress: SocketAddress?
+    /// Whether the operator chose this destination (an `ai` provider, a reroute target from a
+    /// ruleset) rather than a client: only client-chosen destinations pass the ``DestinationGuard``.
+    public var configured: Bool
 
     /// Creates a target.
-    public init(scheme: String, origin: HostPort, path: String, serverName: String? = nil, pinnedAddress: SocketAddress? = nil) {
+    public init(scheme: String, origin: HostPort, path: String, serverName: String? = nil, pinnedAddress: SocketAddress? = nil,
+                configured: Bool = false) {
         self.scheme = scheme
         self.origin = origin
         self.path = path
         self.serverName = serverName
         self.pinnedAddress = pinnedAddress
+        self.configured = configured
     }
 
     /// The scheme's default port.

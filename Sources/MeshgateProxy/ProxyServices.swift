@@ -35,6 +35,10 @@ public final class ProxyServices: Sendable {
     /// The token sent in `Via`: `meshgate (1a2b3c4d)`.
     let viaToken: String
     private let listenerAddresses = NIOLockedValueBox<[HostPort]>([])
+    /// The IP addresses meshgate's listeners answer on, for the ``DestinationGuard``.
+    private let ownIPs = NIOLockedValueBox<[[UInt8]]>([])
+    /// Refuses client-chosen destinations on loopback, link-local and our own addresses.
+    let destinationGuard: DestinationGuard
     private let nameMemoryBox = NIOLockedValueBox<(any AddressNameMemory)?>(nil)
 
     /// The DNS filter's memory of its answers, when the DNS listener runs (set once at assembly).
@@ -64,8 +68,13 @@ public final class ProxyServices: Sendable {
         self.viaToken = "\(configuration.viaName) (\(instanceID))"
         self.leafCache = leafCache
         self.interceptContext = try InterceptContexts.makeSharedServerContext(cache: leafCache)
+        let ownIPs = self.ownIPs
+        ownIPs.withLockedValue { $0 = Self.addresses(of: configuration.ownAddresses) }
+        self.destinationGuard = DestinationGuard(allowed: configuration.allowDestinations,
+                                                 ownAddresses: { ownIPs.withLockedValue { $0 } })
         var connector = UpstreamConnector(tlsContext: upstreamTLSContext, connectTimeout: configuration.upstreamConnectTimeout,
                                           staticHosts: configuration.staticHosts, socketMark: configuration.socketMark)
+        connector.destinationGuard = destinationGuard
         connector.onConnect = { [ownConnections] channel in ownConnections.track(channel) }
         self.connector = connector
         self.pools = UpstreamPools(group: group, maxIdlePerKey: configuration.maxIdleUpstreamPerOrigin)
@@ -82,6 +91,23 @@ public final class ProxyServices: Sendable {
     func registerListener(_ address: SocketAddress) {
         guard let ip = address.ipAddress, let port = address.port else { return }
         listenerAddresses.withLockedValue { $0.append(HostPort(host: ip, port: port)) }
+        let added = Self.addresses(of: [HostPort(host: ip, port: port)])
+        ownIPs.withLockedValue { $0.append(contentsOf: added.filter { !$0.isEmpty }) }
+    }
+
+    /// The IP addresses behind listener addresses; a wildcard bind stands for every interface address.
+    private static func addresses(of listeners: [HostPort]) -> [[UInt8]] {
+        var result: [[UInt8]] = []
+        for listener in listeners {
+            guard let bytes = IPAddress.parse(listener.host) else { continue }
+            if IPAddress.isUnspecified(bytes) {
+                let interfaces = (try? System.enumerateDevices()) ?? []
+                result += interfaces.compactMap { $0.address.flatMap(IPAddress.bytes(of:)).map(IPAddress.unmapped) }
+            } else {
+                result.append(IPAddress.unmapped(bytes))
+            }
+        }
+        return result
     }
 
     /// Whether a request target is one of meshgate's own listeners.

@@ -17,6 +17,8 @@ struct UpstreamKey: Hashable {
     var serverName: String?
     /// The address to connect to instead of resolving `origin` (transparent connections).
     var pinned: SocketAddress?
+    /// Chosen by the operator, so not checked by the ``DestinationGuard``.
+    var configured = false
 }
 
 /// One HTTP/1.1 connection to an origin (plain or verified TLS), lent to one client transaction at a time.

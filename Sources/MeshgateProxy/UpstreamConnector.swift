@@ -19,6 +19,8 @@ struct UpstreamConnector {
     var tlsContext: NIOSSLContext
     var connectTimeout: TimeAmount
     var staticHosts: [String: String] = [:]
+    /// Checks client-chosen destinations by the address they resolve to (nil: no check).
+    var destinationGuard: DestinationGuard?
     /// `SO_MARK` for every upstream socket, so the node's redirect rules can exempt meshgate's own
     /// connections (needs CAP_NET_ADMIN).
     var socketMark: Int32?
@@ -30,7 +32,7 @@ struct UpstreamConnector {
         let tlsContext = self.tlsContext
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(connectTimeout)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelOption(.autoRead, value: true)
             .marked(socketMark)
             .channelInitializer { channel in
@@ -57,14 +59,18 @@ struct UpstreamConnector {
         let description = key.origin.description
         let timeout = connectTimeout
         let onConnect = self.onConnect
-        let connected = (key.pinned.map { bootstrap.connect(to: $0) } ?? bootstrap.connect(host: host, port: port))
+        let connected = bootstrap.connect(host: host, port: port, pinned: key.pinned,
+                                          guard: key.configured || staticHosts[key.origin.host] != nil ? nil : destinationGuard,
+                                          on: eventLoop)
             .map { channel -> any Channel in
                 onConnect?(channel)
                 return channel
             }
         return connected
             .flatMapError { error in
-                eventLoop.makeFailedFuture(Self.classify(connectError: error, target: description, timeout: timeout)) as EventLoopFuture<any Channel>
+                // No channel, so no TLS handler will ever settle the handshake.
+                handshake.fail(error)
+                return eventLoop.makeFailedFuture(Self.classify(connectError: error, target: description, timeout: timeout)) as EventLoopFuture<any Channel>
             }
             .flatMap { channel in
                 handshake.futureResult.flatMapError { error in
@@ -90,6 +96,9 @@ struct UpstreamConnector {
     }
 
     static func classify(connectError error: any Error, target: String, timeout: TimeAmount) -> UpstreamFailure {
+        if let refused = DestinationRefused.find(in: error) {
+            return UpstreamFailure(status: .forbidden, description: refused.description, kind: "destination")
+        }
         if let channelError = error as? ChannelError, case .connectTimeout = channelError {
             return UpstreamFailure(status: .gatewayTimeout, description: "connecting to \(target) timed out after \(timeout.nanoseconds / 1_000_000_000)s (limits.upstream_connect_timeout)", kind: "timeout")
         }
@@ -155,6 +164,22 @@ struct UpstreamHandshakeError: Error {
 }
 
 extension ClientBootstrap {
+    /// Connects to `pinned` when given, else to `host` resolved; with a guard, only to addresses it allows.
+    func connect(host: String, port: Int, pinned: SocketAddress?, guard destinationGuard: DestinationGuard?,
+                 on eventLoop: any EventLoop) -> EventLoopFuture<any Channel> {
+        guard let destinationGuard else {
+            return pinned.map { connect(to: $0) } ?? connect(host: host, port: port)
+        }
+        if let pinned {
+            if let reason = destinationGuard.refusal(for: pinned) {
+                let address = pinned.ipAddress ?? "?"
+                return eventLoop.makeFailedFuture(DestinationRefused(host: address, address: address, reason: reason))
+            }
+            return connect(to: pinned)
+        }
+        return resolver(GuardedResolver(loop: eventLoop, host: host, guard: destinationGuard)).connect(host: host, port: port)
+    }
+
     /// Sets `SO_MARK` when a mark is configured.
     func marked(_ mark: Int32?) -> ClientBootstrap {
         guard let mark else { return self }

@@ -97,6 +97,7 @@ import Testing
               admin: 127.0.0.1:0
             access:
               connect_ports: [443, \(world.providerPort)]
+              allow_destinations: [127.0.0.0/8]
             tls:
               upstream_ca: \(world.pki.originCAPath)
             identities:

@@ -14,6 +14,8 @@ import Testing
 
     static func writeConfig(_ dir: URL, adminPort: Int = 0, extra: String = "") throws -> String {
         let path = dir.appendingPathComponent("meshgate.yaml").path
+        // The tests' origins listen on loopback, which clients may not reach through the proxy by default.
+        let access = extra.contains("access:") ? "" : "access:\n  allow_destinations: [127.0.0.0/8]"
         try """
             state_dir: ./state
             listeners:
@@ -21,6 +23,7 @@ import Testing
               admin: 127.0.0.1:\(adminPort)
             audit:
               path: ./state/audit.jsonl
+            \(access)
             \(extra)
             """.write(toFile: path, atomically: true, encoding: .utf8)
         return path

@@ -46,7 +46,8 @@ mg_config() {
   {
     echo "state_dir: $W/mg/state"
     echo "listeners: { explicit: 127.0.0.1:$port, admin: 127.0.0.1:$admin }"
-    echo "access: { connect_ports: [443, $ORIGIN_HTTPS] }"
+    # The benchmark origins listen on loopback, which clients may not reach by default.
+    echo "access: { connect_ports: [443, $ORIGIN_HTTPS], allow_destinations: [127.0.0.0/8] }"
     echo "tls: { upstream_ca: $W/origin-ca.pem, do_not_inspect: [\"$TUNNEL_HOST\"] }"
     echo "audit: { path: $W/mg/audit-$name.jsonl }"
     if (($#)); then

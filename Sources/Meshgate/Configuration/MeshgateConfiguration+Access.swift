@@ -10,6 +10,9 @@ extension MeshgateConfiguration {
         public var requireIdentity: Bool
         /// Ports CONNECT may reach; others get 403. Default `[443]`.
         public var connectPorts: [Int]
+        /// Loopback, link-local or own-listener networks that clients may still reach through the
+        /// proxy (checked on the resolved address). Default none.
+        public var allowDestinations: [CIDR] = []
 
         /// Creates access settings.
         public init(
@@ -28,7 +31,7 @@ extension MeshgateConfiguration {
 }
 
 extension MeshgateConfiguration.Access {
-    static let keys = ["allow_clients", "require_identity", "connect_ports"]
+    static let keys = ["allow_clients", "require_identity", "connect_ports", "allow_destinations"]
 
     init(node: ConfigurationNode?) throws(ConfigurationError) {
         self.init()
@@ -38,6 +41,9 @@ extension MeshgateConfiguration.Access {
             allowClients = try list.list().map { (item) throws(ConfigurationError) in try item.cidr() }
         }
         if let flag = map["require_identity"] { requireIdentity = try flag.bool() }
+        if let list = map["allow_destinations"] {
+            allowDestinations = try list.list().map { (item) throws(ConfigurationError) in try item.cidr() }
+        }
         if let list = map["connect_ports"] {
             connectPorts = try list.list().map { (item) throws(ConfigurationError) in try item.int(in: 1...65535, what: "port") }
         }

@@ -5,6 +5,8 @@ extension MeshgateConfiguration {
         public var maxHeaderBytes: Int
         /// Longest request target; beyond it the client gets 414. Default 8192.
         public var maxURLBytes: Int
+        /// Most header fields in one request; beyond it the client gets 431. Default 100 (as Envoy).
+        public var maxHeaderCount: Int = 100
         /// Time a client has to send a complete request head. Default 30s.
         public var headerReadTimeout: Duration
         /// A connection with no traffic either way for this long is closed. Default 300s.
@@ -35,7 +37,7 @@ extension MeshgateConfiguration {
 
 extension MeshgateConfiguration.Limits {
     static let keys = ["max_header_bytes", "max_url_bytes", "header_read_timeout", "idle_timeout",
-                       "upstream_connect_timeout", "shutdown_grace"]
+                       "upstream_connect_timeout", "shutdown_grace", "max_header_count"]
 
     init(node: ConfigurationNode?) throws(ConfigurationError) {
         self.init()
@@ -44,6 +46,7 @@ extension MeshgateConfiguration.Limits {
         // Below a kilobyte ordinary browsers could not get a request through at all.
         if let value = map["max_header_bytes"] { maxHeaderBytes = try value.byteCount(in: 1_024...(64 << 20)) }
         if let value = map["max_url_bytes"] { maxURLBytes = try value.byteCount(in: 256...(64 << 20)) }
+        if let value = map["max_header_count"] { maxHeaderCount = try value.int(in: 16...10_000, what: "header count") }
         if let value = map["header_read_timeout"] { headerReadTimeout = try value.duration() }
         if let value = map["idle_timeout"] { idleTimeout = try value.duration() }
         if let value = map["upstream_connect_timeout"] { upstreamConnectTimeout = try value.duration() }

@@ -58,8 +58,13 @@ final class TestProxy: Sendable {
     let services: ProxyServices
     let task: Task<Void, any Error>
 
+    /// Loopback, where the tests' origins listen.
+    static let loopback = ["127.0.0.0/8", "::1/128"].compactMap(CIDR.init)
+
     init(group: any EventLoopGroup, pki: TestPKI, run: Bool = true, policy: PolicyEngine = .empty, configure: (inout ProxyConfiguration) -> Void = { _ in }) async throws {
         var configuration = ProxyConfiguration()
+        // Test origins live on loopback, which client-chosen destinations may not reach by default.
+        configuration.allowDestinations = Self.loopback
         configuration.headerReadTimeout = .seconds(10)
         configure(&configuration)
         let cache = LeafCertificateCache(minter: try LeafMinter(authority: pki.meshgateCA), capacity: 100)
