@@ -52,6 +52,12 @@ final class HTTPProxyHandler {
     var deferredMalformedRequest: HTTPParserError?
     private var replayingDeferred = false
     private var pendingRead = false
+    /// The client shut down its sending side (FIN): nothing after the requests already read will come,
+    /// so the connection closes once they are answered instead of waiting for a timer in CLOSE-WAIT.
+    private var clientInputClosed = false
+    /// The request decoder stopped parsing after an `Upgrade` request (llhttp treats what follows as the
+    /// new protocol); if the origin declines, a fresh decoder must take over before the next request.
+    var requestDecoderStopped = false
     /// Bytes buffered while an upstream connects before reading from the client pauses.
     private static let maxBufferedWhileConnecting = 256 * 1024
 
@@ -73,6 +79,7 @@ final class HTTPProxyHandler {
             context.close(promise: nil)
             return
         }
+        requestDecoderStopped = HeaderRewriter.decoderStopsAfter(head.headers)
         let intercepted: Bool
         if case .intercepted = mode { intercepted = true } else { intercepted = false }
         let tx = HTTPTransaction(
@@ -95,6 +102,11 @@ final class HTTPProxyHandler {
         guard configuration.allows(clientAddress) else {
             let who = clientAddress?.ipAddress ?? "unknown"
             respondLocally(tx, LocalResponse(status: .forbidden, message: "client \(who) is not allowed (access.allow_clients)"), close: true)
+            return
+        }
+        guard head.headers.count <= configuration.maxHeaderCount else {
+            let message = "request has \(head.headers.count) header fields, more than \(configuration.maxHeaderCount) (limits.max_header_count)"
+            respondLocally(tx, LocalResponse(status: .requestHeaderFieldsTooLarge, message: message), close: true)
             return
         }
         if case .aiGateway = mode {
@@ -182,7 +194,8 @@ final class HTTPProxyHandler {
 
     func startForward(_ tx: HTTPTransaction, context: ChannelHandlerContext, allowPooled: Bool = true) {
         guard let target = tx.target else { return }
-        let key = UpstreamKey(scheme: target.scheme, origin: target.origin, serverName: target.serverName, pinned: target.pinnedAddress)
+        let key = UpstreamKey(scheme: target.scheme, origin: target.origin, serverName: target.serverName, pinned: target.pinnedAddress,
+                              configured: target.configured)
         if allowPooled, let pool = services.pools.pool(for: context.eventLoop), let connection = pool.take(key) {
             tx.usedPooledConnection = true
             attach(connection, to: tx)
@@ -320,7 +333,8 @@ final class HTTPProxyHandler {
     func finishForwarded(_ tx: HTTPTransaction, _ connection: UpstreamConnection) {
         guard case .forwarding(let current, _) = state, current === tx else { return }
         finishAudit(tx)
-        if tx.requestEnded, connection.reusable, let pool = services.pools.pool(for: connection.channel.eventLoop) {
+        // An origin that declined an upgrade may have stopped parsing as NIO's decoder does: not reused.
+        if tx.requestEnded, connection.reusable, !tx.upgradeRequested, let pool = services.pools.pool(for: connection.channel.eventLoop) {
             pool.release(connection)
         } else {
             connection.delegate = nil
@@ -345,6 +359,10 @@ final class HTTPProxyHandler {
     func becomeIdle() {
         state = .idle
         readsHeld = false
+        if requestDecoderStopped, let context {
+            requestDecoderStopped = false
+            ProxyPipeline.restartRequestDecoder(in: context.pipeline.syncOperations, services: services)
+        }
         armHeaderTimer()
         if pendingRead, let context {
             pendingRead = false
@@ -352,6 +370,28 @@ final class HTTPProxyHandler {
         }
         replayDeferredParts()
         if isIdle, deferredParts.isEmpty { answerDeferredMalformedRequest() }
+        if clientInputClosed, isIdle, deferredParts.isEmpty { closeConnection() }
+    }
+
+    /// The client half-closed. An exchange whose request has fully arrived is still answered (a client
+    /// may shut down its sending side and wait for the response); one cut off mid-request is abandoned.
+    func clientClosedInput() {
+        clientInputClosed = true
+        switch state {
+        case .idle:
+            if deferredParts.isEmpty { closeConnection() }
+        case .connecting(let tx), .admitting(let tx), .inspecting(let tx), .forwarding(let tx, _):
+            if !tx.requestEnded { closeConnection() }
+        case .localResponse(let tx, _):
+            // Our answer is already going out; the rest of the body it would have discarded never comes.
+            guard !tx.requestEnded else { break }
+            tx.requestEnded = true
+            if tx.responseEnded { finishLocal(tx, closeAfter: true) }
+        case .connectPending:
+            closeConnection()
+        case .handedOff, .closed:
+            break
+        }
     }
 
     private func replayDeferredParts() {
@@ -369,6 +409,11 @@ final class HTTPProxyHandler {
 
     private var isIdle: Bool {
         if case .idle = state { return true }
+        return false
+    }
+
+    private var isHandedOff: Bool {
+        if case .handedOff = state { return true }
         return false
     }
 
@@ -536,6 +581,11 @@ extension HTTPProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if let parserError = error as? HTTPParserError {
+            // A request cut off by the connection closing (a client that left, or shutdown quiescing an
+            // idle connection) is reported just before channelInactive, which settles the exchange:
+            // nobody is left to answer, and writing after the serialising handler finished
+            // quiescing is a precondition failure.
+            guard context.channel.isActive else { return }
             refuseMalformedRequest(parserError, behindDeferredRequests: !deferredParts.isEmpty)
             return
         }
@@ -556,6 +606,10 @@ extension HTTPProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is IdleStateHandler.IdleStateEvent {
             closeConnection()
+            return
+        }
+        if case ChannelEvent.inputClosed = event, !isHandedOff {
+            clientClosedInput()
             return
         }
         context.fireUserInboundEventTriggered(event)

@@ -11,6 +11,13 @@ enum HeaderRewriter {
         return proto
     }
 
+    /// Whether NIO's request decoder (llhttp) stops parsing once this request ends: it does for any
+    /// `Upgrade` header with an `upgrade` Connection token, whatever the value, expecting the new protocol.
+    static func decoderStopsAfter(_ headers: HTTPHeaders) -> Bool {
+        headers.contains(name: "upgrade")
+            && headers[canonicalForm: "connection"].contains { $0.lowercased() == "upgrade" }
+    }
+
     /// The head sent upstream: origin-form target, hop-by-hop headers removed (framing kept for the
     /// encoder), `Host` set to the origin, `Via` appended, Upgrade kept only when upgrading.
     static func upstreamRequestHead(_ head: HTTPRequestHead, target: ForwardTarget, via: String) -> HTTPRequestHead {

@@ -11,20 +11,37 @@ enum ProxyPipeline {
         identity: Identity?,
         transparent: TransparentFacts? = nil
     ) throws {
-        var limits = NIOHTTPDecoderLimitConfiguration()
-        limits.maxHeaderFieldSize = services.configuration.maxHeaderBytes
-        limits.maxHeaderListSize = services.configuration.maxHeaderBytes
         try ops.addHandler(HTTPResponseEncoder())
-        try ops.addHandler(ByteToMessageHandler(HTTPRequestDecoder(
-            leftOverBytesStrategy: .forwardBytes,
-            informationalResponseStrategy: .drop,
-            limitConfiguration: limits
-        )))
+        try ops.addHandler(makeRequestDecoder(services: services))
         try ops.addHandler(ReadAheadHandler())
         try ops.addHandler(HTTPServerPipelineHandler())
         let handler = HTTPProxyHandler(services: services, mode: mode, identity: identity)
         handler.transparent = transparent
         try ops.addHandler(handler)
+    }
+
+    private static func makeRequestDecoder(services: ProxyServices) -> ByteToMessageHandler<HTTPRequestDecoder> {
+        var limits = NIOHTTPDecoderLimitConfiguration()
+        limits.maxHeaderFieldSize = services.configuration.maxHeaderBytes
+        limits.maxHeaderListSize = services.configuration.maxHeaderBytes
+        return ByteToMessageHandler(HTTPRequestDecoder(
+            leftOverBytesStrategy: .forwardBytes,
+            informationalResponseStrategy: .drop,
+            limitConfiguration: limits
+        ))
+    }
+
+    /// Puts a fresh request decoder in place of one that stopped after an `Upgrade` request the origin
+    /// declined. The new one goes in right behind the old, so the bytes the old one held (the client's
+    /// next request, perhaps) are forwarded into it when the old one is removed.
+    static func restartRequestDecoder(in ops: ChannelPipeline.SynchronousOperations, services: ProxyServices) {
+        guard let old = try? ops.context(handlerType: ByteToMessageHandler<HTTPRequestDecoder>.self) else { return }
+        do {
+            try ops.addHandler(makeRequestDecoder(services: services), position: .after(old.handler))
+            ops.removeHandler(context: old, promise: nil)
+        } catch {
+            old.close(promise: nil)
+        }
     }
 
     /// Removes the request serialisation (`HTTPServerPipelineHandler` and the read-ahead beside it),

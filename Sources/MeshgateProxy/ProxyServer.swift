@@ -38,6 +38,7 @@ public final class ProxyServer: Service, Sendable {
     private let group: any EventLoopGroup
     private let shutdownGrace: TimeAmount
     private let bound: EventLoopPromise<SocketAddress>
+    private let openChannels = OpenChannels()
 
     /// Creates the listener; nothing is bound until `run()`.
     public init(_ listener: Listener, host: String, port: Int, services: ProxyServices, group: any EventLoopGroup,
@@ -62,7 +63,7 @@ public final class ProxyServer: Service, Sendable {
         let listener = self.listener
         // Only redirected connections can come back to us through our own upstream sockets.
         if listener == .transparent { services.ownConnections.enable() }
-        let group = self.group, bound = self.bound, shutdownGrace = self.shutdownGrace
+        let group = self.group, bound = self.bound, shutdownGrace = self.shutdownGrace, openChannels = self.openChannels
         let quiesce = ServerQuiescingHelper(group: group)
         let serverChannel: any Channel
         do {
@@ -74,10 +75,11 @@ public final class ProxyServer: Service, Sendable {
                         try channel.pipeline.syncOperations.addHandler(quiesce.makeServerChannelHandler(channel: channel))
                     }
                 }
-                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
                 .childChannelOption(.allowRemoteHalfClosure, value: true)
                 .childChannelInitializer { channel in
                     services.metrics.activeConnections.increment()
+                    openChannels.track(channel)
                     channel.closeFuture.whenComplete { _ in services.metrics.activeConnections.decrement() }
                     return listener.setUp(channel, services: services)
                 }
@@ -115,12 +117,20 @@ public final class ProxyServer: Service, Sendable {
         // In-flight exchanges get their grace period; whatever is still open then is cut.
         let grace = shutdownGrace
         let eventLoop = group.next()
-        await withTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { _ = try? await drained.futureResult.get() }
-            tasks.addTask { try? await Task.sleep(nanoseconds: UInt64(max(0, grace.nanoseconds))) }
-            await tasks.next()
-            tasks.cancelAll()
+        // Whichever comes first. (Awaiting `drained` in a task group does not work: a future's get()
+        // ignores cancellation, so the group waited for the last connection however long it took.)
+        let drainedOrGraceOver = eventLoop.makePromise(of: Void.self)
+        drained.futureResult.whenComplete { _ in drainedOrGraceOver.succeed(()) }
+        let graceTimer = eventLoop.scheduleTask(in: grace) { drainedOrGraceOver.succeed(()) }
+        _ = try? await drainedOrGraceOver.futureResult.get()
+        graceTimer.cancel()
+        let remaining = openChannels.count
+        if remaining > 0 {
+            services.logger.notice("shutdown grace over; closing the connections still open", metadata: [
+                "listener": "\(listener.rawValue)", "connections": "\(remaining)", "grace_ms": "\(grace.nanoseconds / 1_000_000)",
+            ])
         }
+        _ = try? await openChannels.closeAll(on: eventLoop).get()
         _ = try? await (services.closeIdleUpstreams() ?? eventLoop.makeSucceededVoidFuture()).get()
     }
 }

@@ -59,6 +59,7 @@ enum TransparentConnection {
                         transparent: (destination, names)
                     )
                     try ops.addHandler(ByteToMessageHandler(SNIHandler { [setup] result in setup.decide(result) }))
+                    try ops.addHandler(TunnelPeekGuard(timeout: services.configuration.headerReadTimeout))
                 } else {
                     try ProxyPipeline.addHTTPServerHandlers(
                         to: ops, services: services,

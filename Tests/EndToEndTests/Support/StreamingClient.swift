@@ -35,6 +35,9 @@ final class StreamingClient: Sendable {
 
     var text: String { output.withLockedValue { $0 } }
 
+    /// The child's process id (for /proc inspection).
+    var pid: Int32 { process.processIdentifier }
+
     func waitForOutput(containing needle: String, timeout: TimeInterval) async throws -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         // Looked at again after every sleep, the last one included: in a full run this task can be
