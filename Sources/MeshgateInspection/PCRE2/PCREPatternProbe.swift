@@ -181,9 +181,11 @@ public struct PCREPatternProbe: Sendable {
 
         func bytes(size: Int) -> [UInt8] {
             let body = max(0, size - terminator.count)
-            var out: [UInt8] = []
-            out.reserveCapacity(size)
-            while out.count < body { out.append(contentsOf: filler) }
+            guard !filler.isEmpty else { return terminator }
+            // Doubling: a dozen copies instead of one append per repeat.
+            var out = filler
+            out.reserveCapacity(2 * size)
+            while out.count < body { out.append(contentsOf: out) }
             out.removeLast(out.count - body)
             return out + terminator
         }
