@@ -7,10 +7,11 @@ public enum BodyContentCoding: String, Sendable, Hashable, CaseIterable, CustomS
     /// `deflate`: zlib-wrapped (RFC 1950) as the spec says, or raw deflate (RFC 1951) as many
     /// implementations send it; which one is decided from the first two bytes.
     case deflate
-    /// Brotli (RFC 7932), with the format's standard windows of up to 16 MiB.
+    /// Brotli (RFC 7932), with windows up to 4 MiB (lgwin 22, what brotli's encoders use unless told
+    /// otherwise); a stream declaring a larger one is refused (`windowTooLarge`).
     case br
     /// Zstandard (RFC 8878, RFC 9659); concatenated frames are all decoded, and a frame whose window
-    /// is over the 8 MiB RFC 9659 lets a recipient refuse is refused.
+    /// is over the 8 MiB RFC 9659 lets a recipient refuse is refused (`windowTooLarge`).
     case zstd
 
     /// The coding's name as it appears in Content-Encoding.

@@ -11,6 +11,9 @@ public enum BodyDecodingError: Error, Sendable, Hashable, CustomStringConvertibl
     case unexpectedEnd(coding: BodyContentCoding, offset: Int)
     /// Bytes follow the end of a zlib, raw deflate or brotli stream.
     case trailingData(coding: BodyContentCoding, offset: Int)
+    /// The stream declares a history window larger than meshgate decodes (`limit` bytes): 8 MiB for
+    /// zstd (RFC 9659), 4 MiB for brotli.
+    case windowTooLarge(coding: BodyContentCoding, limit: Int)
     /// The decoding library could not start or run (out of memory, a preset dictionary is required, …);
     /// `code` is the library's own error code.
     case decoderFailure(coding: BodyContentCoding, code: Int, reason: String)
@@ -30,6 +33,8 @@ public enum BodyDecodingError: Error, Sendable, Hashable, CustomStringConvertibl
             return "\(coding) data ends early after \(offset) bytes; the body was cut off or is not \(coding)"
         case .trailingData(let coding, let offset):
             return "unexpected bytes after the end of the \(coding) stream at byte \(offset)"
+        case .windowTooLarge(let coding, let limit):
+            return "the \(coding) stream needs a window over \(limit >> 20) MiB, the most meshgate decodes"
         case .decoderFailure(let coding, let code, let reason):
             return "\(coding.libraryName) failed while decoding \(coding) (error \(code)): \(reason)"
         }

@@ -4,21 +4,40 @@ import CBrotli
 /// through a fixed window of `BodyDecoder.outputWindowSize` bytes that is handed to the sink after
 /// every call into brotli, so decoding stops as soon as the sink has enough. Brotli streams cannot
 /// be concatenated, so bytes after the end of the stream are an error, as they are for deflate.
+///
+/// Windows up to 4 MiB are decoded (lgwin 22, the default of brotli's own encoder and its
+/// bindings); larger ones are refused as `windowTooLarge`. libbrotlidec fills its whole ring buffer,
+/// as large as the declared window, before it returns any output: with 16 MiB windows a 51-byte
+/// bomb cost 16 MiB and about 50 ms of event-loop time whatever the cap; now at most a 4 MiB fill
+/// (about 10 ms). The ring buffer grows with the output, so a small body sent with a large window
+/// is decoded.
 final class BrotliDecoder: BodyDecodingLayer {
+    /// The largest window decoded.
+    static let maxWindowBytes = 4 << 20
+    /// The largest single allocation admitted: the ring buffer of a `maxWindowBytes` window plus
+    /// its write-ahead slack (542 bytes); Huffman tables stay far below.
+    static let largestAllocation = maxWindowBytes + 64 * 1024
+
     let coding = BodyContentCoding.br
     private(set) var consumed = 0
 
     /// Made on the first input, so an empty body costs no decoder.
     private var state: OpaquePointer?
+    private let limit: UnsafeMutablePointer<cbrotli_limit>
     private let window: UnsafeMutablePointer<UInt8>
     private var atStreamEnd = false
 
     init() {
         window = .allocate(capacity: BodyDecoder.outputWindowSize)
+        limit = .allocate(capacity: 1)
+        limit.initialize(to: cbrotli_limit(largest: Self.largestAllocation, refused: 0))
     }
 
     deinit {
+        // The decoder's allocator reads the limit, so the decoder goes first.
         if let state { BrotliDecoderDestroyInstance(state) }
+        limit.deinitialize(count: 1)
+        limit.deallocate()
         window.deallocate()
     }
 
@@ -68,8 +87,8 @@ final class BrotliDecoder: BodyDecodingLayer {
 
     private func started() throws(BodyDecodingError) -> OpaquePointer {
         if let state { return state }
-        // The default allocator; large-window brotli (a non-standard extension) stays off.
-        guard let created = BrotliDecoderCreateInstance(nil, nil, nil) else {
+        // Large-window brotli (a non-standard extension) stays off.
+        guard let created = cbrotli_decoder_create(limit) else {
             throw .decoderFailure(coding: coding, code: 0, reason: "could not create a decoder (out of memory)")
         }
         state = created
@@ -82,6 +101,9 @@ final class BrotliDecoder: BodyDecodingLayer {
         let code = BrotliDecoderGetErrorCode(state)
         let name = BrotliDecoderErrorString(code).map { String(cString: $0) } ?? "error \(code.rawValue)"
         let reason = name.lowercased().replacingUnderscores().trimmingSpaces()
+        if limit.pointee.refused != 0 {
+            return .windowTooLarge(coding: coding, limit: Self.maxWindowBytes)
+        }
         if code.rawValue < 0, code.rawValue > BROTLI_DECODER_ERROR_DICTIONARY_NOT_SET.rawValue {
             return .corrupt(coding: coding, offset: consumed, reason: reason)
         }

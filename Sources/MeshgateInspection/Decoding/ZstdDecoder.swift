@@ -82,8 +82,7 @@ final class ZstdDecoder: BodyDecodingLayer {
         case ZSTD_error_memory_allocation:
             return .decoderFailure(coding: coding, code: Int(code.rawValue), reason: name)
         case ZSTD_error_frameParameter_windowTooLarge:
-            return .corrupt(coding: coding, offset: consumed,
-                            reason: "\(name) (the frame's window is over \(1 << (Self.maxWindowLog - 20)) MiB, the RFC 9659 limit)")
+            return .windowTooLarge(coding: coding, limit: 1 << Self.maxWindowLog)
         default:
             return .corrupt(coding: coding, offset: consumed, reason: name)
         }
