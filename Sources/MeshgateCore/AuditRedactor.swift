@@ -123,11 +123,9 @@ public struct AuditRedactor: Sendable, Hashable {
 
     /// The redacted target, or nil when nothing needed redacting (the common case, without copying).
     func redactedRequestTarget(_ target: String) -> String? {
-        let bytes = target.utf8
         // Fast path: no query, fragment or user info is possible without one of these.
-        guard bytes.contains(where: { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") || $0 == UInt8(ascii: "@") }) else {
-            return nil
-        }
+        guard Self.containsAny(target, UInt8(ascii: "?"), UInt8(ascii: "#"), UInt8(ascii: "@")) else { return nil }
+        let bytes = target.utf8
         let input = Array(bytes)
         var out: [UInt8] = []
         out.reserveCapacity(input.count)
@@ -155,10 +153,9 @@ public struct AuditRedactor: Sendable, Hashable {
             i = end
         }
         // The path, up to the query or fragment.
-        while i < input.count, input[i] != UInt8(ascii: "?"), input[i] != UInt8(ascii: "#") {
-            out.append(input[i])
-            i += 1
-        }
+        let pathEnd = input[i...].firstIndex { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") } ?? input.count
+        out.append(contentsOf: input[i..<pathEnd])
+        i = pathEnd
         if i < input.count, input[i] == UInt8(ascii: "?") {
             out.append(UInt8(ascii: "?"))
             i += 1
@@ -179,27 +176,33 @@ public struct AuditRedactor: Sendable, Hashable {
     /// redacted unless its key is allowed. An allowed value holding `;` is redacted too, since some
     /// servers split the query there and the part after it would be another key's value.
     private func appendRedactedQuery(_ query: ArraySlice<UInt8>, to out: inout [UInt8]) {
-        var first = true
-        for component in query.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: false) {
-            if !first { out.append(UInt8(ascii: "&")) }
-            first = false
-            if component.isEmpty { continue }
-            if let equals = component.firstIndex(of: UInt8(ascii: "=")) {
-                let key = component[component.startIndex..<equals]
-                let value = component[(equals + 1)...]
-                out.append(contentsOf: key)
-                out.append(UInt8(ascii: "="))
-                if value.isEmpty { continue }
-                if isAllowedKey(key), !value.contains(UInt8(ascii: ";")) {
-                    out.append(contentsOf: value)
-                } else {
-                    out.append(contentsOf: Self.redacted.utf8)
-                }
-            } else if isAllowedKey(component), !component.contains(UInt8(ascii: ";")) {
-                out.append(contentsOf: component)
+        var start = query.startIndex
+        while true {
+            let end = query[start...].firstIndex(of: UInt8(ascii: "&")) ?? query.endIndex
+            appendRedactedComponent(query[start..<end], to: &out)
+            guard end < query.endIndex else { return }
+            out.append(UInt8(ascii: "&"))
+            start = end + 1
+        }
+    }
+
+    private func appendRedactedComponent(_ component: ArraySlice<UInt8>, to out: inout [UInt8]) {
+        if component.isEmpty { return }
+        if let equals = component.firstIndex(of: UInt8(ascii: "=")) {
+            let key = component[component.startIndex..<equals]
+            let value = component[(equals + 1)...]
+            out.append(contentsOf: key)
+            out.append(UInt8(ascii: "="))
+            if value.isEmpty { return }
+            if isAllowedKey(key), !value.contains(UInt8(ascii: ";")) {
+                out.append(contentsOf: value)
             } else {
                 out.append(contentsOf: Self.redacted.utf8)
             }
+        } else if isAllowedKey(component), !component.contains(UInt8(ascii: ";")) {
+            out.append(contentsOf: component)
+        } else {
+            out.append(contentsOf: Self.redacted.utf8)
         }
     }
 
@@ -249,9 +252,8 @@ public struct AuditRedactor: Sendable, Hashable {
     /// Free text (an error message, a detection) with the user info of any URL in it removed; nil
     /// when it has none. Such text quotes request targets and upstream URLs.
     static func withoutEmbeddedCredentials(_ text: String) -> String? {
-        let bytes = text.utf8
-        guard bytes.contains(UInt8(ascii: "@")) else { return nil }
-        let input = Array(bytes)
+        guard containsAny(text, UInt8(ascii: "@"), UInt8(ascii: "@"), UInt8(ascii: "@")) else { return nil }
+        let input = Array(text.utf8)
         var out: [UInt8] = []
         out.reserveCapacity(input.count)
         var i = 0
@@ -275,6 +277,16 @@ public struct AuditRedactor: Sendable, Hashable {
             i += 1
         }
         return changed ? String(decoding: out, as: UTF8.self) : nil
+    }
+
+    /// Whether `text` holds any of three bytes: one pass over its UTF-8 storage, for the common case
+    /// where nothing needs doing (every audit line's every string field goes through here).
+    static func containsAny(_ text: String, _ a: UInt8, _ b: UInt8, _ c: UInt8) -> Bool {
+        var text = text
+        return text.withUTF8 { buffer in
+            for byte in buffer where byte == a || byte == b || byte == c { return true }
+            return false
+        }
     }
 
     // MARK: lengths
