@@ -21,7 +21,7 @@ extension HTTPProxyHandler {
                 tx.action = .block
                 tx.rule = verdict.rule
                 tx.ruleset = verdict.ruleset
-                logger.info("refused an LLM call naming a blocked MCP server", metadata: ["server_url": "\(url)", "rule_id": "\(verdict.rule ?? "-")"])
+                logger.info("refused an LLM call naming a blocked MCP server", metadata: ["server_url": "\(ProxyRequestClassifier.quoted(url))", "rule_id": "\(verdict.rule ?? "-")"])
                 respondLocally(tx, PolicyResponse.block(rule: verdict.rule, portal: policy.portal, jsonRPC: nil,
                                                         accept: tx.head.headers.first(name: "accept")),
                                close: Self.hasBody(tx.head) && !tx.requestEnded)
