@@ -65,6 +65,24 @@ import Testing
         await world.close()
     }
 
+    @Test func withTheDLPRulesetAloneTheSecretRuleRefusesEncodedAndUndecodableBodies() async throws {
+        let world = try await PolicyWorld.make()
+        let dlp = URL(fileURLWithPath: ServeCommandTests.repositoryRoot).appendingPathComponent("rulesets/dlp-secrets.yaml")
+        let proxy = try await world.proxy(try world.policy(try String(contentsOf: dlp, encoding: .utf8)))
+        for coding in Self.decodable + ["x-foo"] {
+            let body = Self.decodable.contains(coding) ? Self.secret : Self.disguised(Self.secret)
+            let response = try await post(body, coding: coding, world: world, proxy: proxy)
+            #expect(response.status == 403, "\(coding): \(response.bodyText.prefix(200))")
+            #expect(response.headers.contains("X-Meshgate-Rule: dlp-secrets-block"), "\(coding): \(response.headers)")
+            let line = try #require(proxy.audit.events.last).jsonLine()
+            let detection = coding == "x-foo" ? "Undecodable body" : "AWS Access Key ID"
+            #expect(line.contains(#""detections":["\#(detection)"]"#), "\(coding): \(line)")
+        }
+        #expect(world.shadow.requests.isEmpty, "no secret leaves")
+        await proxy.stop()
+        await world.close()
+    }
+
     @Test(arguments: ["br", "zstd", "gzip, br"])
     func corruptDataIsRefused(coding: String) async throws {
         let world = try await PolicyWorld.make()
