@@ -244,26 +244,27 @@ struct AbsoluteURL: Equatable {
             || c == UInt8(ascii: "+") || c == UInt8(ascii: "-") || c == UInt8(ascii: ".")
     }
 
-    /// The general parser, by Characters (a target with non-ASCII text).
+    /// The general parser (a target with non-ASCII text). Delimiters are found per Unicode scalar: a
+    /// Character can take one in ("\u{600}/" is a single grapheme), which moved the authority's end.
     init?(characters text: String) {
-        guard let sep = text.range(of: "://") else { return nil }
+        guard let sep = text.unicodeScalars.firstRange(of: "://".unicodeScalars) else { return nil }
         let scheme = text[..<sep.lowerBound]
         guard !scheme.isEmpty, scheme.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "+" || $0 == "-" || $0 == "." }) else {
             return nil
         }
         let rest = text[sep.upperBound...]
-        let authEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
+        let authEnd = rest.unicodeScalars.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
         var authority = rest[..<authEnd]
         // Credentials in the URL are not forwarded (RFC 9110 §4.2.4 deprecates them).
-        if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
+        if let at = authority.unicodeScalars.lastIndex(of: "@") { authority = authority[authority.unicodeScalars.index(after: at)...] }
         guard !authority.isEmpty else { return nil }
         var tail = rest[authEnd...]
-        if let hash = tail.firstIndex(of: "#") { tail = tail[..<hash] }
+        if let hash = tail.unicodeScalars.firstIndex(of: "#") { tail = tail[..<hash] }
         self.scheme = scheme.lowercased()
         self.authority = String(authority)
         if tail.isEmpty {
             pathAndQuery = "/"
-        } else if tail.hasPrefix("?") {
+        } else if tail.unicodeScalars.first == "?" {
             pathAndQuery = "/" + tail
         } else {
             pathAndQuery = String(tail)

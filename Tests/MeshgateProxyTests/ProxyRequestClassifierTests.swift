@@ -56,6 +56,16 @@ import Testing
         #expect(AbsoluteURL("http://b\u{FC}cher.example/\u{E9}")?.pathAndQuery == "/\u{E9}")
     }
 
+    // Found by scripts/fuzz.sh: the general parser split per Character, and a grapheme cluster can
+    // take a delimiter in ("\u{600}/" and "\u{600}#" are single Characters).
+    @Test func delimitersInsideGraphemeClusters() {
+        let url = AbsoluteURL("http://h.example\u{600}/x")
+        #expect(url?.authority == "h.example\u{600}")
+        #expect(url?.pathAndQuery == "/x")
+        #expect(AbsoluteURL("http://h.example/x\u{600}#frag")?.pathAndQuery == "/x\u{600}")
+        #expect(AbsoluteURL("http://u\u{600}@h.example/")?.authority == "h.example")
+    }
+
     @Test func connectToAllowedPort() {
         #expect(Self.classify(.CONNECT, "example.com:443") == .connect(HostPort(host: "example.com", port: 443)))
         #expect(Self.classify(.CONNECT, "[2001:db8::1]:8443") == .connect(HostPort(host: "2001:db8::1", port: 8443)))
