@@ -10,7 +10,8 @@ import CZstd
 // Body decoding (Content-Encoding gzip, deflate, br, zstd, identity, stacked). Two kinds of input:
 // - arbitrary bytes under a Content-Encoding chosen by the input: decoding never hands out more
 //   than the cap, and gives the same bytes, truncation and failure whether the body arrives whole or
-//   cut into chunks anywhere (a split-dependent answer would let a sender steer inspection);
+//   cut into chunks anywhere (a split-dependent answer would let a sender steer inspection), except
+//   that a corrupt tail past the cap may or may not be noticed (see checkSplitInvariance);
 // - a payload the harness compresses itself (one or two layers, the reference encoders): decoding
 //   gives the payload back, up to the cap, however the compressed body is cut.
 @Sendable func fuzzBodyDecoder(_ bytes: [UInt8]) {
@@ -76,10 +77,14 @@ private func checkSplitInvariance(body: [UInt8], contentEncoding: String, cap: I
         return a
     case (.failure, .failure):
         return nil
+    // Once the cap is reached the rest of the body is not read, so a corrupt tail beyond the cap
+    // fails the decode only if the library read it before handing out the capped prefix, which
+    // depends on how much input it had at once (brotli buffers its output). Both answers are safe:
+    // the prefix is inspected, or the body counts as undecodable.
     case (.success(let a), .failure(let error)):
-        invariant(false, "'\(contentEncoding)': whole decodes (\(a.bytes.count) bytes), \(pieces.count) chunks fail: \(error)")
+        invariant(a.truncated, "'\(contentEncoding)': whole decodes (\(a.bytes.count) bytes), \(pieces.count) chunks fail: \(error)")
     case (.failure(let error), .success(let b)):
-        invariant(false, "'\(contentEncoding)': whole fails (\(error)), \(pieces.count) chunks decode \(b.bytes.count) bytes")
+        invariant(b.truncated, "'\(contentEncoding)': whole fails (\(error)), \(pieces.count) chunks decode \(b.bytes.count) bytes")
     }
     return nil
 }

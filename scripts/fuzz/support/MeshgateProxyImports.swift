@@ -1,3 +1,3 @@
-// Compiled into the partial MeshgateProxy module of scripts/fuzz.sh: in the full module another
-// file imports Foundation, which makes String.range(of:) visible to ProxyRequestClassifier.swift.
+// Compiled into the partial MeshgateProxy module of scripts/fuzz.sh: in the full module other files
+// import Foundation, which makes its String API visible to every file of the module.
 import Foundation
