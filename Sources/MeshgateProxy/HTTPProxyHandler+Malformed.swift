@@ -68,9 +68,20 @@ extension HTTPProxyHandler {
         }
     }
 
+    /// The listener this connection came in on, as log lines name it.
+    private var listenerName: String {
+        switch mode {
+        case .explicit, .intercepted(_, _, pinned: nil): "explicit"
+        case .transparentHTTP, .intercepted: "transparent"
+        case .aiGateway: "ai"
+        }
+    }
+
     private func logMalformedRequest(_ error: HTTPParserError) {
-        guard logger.logLevel <= .debug, let suppressed = services.malformedRequestLog.admit() else { return }
-        var metadata: Logger.Metadata = ["client_ip": "\(clientAddress?.ipAddress ?? "?")", "error": "\(error)"]
+        guard logger.logLevel <= .debug, let suppressed = services.malformedRequestLog.admit(listenerName) else { return }
+        var metadata: Logger.Metadata = [
+            "listener": "\(listenerName)", "client_ip": "\(clientAddress?.ipAddress ?? "?")", "error": "\(error)",
+        ]
         if suppressed > 0 { metadata["suppressed"] = "\(suppressed)" }
         logger.debug("refused malformed request", metadata: metadata)
     }

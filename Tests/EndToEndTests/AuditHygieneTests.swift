@@ -27,7 +27,7 @@ import Testing
         }
     }
 
-    static func serve(_ yaml: String) async throws -> Served? {
+    static func serve(_ yaml: String, arguments: [String] = []) async throws -> Served? {
         guard FileManager.default.isExecutableFile(atPath: ServeCommandTests.binary) else {
             Issue.record("build the executable first (swift build): \(ServeCommandTests.binary)")
             return nil
@@ -42,7 +42,7 @@ import Testing
             \(yaml)
             """.write(toFile: config, atomically: true, encoding: .utf8)
         let origin = try await TestOrigin(group: TestGroup.shared)
-        let process = try StreamingClient([ServeCommandTests.binary, "serve", "--config", config], environment: Curl.environment, captureStderr: true)
+        let process = try StreamingClient([ServeCommandTests.binary, "serve", "--config", config] + arguments, environment: Curl.environment, captureStderr: true)
         guard try await process.waitForOutput(containing: "explicit proxy listening", timeout: 30),
               let port = ServeCommandTests.port(of: "explicit proxy listening", in: process.text) else {
             Issue.record("serve did not start:\n\(process.text)")
@@ -157,6 +157,19 @@ import Testing
         #expect(statuses.count == 39)
         let malformedLogLines = served.process.text.components(separatedBy: "\n").filter { $0.contains("malformed") }
         #expect(malformedLogLines.isEmpty, "\(malformedLogLines.prefix(3))")
+    }
+
+    @Test func atDebugLevelMalformedRequestsAreLoggedAtMostOncePerInterval() async throws {
+        guard let served = try await Self.serve("audit:\n  path: ./state/audit.jsonl\n", arguments: ["--log-level", "debug"]) else { return }
+        defer { served.process.terminate() }
+        for _ in 0..<20 {
+            _ = try await RawClient.exchange(port: served.proxyPort, send: "NOT/A REQUEST\r\n\r\n")
+        }
+        let (_, lines) = try await served.stopAndReadAudit()
+        #expect(lines.count == 20, "every malformed request has its audit line")
+        let logged = served.process.text.components(separatedBy: "\n").filter { $0.contains("refused malformed request") }
+        #expect(logged.count == 1, "\(logged)")
+        #expect(logged.first?.contains("debug") == true && logged.first?.contains("listener=explicit") == true, "\(logged)")
     }
 
     @Test func inspectingOnlyAPrefixOfABodyIsFlagged() async throws {
