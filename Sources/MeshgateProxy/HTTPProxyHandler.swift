@@ -55,8 +55,8 @@ final class HTTPProxyHandler {
     /// The client shut down its sending side (FIN): nothing after the requests already read will come,
     /// so the connection closes once they are answered instead of waiting for a timer in CLOSE-WAIT.
     private var clientInputClosed = false
-    /// The request decoder stopped parsing after an `Upgrade` request (llhttp treats what follows as the
-    /// new protocol); if the origin declines, a fresh decoder must take over before the next request.
+    /// The request decoder stopped parsing after an `Upgrade` or `CONNECT` request (llhttp treats what
+    /// follows as the new protocol); if it is declined, a fresh decoder must take over before the next request.
     var requestDecoderStopped = false
     /// Bytes buffered while an upstream connects before reading from the client pauses.
     private static let maxBufferedWhileConnecting = 256 * 1024
@@ -79,7 +79,8 @@ final class HTTPProxyHandler {
             context.close(promise: nil)
             return
         }
-        requestDecoderStopped = HeaderRewriter.decoderStopsAfter(head.headers)
+        // llhttp also stops after a CONNECT: a refused one (403, 407) must not wedge the connection.
+        requestDecoderStopped = head.method == .CONNECT || HeaderRewriter.decoderStopsAfter(head.headers)
         let intercepted: Bool
         if case .intercepted = mode { intercepted = true } else { intercepted = false }
         let tx = HTTPTransaction(

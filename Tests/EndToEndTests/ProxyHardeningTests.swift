@@ -145,6 +145,19 @@ import Testing
         }
     }
 
+    @Test func aRefusedConnectLeavesTheConnectionUsable() async throws {
+        try await Self.withOriginAndProxy { origin, proxy, client in
+            // Port 25 is not in access.connect_ports: 403, and the connection stays open for the next request.
+            try await client.send("CONNECT mail.example.test:25 HTTP/1.1\r\nHost: mail.example.test:25\r\n\r\n")
+            try await client.waitUntil { $0.contains("connect_ports") }
+            #expect(client.text.hasPrefix("HTTP/1.1 403"), "\(client.text)")
+            try await client.send("GET http://127.0.0.1:\(origin.port)/hello HTTP/1.1\r\nHost: x\r\n\r\n")
+            try await client.waitUntil { $0.contains("hello from origin") }
+            #expect(client.text.contains("hello from origin"), "the request after a refused CONNECT must be answered: \(client.text)")
+            #expect(proxy.audit.events.count == 2)
+        }
+    }
+
     @Test(arguments: ["127.1", "0x7f.1", "2130706433", "0177.0.0.1", "localhost", "[::1]", "[::ffff:127.0.0.1]", "0.0.0.0", "169.254.169.254"])
     func destinationsOnLoopbackAndLinkLocalAreRefusedByAddress(host: String) async throws {
         let pki = try TestPKI.make()
