@@ -10,7 +10,7 @@
 
     if let url = MeshgatePolicy.AbsoluteURL(text) {
         invariant(url.scheme == "http" || url.scheme == "https", "scheme '\(url.scheme)' from '\(text)'")
-        invariant(url.target.hasPrefix("/"), "target '\(url.target)' from '\(text)' is not origin-form")
+        invariant(startsWithSlash(url.target), "target '\(url.target)' from '\(text)' is not origin-form")
         invariant(!holds(url.target, "#"), "fragment kept in '\(url.target)' from '\(text)'")
         let written = "\(url.scheme)://\(url.hostPort.description)\(url.target)"
         let again = MeshgatePolicy.AbsoluteURL(written)
@@ -21,7 +21,7 @@
     if let target = MeshgateProxy.AbsoluteURL(text) {
         invariant(!target.authority.isEmpty, "empty authority from '\(text)'")
         invariant(!holds(target.authority, "/?#@"), "authority '\(target.authority)' from '\(text)' holds a delimiter")
-        invariant(target.pathAndQuery.hasPrefix("/"), "path '\(target.pathAndQuery)' from '\(text)'")
+        invariant(startsWithSlash(target.pathAndQuery), "path '\(target.pathAndQuery)' from '\(text)'")
         invariant(!holds(target.pathAndQuery, "#"), "fragment kept in '\(target.pathAndQuery)' from '\(text)'")
         let written = "\(target.scheme)://\(target.authority)\(target.pathAndQuery)"
         let again = MeshgateProxy.AbsoluteURL(written)

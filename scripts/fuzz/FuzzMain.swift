@@ -90,6 +90,10 @@ struct FuzzInput {
     }
 }
 
+/// Whether `text` starts with "/" (compared as a byte: `hasPrefix` compares Characters, and "/"
+/// followed by a combining mark is one Character).
+func startsWithSlash(_ text: String) -> Bool { text.utf8.first == UInt8(ascii: "/") }
+
 /// Splits `bytes` into chunks whose sizes come from `sizes` (cycled; 0 means 1), to check that
 /// incremental parsers give the same answer however the input is cut.
 func chunks(of bytes: [UInt8], sizes: [UInt8]) -> [ArraySlice<UInt8>] {

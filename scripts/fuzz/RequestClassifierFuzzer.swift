@@ -33,7 +33,7 @@ private let dialled = try? SocketAddress(ipAddress: "192.0.2.7", port: 8080)
             invariant(!configuration.isOwnAddress(target), "CONNECT \(uri) reaches meshgate's own listener \(target)")
         case .forward(let target):
             invariant(target.scheme == "http", "\(uri) forwarded as \(target.scheme)")
-            invariant(target.path.hasPrefix("/"), "\(uri) forwarded with path '\(target.path)'")
+            invariant(startsWithSlash(target.path), "\(uri) forwarded with path '\(target.path)'")
             invariant(!configuration.isOwnAddress(target.origin), "\(uri) forwarded to meshgate's own listener \(target.origin)")
         case .reject:
             break
@@ -43,7 +43,7 @@ private let dialled = try? SocketAddress(ipAddress: "192.0.2.7", port: 8080)
         if case .forward(let target) = kind {
             invariant(target.origin == tunnel, "\(uri) inside the tunnel to \(tunnel) goes to \(target.origin)")
             invariant(target.scheme == "https", "\(uri) inside a tunnel forwarded as \(target.scheme)")
-            invariant(target.path.hasPrefix("/") || target.path == "*", "\(uri) forwarded with path '\(target.path)'")
+            invariant(startsWithSlash(target.path) || target.path == "*", "\(uri) forwarded with path '\(target.path)'")
             invariant(target.serverName == tunnel.host, "SNI \(String(describing: target.serverName)) for \(uri)")
         }
         invariant(kind.isNotConnect, "\(uri) opened a tunnel inside a tunnel")
@@ -54,7 +54,7 @@ private let dialled = try? SocketAddress(ipAddress: "192.0.2.7", port: 8080)
         if case .forward(let target) = kind {
             invariant(target.origin.port == 8080, "\(uri) (Host \(host)) redirected to port \(target.origin.port)")
             invariant(target.pinnedAddress == dialled, "\(uri) (Host \(host)) not pinned to the dialled address")
-            invariant(target.path.hasPrefix("/") || target.path == "*", "\(uri) forwarded with path '\(target.path)'")
+            invariant(startsWithSlash(target.path) || target.path == "*", "\(uri) forwarded with path '\(target.path)'")
             invariant(!target.origin.host.isEmpty, "\(uri) (Host \(host)) forwarded with an empty host")
         }
         invariant(kind.isNotConnect, "\(uri) opened a tunnel on a redirected connection")
