@@ -120,6 +120,9 @@ import Testing
         #expect(response.headers.contains("X-Meshgate-Action: reroute"))
         #expect(response.headers.contains("X-Meshgate-Rule: shadow-mcp-host"))
         #expect(world.shadow.requests.isEmpty, "a rerouted request never reaches the shadow server")
+        // The line is written when the origin's response ends, which can be just after curl has
+        // read every byte that Content-Length announced.
+        try await eventually { !proxy.audit.events.isEmpty }
         let line = try #require(proxy.audit.events.last).jsonLine()
         #expect(line.contains(#""host":"mcp.shadow.test""#) && line.contains(#""path":"/mcp""#))
         #expect(line.contains(#""target":"\#(world.portalURL)""#))
