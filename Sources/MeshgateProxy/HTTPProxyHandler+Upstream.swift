@@ -47,6 +47,11 @@ extension HTTPProxyHandler: UpstreamConnectionDelegate {
                 return
             }
             context.write(wrapOutboundOut(.head(out)), promise: nil)
+            // Metered LLM calls are charged from what the whole response said, at its end.
+            if tx.responseTranslation == nil, tx.usageFilter == nil, tx.metered == nil, tx.head.method != .HEAD,
+               let length = out.headers.first(name: "content-length").flatMap({ Int($0) }) {
+                tx.responseBodyRemaining = length
+            }
             if let type = head.headers.first(name: "content-type"), type.containsASCIICaseInsensitive("text/event-stream") {
                 tx.ssePrefix = []
             }
@@ -63,6 +68,12 @@ extension HTTPProxyHandler: UpstreamConnectionDelegate {
                 if buffer.readableBytes == 0 { return }
             }
             tx.bytesOut += buffer.readableBytes
+            if let remaining = tx.responseBodyRemaining {
+                tx.responseBodyRemaining = remaining - buffer.readableBytes
+                // A client that counts Content-Length is done with this part; whoever reads the
+                // response must find its line (as for our own responses). The .end that follows is a no-op.
+                if remaining - buffer.readableBytes <= 0, tx.requestEnded { finishAudit(tx) }
+            }
             // Flushing per part keeps server-sent events flowing event by event.
             context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
             if !context.channel.isWritable { connection.setReadsHeld(true) }

@@ -33,6 +33,9 @@ final class HTTPTransaction {
     var requestEnded = false
     var responseHeadSent = false
     var responseEnded = false
+    /// Body bytes the client has still to receive, when the response announced its length and is
+    /// passed on unchanged: the audit line is written before the last of them goes out.
+    var responseBodyRemaining: Int?
     /// Request parts that arrived while the upstream connection was being opened.
     var buffered: [HTTPClientRequestPart] = []
     var bufferedBytes = 0
