@@ -13,7 +13,9 @@ enum RawClient {
     static func exchangeWithClose(port: Int, send: String, timeout: TimeAmount = .seconds(5)) async throws -> (text: String, closedByPeer: Bool) {
         let collected = NIOLockedValueBox(ByteBuffer())
         let channel = try await open(port: port, collectingInto: collected)
-        try await channel.writeAndFlush(ByteBuffer(string: send)).get()
+        // A starved test task can reach this write after the proxy has already answered (a 408 for a
+        // head that never came) and closed: what it answered is still collected below.
+        try? await channel.writeAndFlush(ByteBuffer(string: send)).get()
         let timedOut = NIOLockedValueBox(false)
         let timer = channel.eventLoop.scheduleTask(in: timeout) {
             timedOut.withLockedValue { $0 = true }
