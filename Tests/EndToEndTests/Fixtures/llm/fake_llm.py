@@ -36,6 +36,13 @@ Controls (request headers):
   x-fake-chunk-delay-ms: MS        sleep between stream chunks
   x-fake-fail: 500|429|503|...     answer that status with the provider's error shape (429 has retry-after: 7)
   x-fake-fail-after-chunks: K      stream K content chunks, then drop the connection (no usage, no end event)
+  x-fake-retry-after: S            the retry-after of an x-fake-fail: 429 answer (default 7)
+  x-fake-hang-before-headers-ms: MS  wait MS before answering anything (a stalled provider)
+  x-fake-hang-after-chunks: K      stream K content chunks, then stall (up to 10 min) without closing
+  x-fake-invalid-json: 1           answer 200 with a body that is not JSON (streams: an SSE event whose data is not JSON)
+  x-fake-body-bytes: N             a non-streamed answer whose text is about N bytes (for huge responses)
+While it hangs, the fake watches the connection: when the client (meshgate) goes away, it logs
+{"kind": "client_gone", "seq", "path", "waited_ms"} at once, so tests can see an upstream call was cancelled.
 A file named by --fail-file containing a status code (e.g. "500") fails every request while it exists.
 --require-key KEY answers 401 unless `Authorization: Bearer KEY` or `x-api-key: KEY` is presented.
 
@@ -46,6 +53,8 @@ and one per finished stream: {"kind": "stream_end", "seq", "path", "chunks_sent"
 import argparse
 import json
 import os
+import select
+import socket
 import ssl
 import sys
 import threading
@@ -83,6 +92,9 @@ class ClientGone(Exception):
     pass
 
 
+HANG_LIMIT_SECONDS = 600
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "fake-llm/1"
@@ -90,8 +102,13 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
+    # Head and body leave in one write (the handlers flush explicitly): two small unbuffered writes
+    # meet the client's delayed ACK (Nagle) and added ~40 ms to every answer.
+    wbufsize = 1 << 16
+
     def setup(self):
         # The handshake runs here, on the connection's thread, so a slow client cannot stall accept().
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.request.do_handshake()
         super().setup()
 
@@ -162,6 +179,27 @@ class Handler(BaseHTTPRequestHandler):
         prefix = "event: %s\n" % event if event else ""
         self.chunk(prefix + "data: " + json.dumps(obj) + "\n\n")
 
+    def wait_or_gone(self, seconds):
+        """Stalls up to `seconds` while watching the connection; logs and raises ClientGone when the peer leaves."""
+        started = time.monotonic()
+        deadline = started + seconds
+        while time.monotonic() < deadline:
+            readable, _, _ = select.select([self.connection], [], [], min(0.05, max(0, deadline - time.monotonic())))
+            if not readable:
+                continue
+            try:
+                data = self.connection.recv(1)
+            except (ssl.SSLWantReadError,):
+                continue
+            except (ssl.SSLError, OSError):
+                data = b""
+            if not data:
+                self.server.log.write({"kind": "client_gone", "seq": self.seq, "path": self.path,
+                                       "waited_ms": int((time.monotonic() - started) * 1000)})
+                self.close_connection = True
+                raise ClientGone()
+        return True
+
     def pause(self):
         delay = self.header_int("x-fake-chunk-delay-ms", 0)
         if delay > 0:
@@ -193,8 +231,16 @@ class Handler(BaseHTTPRequestHandler):
         self.record(raw)
         path = self.path.split("?")[0]
         anthropic = path == "/v1/messages"
+        try:
+            hang = self.header_int("x-fake-hang-before-headers-ms", 0)
+            if hang > 0:
+                self.wait_or_gone(min(hang / 1000.0, HANG_LIMIT_SECONDS))
+        except ClientGone:
+            return
         if self.refuse_key(anthropic) or self.fail_if_asked(anthropic):
             return
+        if self.headers.get("x-fake-invalid-json"):
+            return self.invalid_json()
         if not isinstance(self.body, dict):
             return self.error(400, anthropic, "request body must be a JSON object")
         routes = {
@@ -214,6 +260,22 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self.stream_end(getattr(self, "sent", 0), True)
 
+    def invalid_json(self):
+        """A 200 that is not what the format promises: truncated JSON, or an SSE event with garbage data."""
+        if isinstance(self.body, dict) and self.body.get("stream"):
+            self.start_stream()
+            self.chunk("data: {this is not json\n\n")
+            self.chunk("data: [DONE]\n\n")
+            self.end_stream()
+            return self.stream_end(1, False)
+        payload = b'{"id": "broken", "choices": [{"message": '
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+        self.wfile.flush()
+
     def record(self, raw):
         try:
             self.body = json.loads(raw) if raw else None
@@ -231,7 +293,7 @@ class Handler(BaseHTTPRequestHandler):
     # ---- errors ---------------------------------------------------------------------------
 
     def error(self, status, anthropic, message):
-        extra = [("retry-after", "7")] if status == 429 else []
+        extra = [("retry-after", self.headers.get("x-fake-retry-after") or "7")] if status == 429 else []
         if anthropic:
             kind = {400: "invalid_request_error", 401: "authentication_error", 404: "not_found_error",
                     429: "rate_limit_error", 529: "overloaded_error"}.get(status, "api_error")
@@ -291,8 +353,12 @@ class Handler(BaseHTTPRequestHandler):
     def stream_chunks(self, count, emit):
         """Emits `count` content chunks via `emit(i)`, honouring delay and fail-after; returns False if aborted."""
         fail_after = self.header_int("x-fake-fail-after-chunks", -1)
+        hang_after = self.header_int("x-fake-hang-after-chunks", -1)
         self.sent = 0
         for i in range(count):
+            if i == hang_after:
+                self.wfile.flush()
+                self.wait_or_gone(HANG_LIMIT_SECONDS)
             if i == fail_after:
                 self.stream_end(i, True)
                 self.abort()
@@ -508,6 +574,9 @@ class Handler(BaseHTTPRequestHandler):
     # ---- Anthropic ------------------------------------------------------------------------
 
     def text(self, out):
+        size = self.header_int("x-fake-body-bytes", 0)
+        if size > 0:
+            return WORD * (size // len(WORD))
         return getattr(self, "reply_text", None) or WORD * out
 
     def pieces(self, out):
@@ -558,6 +627,8 @@ class Handler(BaseHTTPRequestHandler):
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog of 5 turned bursts of concurrent connects into 1 s SYN retries.
+    request_queue_size = 512
 
     def handle_error(self, request, client_address):
         # Failed handshakes and dropped connections are routine in tests; anything else is a bug here.
