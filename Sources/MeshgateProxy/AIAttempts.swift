@@ -1,5 +1,6 @@
 import MeshgateAI
 import NIOCore
+import NIOHTTP1
 
 /// An `ai` listener call's way through its model's candidates (the provider, then the fallbacks):
 /// the caller's own body and format, which candidate is being tried, and what each attempt got,
@@ -11,6 +12,8 @@ struct AIAttempts {
     let callerEndpoint: LLMEndpoint
     /// The model name the caller asked for (responses name it back).
     let callerModel: String
+    /// The caller's request headers (each attempt strips the other format's headers afresh).
+    var headers = HTTPHeaders()
     /// The caller's request body, as held (each attempt translates it afresh; MCP server URLs the
     /// policy swaps for the portal are swapped here too).
     var body: [UInt8]
@@ -63,10 +66,32 @@ struct AIAttempts {
     }
 }
 
-/// How a translated response goes back to the caller.
-enum ResponseTranslation {
-    /// Event by event.
-    case stream(StreamTranslator)
-    /// Held whole, translated at its end (a JSON answer, or a provider error when `error`).
-    case whole(body: ByteBuffer, status: Int, from: LLMFormat, to: LLMFormat, model: String)
+/// How a translated response goes back to the caller. A class, so that the held body grows in
+/// place: a `ByteBuffer` inside an enum payload was copied out, appended to and stored back, which
+/// copied the whole buffer on every chunk (50 MB took 14 s and stalled the event loop).
+final class ResponseTranslation {
+    /// Event by event (a stream), or nil when the answer is held whole.
+    var stream: StreamTranslator?
+    /// The provider's body so far, when held whole.
+    var body = ByteBuffer()
+    /// The caller's response head, held until the whole body is translated (nil for streams).
+    var heldHead: HTTPResponseHead?
+    /// The provider's status.
+    let status: Int
+    let from: LLMFormat
+    let to: LLMFormat
+    /// The model the caller asked for (the translated answer names it).
+    let model: String
+    /// At most this many bytes of a held provider body (ai.max_response_bytes).
+    static let defaultMaxResponseBytes = 32 << 20
+
+    init(stream: StreamTranslator?, status: Int, from: LLMFormat, to: LLMFormat, model: String) {
+        self.stream = stream
+        self.status = status
+        self.from = from
+        self.to = to
+        self.model = model
+    }
+
+    var isWhole: Bool { stream == nil }
 }

@@ -47,7 +47,12 @@ extension HTTPProxyHandler {
     /// fallbacks) and points it at the first. Returns false when it answered the call itself.
     func routeAICall(_ tx: HTTPTransaction, context: ChannelHandlerContext) -> Bool {
         guard let ai = services.ai, let call = tx.llmCall else { return false }
-        switch ai.routes.resolve(model: tx.llmFacts?.model, format: call.format) {
+        guard let model = tx.llmFacts?.model, !model.isEmpty else {
+            // Both providers answer a request without a model 400 (invalid_request_error).
+            respondAI(tx, format: call.format, status: .badRequest, message: "meshgate: the request names no model (the body's \"model\" field)")
+            return false
+        }
+        switch ai.routes.resolve(model: model, format: call.format) {
         case .unknownModel(let model, let known):
             let named = model.map { "model '\($0)' is not configured" } ?? "the request names no model"
             let list = known.isEmpty ? "none are configured (ai.models)" : "configured: " + known.joined(separator: ", ")
@@ -56,6 +61,7 @@ extension HTTPProxyHandler {
         case .candidates(let candidates):
             tx.aiAttempts = AIAttempts(callerFormat: call.format, callerEndpoint: call.endpoint, callerModel: tx.llmFacts?.model ?? "",
                                        body: tx.heldBody.map { Array($0.readableBytesView) } ?? [], candidates: candidates)
+            tx.aiAttempts?.headers = tx.head.headers
             return prepareAttempt(tx)
         }
     }
@@ -96,8 +102,15 @@ extension HTTPProxyHandler {
         tx.host = origin.host
         tx.port = origin.port
         tx.path = target.path
-        var headers = tx.head.headers
+        var headers = attempts.headers
         for name in ["authorization", "x-api-key", "proxy-authorization", "api-key"] { headers.remove(name: name) }
+        // The other format's headers (anthropic-version, anthropic-beta; openai-organization,
+        // openai-beta) mean nothing to this provider or, worse, select behaviour by accident.
+        let foreign = provider.format == .openai ? "anthropic-" : "openai-"
+        for (name, _) in headers where name.lowercased().hasPrefix(foreign) { headers.remove(name: name) }
+        // The caller's framing described its own body; this attempt sends `body`.
+        headers.remove(name: "transfer-encoding")
+        headers.replaceOrAdd(name: "Content-Length", value: String(body.count))
         if let key = provider.apiKey {
             switch provider.format {
             case .openai: headers.add(name: "Authorization", value: "Bearer \(key)")
@@ -139,7 +152,8 @@ extension HTTPProxyHandler {
     /// Moves a failed attempt on to the next candidate after a backoff, when there is one and the
     /// caller has seen nothing yet. Returns false when the failure must be answered as it is.
     func retryAttempt(_ tx: HTTPTransaction, outcome: String, retryAfter: String?, context: ChannelHandlerContext) -> Bool {
-        guard var attempts = tx.aiAttempts, attempts.canFallBack, !tx.responseHeadSent else { return false }
+        // A provider that answered and then failed mid-body is not retried, even while its head is held.
+        guard var attempts = tx.aiAttempts, attempts.canFallBack, !tx.responseHeadSent, tx.responseTranslation?.heldHead == nil else { return false }
         tx.attemptTimer?.cancel()
         let delay = attempts.backoff(retryAfter: retryAfter)
         let failed = attempts.current.label
@@ -176,55 +190,114 @@ extension HTTPProxyHandler {
         let from = attempts.current.provider.format
         guard from != attempts.callerFormat else { return false }
         if status < 400, UsageMeter.isEventStream(contentType: head.headers.first(name: "content-type")) {
-            tx.responseTranslation = .stream(StreamTranslator(from: from, to: attempts.callerFormat, model: attempts.callerModel))
+            tx.responseTranslation = ResponseTranslation(stream: StreamTranslator(from: from, to: attempts.callerFormat, model: attempts.callerModel),
+                                                         status: status, from: from, to: attempts.callerFormat, model: attempts.callerModel)
             // A translated OpenAI stream ends with a usage chunk; a caller that did not ask for one does not get it.
             if attempts.callerFormat == .openai, LLMRequestFacts.includeUsageEdit(body: attempts.body, endpoint: attempts.callerEndpoint) != nil {
                 tx.usageFilter = UsageChunkFilter()
             }
         } else {
-            tx.responseTranslation = .whole(body: ByteBuffer(), status: status, from: from, to: attempts.callerFormat, model: attempts.callerModel)
+            tx.responseTranslation = ResponseTranslation(stream: nil, status: status, from: from, to: attempts.callerFormat, model: attempts.callerModel)
         }
         return false
     }
 
-    /// A response body chunk in the caller's format: translated event by event, or held (nil)
-    /// until the whole answer can be translated.
-    func translateResponse(_ tx: HTTPTransaction, _ buffer: ByteBuffer) -> ByteBuffer? {
-        switch tx.responseTranslation {
-        case .stream(var translator):
-            let out = translator.translate(buffer)
-            tx.responseTranslation = .stream(translator)
-            return out
-        case .whole(var body, let status, let from, let to, let model):
-            var chunk = buffer
-            body.writeBuffer(&chunk)
-            tx.responseTranslation = .whole(body: body, status: status, from: from, to: to, model: model)
-            return nil
-        case nil:
-            return buffer
-        }
+    /// The caller's response head on the `ai` listener: it says what meshgate decided
+    /// (`X-Meshgate-Action`, like every decided response). A response translated whole keeps its
+    /// head until the translation succeeded or failed (then the caller gets 502 instead of a 200
+    /// with an error body). Returns true when the head is held.
+    func prepareAIResponseHead(_ tx: HTTPTransaction, _ out: inout HTTPResponseHead) -> Bool {
+        out.headers.replaceOrAdd(name: "X-Meshgate-Action", value: tx.action.rawValue)
+        if let rule = tx.rule { out.headers.replaceOrAdd(name: "X-Meshgate-Rule", value: rule) }
+        guard let translation = tx.responseTranslation, translation.isWhole else { return false }
+        translation.heldHead = out
+        tx.responseHeadSent = false
+        return true
     }
 
-    /// What the translation still owes the caller when the provider's response ends.
-    func finishResponseTranslation(_ tx: HTTPTransaction) -> ByteBuffer? {
-        defer { tx.responseTranslation = nil }
-        switch tx.responseTranslation {
-        case .stream(var translator):
-            return translator.finish()
-        case .whole(let body, let status, let from, let to, let model):
-            let bytes = Array(body.readableBytesView)
-            if status >= 400 {
-                return ByteBuffer(bytes: ResponseTranslator.translateError(bytes, status: status, from: from, to: to))
+    /// A response body chunk in the caller's format: translated event by event, or held (nil)
+    /// until the whole answer can be translated. A held body over the cap, or a stream event that
+    /// cannot be translated, ends the exchange here (nil).
+    func translateResponse(_ tx: HTTPTransaction, _ buffer: ByteBuffer) -> ByteBuffer? {
+        guard let translation = tx.responseTranslation else { return buffer }
+        if translation.stream != nil {
+            let out = translation.stream?.translate(buffer) ?? buffer
+            if let failure = translation.stream?.failure {
+                endTranslatedStream(tx, with: out, failure: failure)
+                return nil
             }
-            do {
-                return ByteBuffer(bytes: try ResponseTranslator.translate(bytes, from: from, to: to, model: model))
-            } catch {
-                tx.error = "provider response could not be translated: \(error)"
-                return ByteBuffer(bytes: Array(ProviderError.body(format: to, status: 502, message: "meshgate: \(tx.error ?? "")").utf8))
+            return out
+        }
+        let limit = ResponseTranslation.defaultMaxResponseBytes
+        guard translation.body.readableBytes + buffer.readableBytes <= limit else {
+            if case .forwarding(_, let connection) = state {
+                connection.delegate = nil
+                connection.close()
             }
-        case nil:
+            translation.heldHead = nil
+            tx.responseTranslation = nil
+            respondAI(tx, format: translation.to, status: .badGateway,
+                      message: "meshgate: the provider's response is larger than \(limit) bytes and cannot be translated (ai.max_response_bytes)")
             return nil
         }
+        var chunk = buffer
+        translation.body.writeBuffer(&chunk)
+        return nil
+    }
+
+    /// A translated stream the translator could not continue (an event that is not the provider's
+    /// JSON, or the provider's own error event): the caller got the error event in its format; the
+    /// provider call is cancelled and the response ends.
+    private func endTranslatedStream(_ tx: HTTPTransaction, with out: ByteBuffer, failure: String) {
+        guard let context else { return }
+        if case .forwarding(_, let connection) = state {
+            connection.delegate = nil
+            connection.close()
+        }
+        tx.error = "provider stream could not be translated: \(failure)"
+        tx.responseTranslation = nil
+        tx.bytesOut += out.readableBytes
+        tx.responseEnded = true
+        finishAudit(tx)
+        context.write(wrapOutboundOut(.body(.byteBuffer(out))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { [self] _ in closeConnection() }
+    }
+
+    /// What the translation still owes the caller when the provider's response ends. A held answer
+    /// is translated now and goes out with its head: 200 and the translation, or 502 in the
+    /// caller's format naming why (returns nil then: the answer went out as a local response).
+    func finishResponseTranslation(_ tx: HTTPTransaction) -> ByteBuffer? {
+        guard let translation = tx.responseTranslation else { return nil }
+        tx.responseTranslation = nil
+        if translation.stream != nil { return translation.stream?.finish() }
+        let bytes = Array(translation.body.readableBytesView)
+        translation.body = ByteBuffer()
+        let translated: [UInt8]
+        if translation.status >= 400 {
+            translated = ResponseTranslator.translateError(bytes, status: translation.status, from: translation.from, to: translation.to)
+        } else {
+            do {
+                translated = try ResponseTranslator.translate(bytes, from: translation.from, to: translation.to, model: translation.model)
+            } catch {
+                let reason = "the provider's response could not be translated to the \(translation.to.rawValue) format: \(error)"
+                if case .forwarding(_, let connection) = state {
+                    connection.delegate = nil
+                    connection.close()
+                }
+                tx.error = reason
+                respondAI(tx, format: translation.to, status: .badGateway, message: "meshgate: \(reason)")
+                return nil
+            }
+        }
+        if var head = translation.heldHead, let context {
+            head.headers.replaceOrAdd(name: "Content-Type", value: "application/json")
+            head.headers.replaceOrAdd(name: "Content-Length", value: String(translated.count))
+            head.headers.remove(name: "transfer-encoding")
+            tx.responseHeadSent = true
+            tx.bytesOut += HTTPTransaction.estimatedSize(of: head)
+            context.write(wrapOutboundOut(.head(head)), promise: nil)
+        }
+        return ByteBuffer(bytes: translated)
     }
 
     /// A failure before the provider answered, in the caller's format on the `ai` listener.
@@ -252,6 +325,7 @@ extension HTTPProxyHandler {
             : #"{"object":"list","data":["# + items.joined(separator: ",") + "]}"
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: "application/json")
+        headers.add(name: "X-Meshgate-Action", value: tx.action.rawValue)
         respondLocally(tx, LocalResponse(status: .ok, headers: headers, body: body + "\n"), close: false)
     }
 }

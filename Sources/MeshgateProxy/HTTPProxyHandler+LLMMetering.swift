@@ -138,6 +138,11 @@ extension HTTPProxyHandler {
         headers.add(name: "Content-Type", value: "application/json")
         if status.code >= 400, status != .tooManyRequests { tx.error = tx.error ?? message }
         if status == .unauthorized { headers.add(name: "WWW-Authenticate", value: "Bearer realm=\"meshgate\"") }
+        if !headers.contains(name: "X-Meshgate-Action") {
+            // What respondLocally will record: meshgate's own refusals (4xx) are blocks.
+            let refused = (400..<500).contains(Int(status.code)) && tx.action == .allow
+            headers.add(name: "X-Meshgate-Action", value: refused ? PolicyAction.block.rawValue : tx.action.rawValue)
+        }
         let body = ProviderError.body(format: format, status: Int(status.code), message: message)
         respondLocally(tx, LocalResponse(status: status, headers: headers, body: body + "\n"), close: false)
     }

@@ -31,6 +31,7 @@ extension HTTPProxyHandler: UpstreamConnectionDelegate {
             meterResponseHead(tx, head, into: &out)
             // A translated body has another length; it goes out chunked.
             if tx.responseTranslation != nil { out.headers.remove(name: "content-length") }
+            if tx.aiAttempts != nil, prepareAIResponseHead(tx, &out) { return }
             tx.bytesOut += HTTPTransaction.estimatedSize(of: out)
             if head.status == .switchingProtocols {
                 guard tx.upgradeRequested else {
@@ -87,6 +88,8 @@ extension HTTPProxyHandler: UpstreamConnectionDelegate {
                 tx.bytesOut += owed.readableBytes
                 context.write(wrapOutboundOut(.body(.byteBuffer(owed))), promise: nil)
             }
+            // An untranslatable held answer went out as a 502 of its own.
+            guard case .forwarding(let current, _) = state, current === tx else { return }
             if let rest = tx.usageFilter?.flush(), rest.readableBytes > 0 {
                 tx.bytesOut += rest.readableBytes
                 context.write(wrapOutboundOut(.body(.byteBuffer(rest))), promise: nil)

@@ -26,6 +26,9 @@ struct AnthropicToOpenAIStream: Sendable {
     private var sentFinish = false
     private var done = false
 
+    /// Why the stream ended in an error event, once it did.
+    private(set) var failure: String?
+
     init(model: String, created: Int) {
         self.model = model
         self.created = created
@@ -108,6 +111,7 @@ struct AnthropicToOpenAIStream: Sendable {
     }
 
     private mutating func fail(_ message: String, type: String? = nil, into out: inout ByteBuffer) {
+        failure = message
         out.writeSSE(.object([("error", .object([
             ("message", .string(message)),
             ("type", .string(type ?? "api_error")),

@@ -21,6 +21,9 @@ struct OpenAIToAnthropicStream: Sendable {
     private var stopReason: String?
     private var usage: FormatMapping.Usage?
 
+    /// Why the stream ended in an error event, once it did.
+    private(set) var failure: String?
+
     init(model: String) {
         self.model = model
     }
@@ -148,6 +151,7 @@ struct OpenAIToAnthropicStream: Sendable {
     }
 
     private mutating func fail(type: String, message: String, into out: inout ByteBuffer) {
+        failure = message
         out.writeSSE(event: "error", .object([
             ("type", .string("error")),
             ("error", .object([("type", .string(type)), ("message", .string(message))])),

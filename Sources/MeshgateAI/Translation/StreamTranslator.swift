@@ -35,6 +35,12 @@ public struct StreamTranslator: Sendable {
         }
     }
 
+    /// Why the stream cannot go on, once it failed: an event that was not the provider's JSON, or
+    /// the provider's own error event. The output then ended with an error event in the caller's
+    /// format (OpenAI `data: {"error":…}`, Anthropic `event: error`) and nothing follows it; the
+    /// caller's response should end there.
+    public var failure: String? { toOpenAI?.failure ?? toAnthropic?.failure }
+
     /// Provider SSE bytes in, caller-format SSE bytes out (complete events only).
     public mutating func translate(_ chunk: ByteBuffer) -> ByteBuffer {
         guard toOpenAI != nil || toAnthropic != nil else { return chunk }
