@@ -265,30 +265,67 @@ extension HTTPProxyHandler {
 
     /// What the translation still owes the caller when the provider's response ends. A held answer
     /// is translated now and goes out with its head: 200 and the translation, or 502 in the
-    /// caller's format naming why (returns nil then: the answer went out as a local response).
+    /// caller's format naming why (returns nil then: the answer went out as a local response). A
+    /// large one is translated off the event loop, so other connections are not stalled meanwhile;
+    /// its exchange waits in `.admitting` and is finished when the translation is back.
     func finishResponseTranslation(_ tx: HTTPTransaction) -> ByteBuffer? {
         guard let translation = tx.responseTranslation else { return nil }
         tx.responseTranslation = nil
         if translation.stream != nil { return translation.stream?.finish() }
         let bytes = Array(translation.body.readableBytesView)
         translation.body = ByteBuffer()
-        let translated: [UInt8]
         if translation.status >= 400 {
-            translated = ResponseTranslator.translateError(bytes, status: translation.status, from: translation.from, to: translation.to)
-        } else {
-            do {
-                translated = try ResponseTranslator.translate(bytes, from: translation.from, to: translation.to, model: translation.model)
-            } catch {
-                let reason = "the provider's response could not be translated to the \(translation.to.rawValue) format: \(error)"
-                if case .forwarding(_, let connection) = state {
-                    connection.delegate = nil
-                    connection.close()
-                }
-                tx.error = reason
-                respondAI(tx, format: translation.to, status: .badGateway, message: "meshgate: \(reason)")
+            return heldAnswer(tx, translation, ResponseTranslator.translateError(bytes, status: translation.status, from: translation.from, to: translation.to))
+        }
+        let (from, to, model) = (translation.from, translation.to, translation.model)
+        guard bytes.count > Self.offLoopTranslationBytes, let context, case .forwarding(_, let connection) = state else {
+            switch Self.translate(bytes, from: from, to: to, model: model) {
+            case .success(let translated): return heldAnswer(tx, translation, translated)
+            case .failure(let error):
+                untranslatable(tx, translation, error)
                 return nil
             }
         }
+        state = .admitting(tx)
+        let promise = context.eventLoop.makePromise(of: Result<[UInt8], TranslationError>.self)
+        Task.detached { promise.succeed(Self.translate(bytes, from: from, to: to, model: model)) }
+        promise.futureResult.whenSuccess { [self] result in
+            guard case .admitting(let current) = state, current === tx, let context = self.context else {
+                // The client left meanwhile (its exchange was audited then).
+                connection.delegate = nil
+                connection.close()
+                return
+            }
+            state = .forwarding(tx, connection)
+            switch result {
+            case .success(let translated):
+                var body = heldAnswer(tx, translation, translated)
+                tx.bytesOut += body.readableBytes
+                finishAudit(tx)
+                context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+                body.clear()
+                context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+                finishForwarded(tx, connection)
+            case .failure(let error):
+                untranslatable(tx, translation, error)
+            }
+        }
+        return nil
+    }
+
+    /// Held bodies larger than this are translated off the event loop (a few ms of work below it).
+    static let offLoopTranslationBytes = 256 << 10
+
+    private static func translate(_ bytes: [UInt8], from: LLMFormat, to: LLMFormat, model: String) -> Result<[UInt8], TranslationError> {
+        do {
+            return .success(try ResponseTranslator.translate(bytes, from: from, to: to, model: model))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// Sends the held head for a translated answer; returns its body.
+    private func heldAnswer(_ tx: HTTPTransaction, _ translation: ResponseTranslation, _ translated: [UInt8]) -> ByteBuffer {
         if var head = translation.heldHead, let context {
             head.headers.replaceOrAdd(name: "Content-Type", value: "application/json")
             head.headers.replaceOrAdd(name: "Content-Length", value: String(translated.count))
@@ -298,6 +335,17 @@ extension HTTPProxyHandler {
             context.write(wrapOutboundOut(.head(head)), promise: nil)
         }
         return ByteBuffer(bytes: translated)
+    }
+
+    /// A held answer that is not what its format promises: 502 in the caller's format.
+    private func untranslatable(_ tx: HTTPTransaction, _ translation: ResponseTranslation, _ error: TranslationError) {
+        let reason = "the provider's response could not be translated to the \(translation.to.rawValue) format: \(error)"
+        if case .forwarding(_, let connection) = state {
+            connection.delegate = nil
+            connection.close()
+        }
+        tx.error = reason
+        respondAI(tx, format: translation.to, status: .badGateway, message: "meshgate: \(reason)")
     }
 
     /// A failure before the provider answered, in the caller's format on the `ai` listener.
