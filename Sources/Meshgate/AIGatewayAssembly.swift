@@ -36,7 +36,8 @@ enum AIGatewayAssembly {
             failOpen: runtime.failOpen,
             metrics: runtime.metrics,
             health: runtime.health,
-            requestTimeout: ai.requestTimeout
+            requestTimeout: ai.requestTimeout,
+            maxResponseBytes: ai.maxResponseBytes
         )
     }
 }

@@ -228,7 +228,7 @@ extension HTTPProxyHandler {
             }
             return out
         }
-        let limit = ResponseTranslation.defaultMaxResponseBytes
+        let limit = services.ai?.maxResponseBytes ?? ResponseTranslation.defaultMaxResponseBytes
         guard translation.body.readableBytes + buffer.readableBytes <= limit else {
             if case .forwarding(_, let connection) = state {
                 connection.delegate = nil

@@ -17,6 +17,9 @@ extension MeshgateConfiguration {
         /// How long the `ai` listener waits for a provider's response head before trying the next
         /// model (`request_timeout`). Default 120 s.
         public var requestTimeout: Duration = .seconds(120)
+        /// The largest provider answer held whole for translation into the caller's format
+        /// (`max_response_bytes`); a larger one is answered 502. Default 32 MiB.
+        public var maxResponseBytes = 32 << 20
 
         /// The token ledger's backend.
         public enum Ledger: Sendable, Hashable {
@@ -146,7 +149,7 @@ extension MeshgateConfiguration {
 }
 
 extension MeshgateConfiguration.AI {
-    static let keys = ["ledger", "providers", "models", "budgets", "ledger_unavailable", "request_timeout"]
+    static let keys = ["ledger", "providers", "models", "budgets", "ledger_unavailable", "request_timeout", "max_response_bytes"]
 
     init(node: ConfigurationNode?, stateDirectory: String, identities: [MeshgateConfiguration.Identity]) throws(ConfigurationError) {
         self = .defaults(stateDirectory: stateDirectory)
@@ -172,6 +175,7 @@ extension MeshgateConfiguration.AI {
         }
         if let value = map["ledger_unavailable"] { ledgerUnavailable = try value.choice(LedgerUnavailable.self) }
         if let value = map["request_timeout"] { requestTimeout = try value.duration() }
+        if let value = map["max_response_bytes"] { maxResponseBytes = try value.byteCount(in: 1...(1 << 30)) }
     }
 
     private static func ledger(_ node: ConfigurationNode) throws(ConfigurationError) -> Ledger {

@@ -22,6 +22,8 @@ public final class AIGateway: Sendable {
     public let routes: AIRoutes
     /// How long the `ai` listener waits for a provider's response head before the next candidate.
     public let requestTimeout: Duration
+    /// The largest provider answer held whole for translation (`ai.max_response_bytes`).
+    public let maxResponseBytes: Int
     private let ledger: any TokenLedger
     private let spool: UsageSpool?
     private let health: LedgerHealth?
@@ -32,7 +34,7 @@ public final class AIGateway: Sendable {
     public init(recognizer: LLMCallRecognizer, budgets: [TokenBudget], routes: AIRoutes = AIRoutes(),
                 ledger: any TokenLedger, spool: UsageSpool?, failOpen: Bool,
                 defaultMaxOutputTokens: Int = 4096, metrics: AIMetrics = AIMetrics(),
-                health: LedgerHealth? = nil, requestTimeout: Duration = .seconds(120),
+                health: LedgerHealth? = nil, requestTimeout: Duration = .seconds(120), maxResponseBytes: Int = 32 << 20,
                 clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
         self.recognizer = recognizer
         self.budgets = budgets
@@ -44,6 +46,7 @@ public final class AIGateway: Sendable {
         self.metrics = metrics
         self.health = health
         self.requestTimeout = requestTimeout
+        self.maxResponseBytes = maxResponseBytes
         self.clock = clock
     }
 
