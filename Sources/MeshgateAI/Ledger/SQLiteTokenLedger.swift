@@ -4,12 +4,15 @@ import GRDB
 /// The embedded ledger (`ai.ledger: sqlite:PATH`), on GRDB.
 ///
 /// WAL journal with `synchronous=NORMAL`: a committed settlement survives the process being killed
-/// (`kill -9`), though not necessarily a power cut. Each operation is one `BEGIN IMMEDIATE`
-/// transaction, so several processes sharing the file stay consistent too (they wait up to 5 s for
-/// the write lock). Reservation rows are real rows: one left by a crashed process is reclaimed when
+/// (`kill -9`), though not necessarily a power cut; a caller is answered only after its write
+/// committed. Writes are group-committed: concurrent operations share one `BEGIN IMMEDIATE`
+/// transaction, each in its own savepoint (``SQLiteWriteBatcher``), so several processes sharing
+/// the file stay consistent too (they wait up to 5 s for the write lock). Reservation rows are real rows: one left by a crashed process is reclaimed when
 /// it expires.
 public final class SQLiteTokenLedger: TokenLedger, UsageReportSource {
     private let pool: DatabasePool
+    /// Every write goes through it: concurrent operations share one transaction (group commit).
+    let batcher: SQLiteWriteBatcher
     private let lifetime: Int64
     /// The database file.
     public let path: String
@@ -35,6 +38,7 @@ public final class SQLiteTokenLedger: TokenLedger, UsageReportSource {
             tightenedFiles = path == ":memory:" ? [] : SQLiteLedgerFiles.secure(path: path)
             pool = try DatabasePool(path: path, configuration: configuration)
             try pool.writeWithoutTransaction { db in try Self.migrate(db) }
+            batcher = SQLiteWriteBatcher(writer: pool)
         } catch {
             throw LedgerUnavailable(backend: "sqlite", reason: "\(path): \(error)")
         }
@@ -66,15 +70,9 @@ public final class SQLiteTokenLedger: TokenLedger, UsageReportSource {
 
     private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
-            return try await pool.writeWithoutTransaction { db in
-                var result: T?
-                try db.inTransaction(.immediate) {
-                    result = try body(db)
-                    return .commit
-                }
-                guard let result else { throw LedgerUnavailable(backend: "sqlite", reason: "transaction produced no result") }
-                return result
-            }
+            // One transaction per batch of concurrent writes, one savepoint per operation
+            // (SQLiteWriteBatcher): a refusal rolls back only its own rows.
+            return try await batcher.write(body)
         } catch let error as LedgerUnavailable {
             throw error
         } catch let refusal as BudgetRefusal {
