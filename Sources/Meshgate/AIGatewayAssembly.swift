@@ -34,10 +34,12 @@ enum AIGatewayAssembly {
             ledger: runtime.ledger,
             spool: runtime.spool,
             failOpen: runtime.failOpen,
+            defaultMaxOutputTokens: ai.defaultMaxTokens,
             metrics: runtime.metrics,
             health: runtime.health,
             requestTimeout: ai.requestTimeout,
-            maxResponseBytes: ai.maxResponseBytes
+            maxResponseBytes: ai.maxResponseBytes,
+            ledgerTimeout: ai.ledgerTimeout
         )
     }
 }

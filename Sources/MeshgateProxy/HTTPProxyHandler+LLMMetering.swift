@@ -19,8 +19,8 @@ extension HTTPProxyHandler {
         tx.metered = metered
         state = .admitting(tx)
         let caller = identity
-        let tokens = metered.reservationTokens
-        context.eventLoop.makeFutureWithTask { await ai.admit(tokens: tokens, identity: caller) }.whenSuccess { [self] admission in
+        let facts = metered.facts, endpoint = call.endpoint
+        context.eventLoop.makeFutureWithTask { await ai.admit(facts: facts, endpoint: endpoint, identity: caller) }.whenSuccess { [self] admission in
             guard case .admitting(let current) = state, current === tx, let context = self.context else {
                 // The client left while the ledger answered.
                 if case .admitted(let reservation) = admission { Task { await ai.release(reservation) } }
@@ -46,6 +46,11 @@ extension HTTPProxyHandler {
             headers.add(name: "X-Meshgate-Action", value: PolicyAction.limit.rawValue)
             respondAI(tx, format: format, status: .tooManyRequests,
                       message: ProviderError.message(for: refusal), headers: headers)
+        case .tooLarge(let oversized):
+            // Waiting for the window to reset would not help, so this is no 429.
+            tx.action = .limit
+            respondAI(tx, format: format, status: .payloadTooLarge, message: oversized.description,
+                      headers: HTTPHeaders([("x-should-retry", "false")]))
         case .unavailable(let reason):
             tx.error = reason
             respondAI(tx, format: format, status: .serviceUnavailable,

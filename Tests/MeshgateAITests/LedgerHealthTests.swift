@@ -20,11 +20,23 @@ import Testing
         #expect(health.details["since"] == "2026-03-01T00:00:00.000Z", "an outage keeps its first moment: \(health.details)")
         #expect(health.details["last_error"]?.contains("timed out") == true)
 
+        clock.withLockedValue { $0 += 1_000 }
+        let generation = health.generation
         health.markAvailable()
         #expect(health.isAvailable)
         #expect(health.problem == nil)
         #expect(health.details["since"] == nil)
-        #expect(health.details["last_error"]?.contains("timed out") == true, "the last error stays visible after recovery")
+        #expect(health.details["last_error"] == nil, "a working ledger shows no current error: \(health.details)")
+        #expect(health.details["previous_error"]?.contains("timed out") == true, "the outage stays visible as the previous error")
+        #expect(health.details["previous_error_at"] == "2026-03-01T00:01:00.000Z")
+        #expect(health.details["recovered_at"] == "2026-03-01T00:01:01.000Z")
+        #expect(health.generation == generation + 1)
+
+        // A call that started before the recovery and failed after it does not reopen the breaker.
+        health.markUnavailable(LedgerUnavailable(backend: "postgres", reason: "late"), generation: generation)
+        #expect(health.isAvailable)
+        health.markUnavailable(LedgerUnavailable(backend: "postgres", reason: "down again"), generation: health.generation)
+        #expect(!health.isAvailable && health.details["last_error"]?.contains("down again") == true)
     }
 
     @Test func spooledRecordsAreCounted() {

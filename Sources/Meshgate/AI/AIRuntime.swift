@@ -33,7 +33,8 @@ public final class AIRuntime: Sendable {
     public let health: LedgerHealth
     /// Background work to run under the server's ServiceGroup, before the proxies (so they stop
     /// after the proxies have drained and settled): the PostgreSQL pool, and the ledger monitor
-    /// (ping every 5 s; reclaim expired reservations, replay the spool and refresh budget gauges every 30 s).
+    /// (ping every 5 s, probe every second while the ledger is down; reclaim expired reservations,
+    /// replay the spool and refresh budget gauges every 30 s and when the ledger comes back).
     public let services: [any Service]
 
     /// The spool's file name inside `state_dir`.
@@ -81,11 +82,11 @@ public final class AIRuntime: Sendable {
                     "ledger": "\(source.location)", "error": "\(unavailable.reason)",
                     "fix": "make the directory of ai.ledger writable by meshgate, or point ai.ledger elsewhere",
                 ])
-                ledger = DeferredTokenLedger(backend: source.backendName, opener: source.opener)
+                ledger = DeferredTokenLedger(backend: source.backendName, retryInterval: .seconds(1), opener: source.opener)
                 health = LedgerHealth(backend: source.backendName, location: source.location, initialProblem: unavailable.description)
             }
         case .postgres:
-            ledger = DeferredTokenLedger(backend: source.backendName, opener: source.opener)
+            ledger = DeferredTokenLedger(backend: source.backendName, retryInterval: .seconds(1), opener: source.opener)
             health = LedgerHealth(backend: source.backendName, location: source.location,
                                   initialProblem: LedgerUnavailable(backend: source.backendName, reason: "not connected yet").description)
         }
@@ -94,7 +95,8 @@ public final class AIRuntime: Sendable {
         let budgets = settings.budgets.map(Self.tokenBudget)
         var services: [any Service] = []
         if let pool = source.postgres { services.append(PostgresLedgerService(ledger: pool)) }
-        services.append(LedgerMonitor(ledger: ledger, spool: spool, budgets: budgets, metrics: metrics, health: health, logger: logger))
+        services.append(LedgerMonitor(ledger: ledger, spool: spool, budgets: budgets, metrics: metrics, health: health, logger: logger,
+                                      timeout: settings.ledgerTimeout))
         return AIRuntime(settings: settings, budgets: budgets, ledger: ledger, spool: spool, metrics: metrics, health: health, services: services)
     }
 

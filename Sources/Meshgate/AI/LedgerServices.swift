@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import MeshgateAI
 import ServiceLifecycle
@@ -12,8 +13,10 @@ struct PostgresLedgerService: Service {
 }
 
 /// Keeps the ledger's health and the budget gauges current and does the ledger's chores:
-/// pings every `pingInterval` (marking the ledger available or not, and logging each change);
-/// every `maintenanceInterval`, and right after the ledger comes back, reclaims expired
+/// pings every `pingInterval` while the ledger works (marking it available or not, and logging
+/// each change); while it is down (the AI gateway's breaker is open) probes it every
+/// `probeInterval`, so that the breaker closes within about a second of the ledger answering
+/// again; every `maintenanceInterval`, and right after the ledger comes back, reclaims expired
 /// reservations, replays the fail-open spool and refreshes the remaining-tokens gauges.
 struct LedgerMonitor: Service {
     let ledger: any TokenLedger
@@ -23,7 +26,10 @@ struct LedgerMonitor: Service {
     let health: LedgerHealth
     let logger: Logger
     var pingInterval: Duration = .seconds(5)
+    var probeInterval: Duration = .seconds(1)
     var maintenanceInterval: Duration = .seconds(30)
+    /// How long a ping or probe may take (`ai.ledger_timeout`, as for the request path).
+    var timeout: Duration = LedgerDeadline.defaultTimeout
     var now: @Sendable () -> Int64 = { AIRuntime.unixNow() }
 
     func run() async throws {
@@ -32,31 +38,52 @@ struct LedgerMonitor: Service {
 
     func loop() async {
         var lastChores: ContinuousClock.Instant?
+        var lastPing: ContinuousClock.Instant?
         var outageLogged = false
         while !Task.isCancelled {
             let wasAvailable = health.isAvailable
-            do {
-                try await ledger.ping()
-                health.markAvailable()
-                if outageLogged {
-                    logger.notice("token ledger is reachable again", metadata: ["ledger": "\(health.location)"])
-                    outageLogged = false
-                }
-                if !wasAvailable || lastChores.map({ ContinuousClock.now - $0 >= maintenanceInterval }) ?? true {
-                    lastChores = ContinuousClock.now
-                    await chores()
-                }
-            } catch {
-                health.markUnavailable(error)
-                if !outageLogged {
-                    logger.error("token ledger unavailable", metadata: [
-                        "ledger": "\(health.location)", "error": "\(error)",
-                        "fix": "check that ai.ledger is reachable; meanwhile ai.ledger_unavailable decides (fail_closed: 503, fail_open: spool)",
-                    ])
-                    outageLogged = true
+            // Ticks every probe interval; a working ledger is pinged less often.
+            if !wasAvailable || lastPing.map({ ContinuousClock.now - $0 >= pingInterval }) ?? true {
+                lastPing = ContinuousClock.now
+                let generation = health.generation
+                do {
+                    try await probe(writing: !wasAvailable)
+                    health.markAvailable()
+                    if outageLogged {
+                        logger.notice("token ledger is reachable again", metadata: ["ledger": "\(health.location)"])
+                        outageLogged = false
+                    }
+                    if !wasAvailable || lastChores.map({ ContinuousClock.now - $0 >= maintenanceInterval }) ?? true {
+                        lastChores = ContinuousClock.now
+                        await chores()
+                    }
+                } catch {
+                    health.markUnavailable(error, generation: generation)
+                    if !outageLogged {
+                        logger.error("token ledger unavailable", metadata: [
+                            "ledger": "\(health.location)", "error": "\(error)",
+                            "fix": "check that ai.ledger is reachable; meanwhile ai.ledger_unavailable decides (fail_closed: 503, fail_open: spool)",
+                        ])
+                        outageLogged = true
+                    }
                 }
             }
-            do { try await Task.sleep(for: pingInterval) } catch { return }
+            do { try await Task.sleep(for: probeInterval) } catch { return }
+        }
+    }
+
+    /// Pings the ledger within the timeout. With `writing` (deciding whether to close the breaker)
+    /// also gives back a reservation that does not exist, which takes the write lock and changes
+    /// nothing: a SQLite file another process holds locked still answers reads, and closing the
+    /// breaker on a ping alone would cost the next request a timeout.
+    func probe(writing: Bool) async throws {
+        let ledger = ledger
+        try await LedgerDeadline.run(within: timeout, backend: health.backend) {
+            try await ledger.ping()
+            guard writing else { return }
+            let charge = TokenBudget(subject: .team("meshgate-probe"), tokens: 1, window: .month).charge(at: AIRuntime.unixNow())
+            try await ledger.release(LedgerReservation(id: "probe-" + UUID().uuidString, tokens: 0, charges: [charge],
+                                                       remaining: nil, resetsAt: nil))
         }
     }
 

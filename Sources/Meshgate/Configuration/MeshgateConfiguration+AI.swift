@@ -20,6 +20,12 @@ extension MeshgateConfiguration {
         /// The largest provider answer held whole for translation into the caller's format
         /// (`max_response_bytes`); a larger one is answered 502. Default 32 MiB.
         public var maxResponseBytes = 32 << 20
+        /// Output tokens reserved for a call that sets no `max_tokens` (`default_max_tokens`),
+        /// fitted down to what the budget has left. Default 4096.
+        public var defaultMaxTokens = 4096
+        /// How long one ledger call on the request path may take before it counts as an outage
+        /// and opens the circuit breaker (`ledger_timeout`). Default 1 s.
+        public var ledgerTimeout: Duration = .seconds(1)
 
         /// The token ledger's backend.
         public enum Ledger: Sendable, Hashable {
@@ -149,7 +155,8 @@ extension MeshgateConfiguration {
 }
 
 extension MeshgateConfiguration.AI {
-    static let keys = ["ledger", "providers", "models", "budgets", "ledger_unavailable", "request_timeout", "max_response_bytes"]
+    static let keys = ["ledger", "providers", "models", "budgets", "ledger_unavailable", "request_timeout", "max_response_bytes",
+                       "default_max_tokens", "ledger_timeout"]
 
     init(node: ConfigurationNode?, stateDirectory: String, identities: [MeshgateConfiguration.Identity]) throws(ConfigurationError) {
         self = .defaults(stateDirectory: stateDirectory)
@@ -176,6 +183,13 @@ extension MeshgateConfiguration.AI {
         if let value = map["ledger_unavailable"] { ledgerUnavailable = try value.choice(LedgerUnavailable.self) }
         if let value = map["request_timeout"] { requestTimeout = try value.duration() }
         if let value = map["max_response_bytes"] { maxResponseBytes = try value.byteCount(in: 1...(1 << 30)) }
+        if let value = map["default_max_tokens"] { defaultMaxTokens = try value.int(in: 1...1_000_000, what: "default_max_tokens") }
+        if let value = map["ledger_timeout"] {
+            ledgerTimeout = try value.duration()
+            guard ledgerTimeout > .zero, ledgerTimeout <= .seconds(60) else {
+                throw value.error("ledger_timeout must be more than 0 and at most 60s", fix: "write e.g. ledger_timeout: 1s or 500ms")
+            }
+        }
     }
 
     private static func ledger(_ node: ConfigurationNode) throws(ConfigurationError) -> Ledger {
