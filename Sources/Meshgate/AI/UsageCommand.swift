@@ -49,7 +49,7 @@ public enum UsageCommand {
     }
 
     /// The report as two aligned tables: teams (team, used, limit, remaining, window, resets at),
-    /// then identities (identity, team, used). Teams without a budget show `-` for limit and remaining.
+    /// then identities (identity, team, used; calls without an identity as `(anonymous)`). Teams without a budget show `-` for limit and remaining.
     public static func table(_ report: UsageReport) -> String {
         var teamRows = [["TEAM", "USED", "LIMIT", "REMAINING", "WINDOW", "RESETS AT"]]
         for row in report.teams {
@@ -58,7 +58,7 @@ public enum UsageCommand {
         }
         var identityRows = [["IDENTITY", "TEAM", "USED"]]
         for row in report.identities {
-            identityRows.append([row.identity, row.team ?? "-", String(row.used)])
+            identityRows.append([row.identity ?? "(anonymous)", row.team ?? "-", String(row.used)])
         }
         var out = report.teams.isEmpty ? "no team usage or budgets\n" : align(teamRows)
         out += "\n"

@@ -28,8 +28,9 @@ public struct UsageReport: Sendable, Hashable {
 
     /// One identity's usage.
     public struct Identity: Sendable, Hashable {
-        /// The identity.
-        public var identity: String
+        /// The identity; nil for calls made with no identity (anonymous clients of the explicit
+        /// or transparent proxy), counted together per team in the calendar month.
+        public var identity: String?
         /// Its team, when known.
         public var team: String?
         /// Tokens used in its window.
@@ -46,7 +47,7 @@ public struct UsageReport: Sendable, Hashable {
 
     /// Teams, in budget order then by name.
     public var teams: [Team]
-    /// Identities, by name.
+    /// Identities, by name, then anonymous usage.
     public var identities: [Identity]
 
     /// Creates a report.
@@ -57,7 +58,8 @@ public struct UsageReport: Sendable, Hashable {
 
     /// The contract's `usage --json` shape: `{"teams": [{"team", "used", "limit", "remaining",
     /// "window", "resets_at"}], "identities": [{"identity", "team", "used"}]}` (identities with their
-    /// own budget also carry `limit`, `remaining`, `window`, `resets_at`).
+    /// own budget also carry `limit`, `remaining`, `window`, `resets_at`; anonymous usage has
+    /// `"identity": null`).
     public var json: String {
         var out = #"{"teams":["#
         for (i, team) in teams.enumerated() {
@@ -69,7 +71,7 @@ public struct UsageReport: Sendable, Hashable {
         out += #"],"identities":["#
         for (i, identity) in identities.enumerated() {
             if i > 0 { out += "," }
-            out += #"{"identity":"# + Self.quote(identity.identity) + #","team":"# + (identity.team.map(Self.quote) ?? "null")
+            out += #"{"identity":"# + (identity.identity.map(Self.quote) ?? "null") + #","team":"# + (identity.team.map(Self.quote) ?? "null")
             out += #","used":\#(identity.used)"#
             if let limit = identity.limit {
                 out += #","limit":\#(limit),"remaining":"# + Self.number(identity.remaining)
@@ -157,6 +159,13 @@ extension UsageReportSource {
                 entry.remaining = max(0, own.limit - row.used - row.reserved)
             }
             identities.append(entry)
+        }
+        // Calls with no identity (anonymous proxy clients) have no budget: the calendar month.
+        var anonymous: [String?: Int] = [:]
+        for row in byStart[month.start] ?? [] where row.identity == nil { anonymous[row.team, default: 0] += row.used }
+        for (team, used) in anonymous.sorted(by: { ($0.key ?? "") < ($1.key ?? "") }) {
+            identities.append(UsageReport.Identity(identity: nil, team: team, used: used, limit: nil, remaining: nil,
+                                                   window: BudgetWindow.month.label, resetsAt: month.end))
         }
         return UsageReport(teams: teams, identities: identities)
     }
