@@ -11,11 +11,18 @@ public enum ProviderError {
     /// The server-sent event that ends a stream cut at a hard cap (`enforce: hard`): OpenAI streams
     /// carry errors as a `data:` line with an `error` object; Anthropic sends `event: error`.
     public static func rateLimitEvent(format: LLMFormat, message: String) -> String {
+        errorEvent(format: format, status: 429, message: message)
+    }
+
+    /// The server-sent event that ends a stream meshgate cannot complete (the provider failed
+    /// mid-stream, a response could not be translated), shaped like the error a provider would
+    /// stream for `status`, so the caller's SDK raises its API error with `message`.
+    public static func errorEvent(format: LLMFormat, status: Int, message: String) -> String {
         switch format {
         case .openai:
-            "data: " + rateLimitBody(format: .openai, message: message) + "\n\n"
+            "data: " + body(format: .openai, status: status, message: message) + "\n\n"
         case .anthropic:
-            "event: error\ndata: " + rateLimitBody(format: .anthropic, message: message) + "\n\n"
+            "event: error\ndata: " + body(format: .anthropic, status: status, message: message) + "\n\n"
         }
     }
 

@@ -47,6 +47,7 @@ extension HTTPProxyHandler: UpstreamConnectionDelegate {
                 tx.switchingProtocols = true
                 return
             }
+            tx.responseFramedByLength = out.headers.contains(name: "content-length")
             context.write(wrapOutboundOut(.head(out)), promise: nil)
             // Metered LLM calls are charged from what the whole response said, at its end.
             if tx.responseTranslation == nil, tx.usageFilter == nil, tx.metered == nil, tx.head.method != .HEAD,
@@ -116,12 +117,10 @@ extension HTTPProxyHandler: UpstreamConnectionDelegate {
         services.metrics.countUpstreamError("closed")
         let reason = error.map { "origin connection failed: \($0)" } ?? "origin closed the connection before the response was complete"
         if !tx.responseHeadSent, let context, retryAttempt(tx, outcome: "connection closed", retryAfter: nil, context: context) { return }
-        tx.error = reason
         if tx.responseHeadSent {
-            finishAudit(tx)
-            state = .closed
-            closeConnection()
+            upstreamFailedMidResponse(tx, reason: reason)
         } else {
+            tx.error = reason
             respondUpstreamFailure(tx, status: .badGateway, message: reason, close: true)
         }
     }

@@ -376,13 +376,24 @@ final class HTTPProxyHandler {
 
     /// The client half-closed. An exchange whose request has fully arrived is still answered (a client
     /// may shut down its sending side and wait for the response); one cut off mid-request is abandoned.
+    /// So is an LLM call: no SDK half-closes, so its FIN means the caller gave up (a timeout, a
+    /// cancelled stream), and a provider call left running would hold its reservation and keep
+    /// generating tokens nobody reads, possibly for minutes. Closing settles it (channelInactive).
     func clientClosedInput() {
         clientInputClosed = true
         switch state {
         case .idle:
             if deferredParts.isEmpty { closeConnection() }
         case .connecting(let tx), .admitting(let tx), .inspecting(let tx), .forwarding(let tx, _):
-            if !tx.requestEnded { closeConnection() }
+            if tx.requestEnded, tx.llmCall != nil {
+                logger.info("client left an LLM call in progress; cancelling the provider call", metadata: [
+                    "host": "\(tx.host)", "identity": "\(identity?.name ?? "-")",
+                ])
+                abandonExchange()
+                context?.close(promise: nil)
+            } else if !tx.requestEnded {
+                closeConnection()
+            }
         case .localResponse(let tx, _):
             // Our answer is already going out; the rest of the body it would have discarded never comes.
             guard !tx.requestEnded else { break }
@@ -552,8 +563,15 @@ extension HTTPProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func channelInactive(context: ChannelHandlerContext) {
         cancelTimers()
         deferredParts.removeAll()
+        abandonExchange()
+        context.fireChannelInactive()
+    }
+
+    /// The client is gone: the exchange in progress ends here, its upstream call is cancelled, its
+    /// audit line written and a metered call settled or released. Leaves the state `.closed`.
+    func abandonExchange() {
         switch state {
-        case .connecting(let tx), .admitting(let tx):
+        case .connecting(let tx), .admitting(let tx), .inspecting(let tx):
             tx.error = "client closed the connection"
             finishAudit(tx)
         case .forwarding(let tx, let connection):
@@ -563,14 +581,10 @@ extension HTTPProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             finishAudit(tx)
         case .localResponse(let tx, _):
             if !tx.responseEnded { finishAudit(tx) }
-        case .inspecting(let tx):
-            tx.error = "client closed the connection"
-            finishAudit(tx)
         case .idle, .handedOff, .closed, .connectPending:
             break
         }
         state = .closed
-        context.fireChannelInactive()
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {

@@ -36,6 +36,8 @@ final class HTTPTransaction {
     /// Body bytes the client has still to receive, when the response announced its length and is
     /// passed on unchanged: the audit line is written before the last of them goes out.
     var responseBodyRemaining: Int?
+    /// Whether the client's response announced a Content-Length (nothing may follow its last byte).
+    var responseFramedByLength = false
     /// Request parts that arrived while the upstream connection was being opened.
     var buffered: [HTTPClientRequestPart] = []
     var bufferedBytes = 0
