@@ -87,11 +87,66 @@ extension HTTPProxyHandler {
         }
     }
 
-    /// Meters a response body chunk; with `enforce: hard`, a stream that crosses the cap ends here
-    /// with a provider-shaped error event instead of the chunk. Returns true when it was cut.
+    /// Meters a response body chunk, growing a stream's reservation ahead of its use; with
+    /// `enforce: hard`, a stream that used what it holds and may not grow ends here with a
+    /// provider-shaped error event instead of the chunk. Returns true when it was cut.
     func meterResponseBody(_ tx: HTTPTransaction, _ buffer: ByteBuffer, connection: UpstreamConnection,
                            context: ChannelHandlerContext) -> Bool {
-        guard tx.metered?.consume(buffer) == true, let metered = tx.metered else { return false }
+        if tx.skipMeteringOnce {
+            tx.skipMeteringOnce = false
+            return false
+        }
+        if tx.metered?.consume(buffer) == true {
+            cutStream(tx, connection: connection, context: context)
+            return true
+        }
+        if let ai = services.ai, let amount = tx.metered?.growthWanted(), let reservation = tx.metered?.reservation {
+            context.eventLoop.makeFutureWithTask { await ai.grow(reservation, by: amount) }.whenSuccess { [self] grown in
+                streamGrew(tx, grown, connection: connection)
+            }
+        }
+        // Past what it holds while the ledger decides: under a hard cap nothing more reaches the
+        // client before the answer (this chunk and whatever the provider sends meanwhile are held,
+        // however fast it sends); otherwise reading pauses.
+        guard tx.metered?.growing == true, tx.metered?.overdrawn == true else { return false }
+        connection.setReadsHeld(true)
+        guard tx.metered?.hardCap == true else { return false }
+        tx.heldForGrowth = [.body(buffer)]
+        return true
+    }
+
+    /// The ledger's answer to growing a stream's reservation.
+    private func streamGrew(_ tx: HTTPTransaction, _ grown: LedgerReservation?, connection: UpstreamConnection) {
+        tx.metered?.grew(grown)
+        guard case .forwarding(let current, let currentConnection) = state, current === tx, currentConnection === connection,
+              let context else { return }
+        if tx.metered?.mustCutAfterGrowth() == true {
+            tx.heldForGrowth = nil
+            cutStream(tx, connection: connection, context: context)
+            return
+        }
+        if context.channel.isWritable { connection.setReadsHeld(false) }
+        guard let held = tx.heldForGrowth else { return }
+        tx.heldForGrowth = nil
+        tx.skipMeteringOnce = true
+        for (index, part) in held.enumerated() {
+            // A part may hold the stream again; what follows it waits behind it.
+            if tx.heldForGrowth != nil {
+                tx.heldForGrowth?.append(contentsOf: held[index...])
+                return
+            }
+            upstream(connection, didReceive: part)
+        }
+        if tx.upstreamClosedWhileHeld, tx.heldForGrowth == nil {
+            tx.upstreamClosedWhileHeld = false
+            upstream(connection, didCloseWith: nil)
+        }
+    }
+
+    /// Ends a stream that crossed a hard cap with a provider-shaped error event, cancels the
+    /// provider call and closes the connection.
+    private func cutStream(_ tx: HTTPTransaction, connection: UpstreamConnection, context: ChannelHandlerContext) {
+        guard let metered = tx.metered else { return }
         connection.delegate = nil
         connection.close()
         logger.info("cut an LLM stream at its token cap", metadata: [
@@ -108,7 +163,6 @@ extension HTTPProxyHandler {
         context.write(wrapOutboundOut(.body(.byteBuffer(event))), promise: nil)
         // The connection closes after the end: a response whose length was announced cannot end early.
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { [self] _ in closeConnection() }
-        return true
     }
 
     /// Charges (or releases) a metered call when its exchange ends, however it ends.

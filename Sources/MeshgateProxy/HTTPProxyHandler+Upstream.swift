@@ -7,6 +7,10 @@ import NIOHTTP1
 extension HTTPProxyHandler: UpstreamConnectionDelegate {
     func upstream(_ connection: UpstreamConnection, didReceive part: HTTPClientResponsePart) {
         guard case .forwarding(let tx, let current) = state, current === connection, let context else { return }
+        if tx.heldForGrowth != nil {
+            tx.heldForGrowth?.append(part)
+            return
+        }
         switch part {
         case .head(let head):
             if head.status == .continue {
@@ -104,6 +108,11 @@ extension HTTPProxyHandler: UpstreamConnectionDelegate {
 
     func upstream(_ connection: UpstreamConnection, didCloseWith error: (any Error)?) {
         guard case .forwarding(let tx, let current) = state, current === connection else { return }
+        if let held = tx.heldForGrowth, held.contains(where: { if case .end = $0 { true } else { false } }) {
+            // The whole answer is here, held for the ledger: not a failure.
+            tx.upstreamClosedWhileHeld = true
+            return
+        }
         // A pooled connection the origin closed while it sat idle: retry once on a fresh one, as
         // long as nothing was answered yet and nothing of a body would need replaying.
         if tx.usedPooledConnection, !tx.retried, !tx.responseHeadSent, !tx.bodyForwarded, let context {

@@ -72,6 +72,13 @@ final class HTTPTransaction {
     var llmFacts: LLMRequestFacts?
     /// The call's metering, from admission to charge.
     var metered: MeteredCall?
+    /// Response parts held while the ledger decides whether a hard-capped stream that used what it
+    /// holds may grow (nil when nothing is held); the first is the chunk that crossed, already metered.
+    var heldForGrowth: [HTTPClientResponsePart]?
+    /// The next body part was metered before it was held: forward it without metering it again.
+    var skipMeteringOnce = false
+    /// The provider closed the connection while parts, its end among them, were held.
+    var upstreamClosedWhileHeld = false
     /// The `ai` listener's candidates and attempts (nil elsewhere).
     var aiAttempts: AIAttempts?
     /// Turns the provider's response into the caller's format (nil when they speak the same).

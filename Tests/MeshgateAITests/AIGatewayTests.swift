@@ -27,24 +27,78 @@ import MeshgateCore
         #expect(call.remaining(after: usage) == 979)
     }
 
-    @Test func aHardCapCutsTheStreamOnceItsAllowanceIsCrossed() {
+    @Test func aHardCapCutsAStreamOnceItUsedWhatItHoldsAndMayNotGrow() throws {
         var call = MeteredCall(call: Self.messages, facts: LLMRequestFacts(model: "claude", stream: true, maxOutputTokens: 10),
                                defaultMaxOutputTokens: 4096, hardCap: true)
-        // The call may use its own 10 plus 4,400 still free: message_start alone reports 4,325 input tokens.
         call.admitted(Self.reservation(tokens: 10, remaining: 4_400))
         call.responseStarted(status: 200, contentType: "text/event-stream")
-        let events = ProviderFixtures.anthropicStream.components(separatedBy: "\n\n")
-        var cutAt: Int?
-        for (index, event) in events.enumerated() where call.consume(ByteBuffer(string: event + "\n\n")) {
-            cutAt = index
-            break
+        let events = ProviderFixtures.anthropicStream.components(separatedBy: "\n\n").map { ByteBuffer(string: $0 + "\n\n") }
+        // message_start reports 4,325 input tokens, far past the 10 held: the call asks to grow by
+        // what it used past them plus headroom, one growth at a time, and is not cut meanwhile.
+        var index = 0
+        while !call.overdrawn {
+            #expect(call.consume(events[index]) == false)
+            index += 1
         }
-        #expect(cutAt == 9, "the message_delta reporting 89 output tokens crosses 4,410")
+        let asked = call.growthWanted()
+        let wanted = try #require(asked)
+        #expect(wanted == call.usedSoFar - 10 + 32)
+        let again = call.growthWanted()
+        #expect(again == nil, "one growth at a time")
+        let cutNow = call.mustCutAfterGrowth()
+        #expect(cutNow == false)
+        call.grew(Self.reservation(tokens: 10 + wanted, remaining: 4_400 - wanted))
+        #expect(!call.overdrawn)
+        // Then the budget has nothing left: the next growth is refused, and the stream is cut at
+        // the event that takes it past what it holds (message_delta reporting 89 output tokens).
+        var cutAt: Int?
+        while index < events.count {
+            if call.consume(events[index]) { cutAt = index; break }
+            if call.growthWanted() != nil { call.grew(nil) }
+            index += 1
+        }
+        #expect(cutAt == 9, "cut at the message_delta")
         #expect(call.cut)
+        #expect(call.cutMessage.contains("could hold \(10 + wanted) tokens"), "\(call.cutMessage)")
         #expect(call.cutEvent.hasPrefix("event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"rate_limit_error\""))
         let usage = call.finish()
         #expect(usage?.estimated == true)
         #expect(usage?.total == 25 + 300 + 4000 + 89)
+    }
+
+    @Test func aRefusedGrowthCutsAHardCappedStreamThatIsAlreadyOverdrawn() {
+        var call = MeteredCall(call: Self.messages, facts: LLMRequestFacts(model: "claude", stream: true, maxOutputTokens: 10),
+                               defaultMaxOutputTokens: 4096, hardCap: true)
+        call.admitted(Self.reservation(tokens: 10, remaining: 0))
+        call.responseStarted(status: 200, contentType: "text/event-stream")
+        let events = ProviderFixtures.anthropicStream.components(separatedBy: "\n\n").map { ByteBuffer(string: $0 + "\n\n") }
+        var index = 0
+        while !call.overdrawn, index < events.count {
+            _ = call.consume(events[index])
+            index += 1
+        }
+        let asked = call.growthWanted()
+        #expect(asked != nil)
+        call.grew(nil)
+        let cutNow = call.mustCutAfterGrowth()
+        #expect(cutNow, "no chunk needs to arrive for the cut")
+        #expect(call.cut)
+    }
+
+    @Test func aGrowthThatCannotBeDecidedLetsTheStreamGoOnUngrown() {
+        var call = MeteredCall(call: Self.messages, facts: LLMRequestFacts(model: "claude", stream: true, maxOutputTokens: 10),
+                               defaultMaxOutputTokens: 4096, hardCap: true)
+        let held = Self.reservation(tokens: 10, remaining: 100)
+        call.admitted(held)
+        call.responseStarted(status: 200, contentType: "text/event-stream")
+        let events = ProviderFixtures.anthropicStream.components(separatedBy: "\n\n").map { ByteBuffer(string: $0 + "\n\n") }
+        var cut = false
+        for event in events {
+            cut = cut || call.consume(event)
+            // The ledger is down under fail_open: the reservation comes back as it was.
+            if call.growthWanted() != nil { call.grew(held) }
+        }
+        #expect(!cut && !call.cut)
     }
 
     @Test func softCapsNeverCut() {
@@ -141,7 +195,10 @@ struct BrokenLedger: TokenLedger {
     func settle(_ reservation: LedgerReservation, usage: UsageRecord) async throws { throw fail() }
     func release(_ reservation: LedgerReservation) async throws { throw fail() }
     func record(_ usage: UsageRecord) async throws { throw fail() }
-    func reclaimExpired(now: Int64) async throws -> Int { throw fail() }
+    func grow(_ reservation: LedgerReservation, by tokens: Int, now: Int64) async throws -> ReservationOutcome { throw fail() }
+    func reclaimAbandoned(now: Int64, staleBefore: Int64) async throws -> Int { throw fail() }
+    func renewLease(now: Int64) async throws { throw fail() }
+    func releaseHeld() async throws -> Int { throw fail() }
     func report(budgets: [TokenBudget], now: Int64) async throws -> UsageReport { throw fail() }
     func ping() async throws { throw fail() }
 }

@@ -118,8 +118,8 @@ func record(_ id: String, team: String?, identity: String?, total: Int, charges:
                 Issue.record("reservation refused"); return
             }
             #expect(try await ledger.report(budgets: budgets, now: now).teams.first?.remaining == 50)
-            #expect(try await ledger.reclaimExpired(now: now + 30) == 0)
-            #expect(try await ledger.reclaimExpired(now: now + 61) >= 1)
+            #expect(try await ledger.reclaimAbandoned(now: now + 30, staleBefore: 0) == 0)
+            #expect(try await ledger.reclaimAbandoned(now: now + 61, staleBefore: 0) >= 1)
             #expect(try await ledger.report(budgets: budgets, now: now).teams.first?.remaining == 650)
             // Settling it late still charges what was used, without giving back the reservation twice.
             try await ledger.settle(abandoned, usage: record("", team: team, identity: agent, total: 40, charges: [], at: now))
@@ -260,7 +260,7 @@ func record(_ id: String, team: String?, identity: String?, total: Int, charges:
             let team = try #require(try await ledger.report(budgets: budgets, now: now).teams.first)
             #expect(team.used == 25 * 100)
             #expect(team.reserved == 700)
-            #expect(try await ledger.reclaimExpired(now: now + defaultReservationLifetimeSeconds + 1) == 1)
+            #expect(try await ledger.reclaimAbandoned(now: now + defaultReservationLifetimeSeconds + 1, staleBefore: 0) == 1)
             #expect(try await ledger.report(budgets: budgets, now: now).teams.first?.reserved == 0)
         }
     }

@@ -10,7 +10,10 @@ import Testing
         func settle(_ reservation: LedgerReservation, usage: UsageRecord) async throws { throw Self.error }
         func release(_ reservation: LedgerReservation) async throws { throw Self.error }
         func record(_ usage: UsageRecord) async throws { throw Self.error }
-        func reclaimExpired(now: Int64) async throws -> Int { throw Self.error }
+        func grow(_ reservation: LedgerReservation, by tokens: Int, now: Int64) async throws -> ReservationOutcome { throw Self.error }
+        func reclaimAbandoned(now: Int64, staleBefore: Int64) async throws -> Int { throw Self.error }
+        func renewLease(now: Int64) async throws { throw Self.error }
+        func releaseHeld() async throws -> Int { throw Self.error }
         func report(budgets: [TokenBudget], now: Int64) async throws -> UsageReport { throw Self.error }
         func ping() async throws { throw Self.error }
         static let error = LedgerUnavailable(backend: "test", reason: "down")

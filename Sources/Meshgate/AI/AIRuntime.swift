@@ -33,15 +33,21 @@ public final class AIRuntime: Sendable {
     public let health: LedgerHealth
     /// Background work to run under the server's ServiceGroup, before the proxies (so they stop
     /// after the proxies have drained and settled): the PostgreSQL pool, and the ledger monitor
-    /// (ping every 5 s, probe every second while the ledger is down; reclaim expired reservations,
-    /// replay the spool and refresh budget gauges every 30 s and when the ledger comes back).
+    /// (ping every 5 s, probe every second while the ledger is down; renew this instance's lease,
+    /// reclaim dead instances' reservations, replay the spool and refresh budget gauges every
+    /// `ai.lease_heartbeat` and when the ledger comes back).
     public let services: [any Service]
+    /// This instance's name in the ledger (`state_dir/instance-id`), held locked while it runs.
+    let instance: InstanceLease
+    /// The name reservations are held under (for `/healthz` and logs).
+    public var instanceID: String { instance.id }
 
     /// The spool's file name inside `state_dir`.
     public static let spoolFileName = "ai-usage-spool.jsonl"
 
     init(settings: MeshgateConfiguration.AI, budgets: [TokenBudget], ledger: any TokenLedger, spool: UsageSpool?,
-         metrics: AIMetrics, health: LedgerHealth, services: [any Service]) {
+         metrics: AIMetrics, health: LedgerHealth, services: [any Service], instance: InstanceLease) {
+        self.instance = instance
         self.settings = settings
         self.budgets = budgets
         self.ledger = ledger
@@ -66,14 +72,25 @@ public final class AIRuntime: Sendable {
         let metrics = metrics ?? AIMetrics()
         let spool: UsageSpool? = UsageSpool(path: (configuration.stateDirectory as NSString).appendingPathComponent(spoolFileName))
 
-        let source = try LedgerSource(settings.ledger, logger: logger)
+        let instance = InstanceLease(stateDirectory: configuration.stateDirectory)
+        if !instance.isPersistent {
+            logger.warning("another meshgate holds this state_dir's instance-id; this one runs under a name of its own, so reservations it leaves at a crash are freed by lease expiry (within three ai.lease_heartbeat) rather than at its restart",
+                           metadata: ["instance": "\(instance.id)", "state_dir": "\(configuration.stateDirectory)"])
+        }
+        let source = try LedgerSource(settings.ledger, holder: instance.id, logger: logger)
         let ledger: any TokenLedger
         let health: LedgerHealth
         switch source.backend {
         case .sqlite(let path):
             do {
-                let sqlite = try SQLiteTokenLedger(path: path)
+                let sqlite = try SQLiteTokenLedger(path: path, holder: instance.id)
                 LedgerSource.reportTightened(sqlite, logger: logger)
+                do {
+                    _ = try await LedgerMaintenance.start(ledger: sqlite, now: unixNow(), logger: logger)
+                } catch {
+                    logger.warning("could not give back the reservations of this instance's previous run; they are reclaimed when they expire",
+                                   metadata: ["error": "\(error)"])
+                }
                 ledger = sqlite
                 health = LedgerHealth(backend: source.backendName, location: source.location)
             } catch {
@@ -96,8 +113,9 @@ public final class AIRuntime: Sendable {
         var services: [any Service] = []
         if let pool = source.postgres { services.append(PostgresLedgerService(ledger: pool)) }
         services.append(LedgerMonitor(ledger: ledger, spool: spool, budgets: budgets, metrics: metrics, health: health, logger: logger,
-                                      timeout: settings.ledgerTimeout))
-        return AIRuntime(settings: settings, budgets: budgets, ledger: ledger, spool: spool, metrics: metrics, health: health, services: services)
+                                      heartbeat: settings.leaseHeartbeat, timeout: settings.ledgerTimeout))
+        return AIRuntime(settings: settings, budgets: budgets, ledger: ledger, spool: spool, metrics: metrics, health: health,
+                         services: services, instance: instance)
     }
 
     /// One `ai.budgets[]` entry as the ledger sees it.
@@ -129,6 +147,7 @@ public final class AIRuntime: Sendable {
     public func healthStatus() -> HealthStatus {
         var details = health.details
         details["on_unavailable"] = failOpen ? "fail_open" : "fail_closed"
+        details["instance"] = instance.id
         guard let problem = health.problem else { return HealthStatus(ok: true, details: details) }
         if failOpen {
             details["degraded"] = "serving and spooling usage locally: " + problem

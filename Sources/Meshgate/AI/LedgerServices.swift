@@ -16,8 +16,9 @@ struct PostgresLedgerService: Service {
 /// pings every `pingInterval` while the ledger works (marking it available or not, and logging
 /// each change); while it is down (the AI gateway's breaker is open) probes it every
 /// `probeInterval`, so that the breaker closes within about a second of the ledger answering
-/// again; every `maintenanceInterval`, and right after the ledger comes back, reclaims expired
-/// reservations, replays the fail-open spool and refreshes the remaining-tokens gauges.
+/// again; every `heartbeat` (`ai.lease_heartbeat`), and right after the ledger comes back, renews
+/// this instance's lease, reclaims dead instances' reservations, replays the fail-open spool and
+/// refreshes the remaining-tokens gauges.
 struct LedgerMonitor: Service {
     let ledger: any TokenLedger
     let spool: UsageSpool?
@@ -27,7 +28,7 @@ struct LedgerMonitor: Service {
     let logger: Logger
     var pingInterval: Duration = .seconds(5)
     var probeInterval: Duration = .seconds(1)
-    var maintenanceInterval: Duration = .seconds(30)
+    var heartbeat: Duration = LedgerMaintenance.defaultHeartbeat
     /// How long a ping or probe may take (`ai.ledger_timeout`, as for the request path).
     var timeout: Duration = LedgerDeadline.defaultTimeout
     var now: @Sendable () -> Int64 = { AIRuntime.unixNow() }
@@ -53,10 +54,7 @@ struct LedgerMonitor: Service {
                         logger.notice("token ledger is reachable again", metadata: ["ledger": "\(health.location)"])
                         outageLogged = false
                     }
-                    if !wasAvailable || lastChores.map({ ContinuousClock.now - $0 >= maintenanceInterval }) ?? true {
-                        lastChores = ContinuousClock.now
-                        await chores()
-                    }
+                    if !wasAvailable { lastChores = nil }
                 } catch {
                     health.markUnavailable(error, generation: generation)
                     if !outageLogged {
@@ -67,6 +65,11 @@ struct LedgerMonitor: Service {
                         outageLogged = true
                     }
                 }
+            }
+            // On every tick, not only after a ping: a lease renewed late looks dead to the others.
+            if health.isAvailable, lastChores.map({ ContinuousClock.now - $0 >= heartbeat }) ?? true {
+                lastChores = ContinuousClock.now
+                await chores()
             }
             do { try await Task.sleep(for: probeInterval) } catch { return }
         }
@@ -90,7 +93,7 @@ struct LedgerMonitor: Service {
     /// One round of maintenance and gauge refresh.
     func chores() async {
         let instant = now()
-        await LedgerMaintenance.runOnce(ledger: ledger, spool: spool, now: instant, logger: logger)
+        await LedgerMaintenance.runOnce(ledger: ledger, spool: spool, now: instant, heartbeat: heartbeat, logger: logger)
         if let spool { health.setSpooled((try? await spool.pending().count) ?? 0) }
         guard !budgets.isEmpty, let report = try? await ledger.report(budgets: budgets, now: instant) else { return }
         for budget in budgets {

@@ -15,23 +15,27 @@ struct LedgerSource: Sendable {
     /// needs the pool's `run()` going).
     let opener: DeferredTokenLedger.Opener
 
+    /// Reservations made through the ledger belong to `holder` (nil for a reader such as
+    /// `meshgate usage`); opening it for a holder gives back what the holder's previous run left.
     /// Throws `PostgresTokenLedger.InvalidURL` for a URL the client cannot use.
-    init(_ ledger: MeshgateConfiguration.AI.Ledger, logger: Logger) throws {
+    init(_ ledger: MeshgateConfiguration.AI.Ledger, holder: String? = nil, logger: Logger) throws {
         switch ledger {
         case .sqlite(let path):
             backend = .sqlite(path: path)
             location = path
             opener = {
-                let ledger = try SQLiteTokenLedger(path: path)
+                let ledger = try SQLiteTokenLedger(path: path, holder: holder)
                 Self.reportTightened(ledger, logger: logger)
+                if holder != nil { _ = try await LedgerMaintenance.start(ledger: ledger, now: AIRuntime.unixNow(), logger: logger) }
                 return ledger
             }
         case .postgres(let url):
-            let pool = try PostgresTokenLedger(url: url, logger: logger)
+            let pool = try PostgresTokenLedger(url: url, holder: holder, logger: logger)
             backend = .postgres(pool)
             location = PostgresTokenLedger.masked(url)
             opener = {
                 try await pool.migrate()
+                if holder != nil { _ = try await LedgerMaintenance.start(ledger: pool, now: AIRuntime.unixNow(), logger: logger) }
                 return pool
             }
         }

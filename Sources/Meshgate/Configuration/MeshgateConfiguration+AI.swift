@@ -26,6 +26,10 @@ extension MeshgateConfiguration {
         /// How long one ledger call on the request path may take before it counts as an outage
         /// and opens the circuit breaker (`ledger_timeout`). Default 1 s.
         public var ledgerTimeout: Duration = .seconds(1)
+        /// How often this instance renews the lease on its reservations in the ledger
+        /// (`lease_heartbeat`); another instance reclaims them two missed heartbeats after the last
+        /// renewal, within three heartbeats. Whole seconds, default 10 s.
+        public var leaseHeartbeat: Duration = .seconds(10)
 
         /// The token ledger's backend.
         public enum Ledger: Sendable, Hashable {
@@ -156,7 +160,7 @@ extension MeshgateConfiguration {
 
 extension MeshgateConfiguration.AI {
     static let keys = ["ledger", "providers", "models", "budgets", "ledger_unavailable", "request_timeout", "max_response_bytes",
-                       "default_max_tokens", "ledger_timeout"]
+                       "default_max_tokens", "ledger_timeout", "lease_heartbeat"]
 
     init(node: ConfigurationNode?, stateDirectory: String, identities: [MeshgateConfiguration.Identity]) throws(ConfigurationError) {
         self = .defaults(stateDirectory: stateDirectory)
@@ -188,6 +192,14 @@ extension MeshgateConfiguration.AI {
             ledgerTimeout = try value.duration()
             guard ledgerTimeout > .zero, ledgerTimeout <= .seconds(60) else {
                 throw value.error("ledger_timeout must be more than 0 and at most 60s", fix: "write e.g. ledger_timeout: 1s or 500ms")
+            }
+        }
+        if let value = map["lease_heartbeat"] {
+            leaseHeartbeat = try value.duration()
+            let (seconds, fraction) = leaseHeartbeat.components
+            guard fraction == 0, (1...300).contains(seconds) else {
+                throw value.error("lease_heartbeat must be whole seconds from 1s to 300s",
+                                  fix: "write e.g. lease_heartbeat: 10s (a dead instance's reservations are freed within three heartbeats)")
             }
         }
     }

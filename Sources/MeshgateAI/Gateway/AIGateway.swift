@@ -190,6 +190,41 @@ public final class AIGateway: Sendable {
         }
     }
 
+    /// Grows a stream's reservation by `tokens` on every budget it charges, or by what is left
+    /// when less is: the grown reservation, nil when the budget has nothing left for it. While the
+    /// ledger is down the reservation comes back unchanged under `fail_open` (the stream goes on,
+    /// as the call was admitted) and nil under `fail_closed` (a hard cap cannot be kept).
+    public func grow(_ reservation: LedgerReservation, by tokens: Int) async -> LedgerReservation? {
+        if let health, health.problem != nil { return failOpen ? reservation : nil }
+        let generation = health?.generation
+        let ledger = ledger, now = Int64(clock())
+        do {
+            var asked = tokens
+            for _ in 0..<2 {
+                // A growth granted after the deadline stays held until the call settles, which
+                // gives back whatever the reservation holds by then.
+                let outcome = try await LedgerDeadline.run(within: ledgerTimeout, backend: backend) { [asked] in
+                    try await ledger.grow(reservation, by: asked, now: now)
+                }
+                health?.markAvailable()
+                switch outcome {
+                case .reserved(let grown):
+                    if let remaining = grown.remaining {
+                        for charge in grown.charges { metrics.record(remaining: remaining, for: charge) }
+                    }
+                    return grown
+                case .refused(let refusal):
+                    guard refusal.remaining > 0, refusal.remaining < asked else { return nil }
+                    asked = refusal.remaining
+                }
+            }
+            return nil
+        } catch {
+            health?.markUnavailable(error, generation: generation)
+            return failOpen ? reservation : nil
+        }
+    }
+
     /// Gives a reservation back (the call failed before the provider produced anything). Tried
     /// even while the breaker is open (nobody waits for it); one that fails expires on its own.
     public func release(_ reservation: LedgerReservation?) async {

@@ -20,6 +20,12 @@ public struct MeteredCall: Sendable {
     public private(set) var refusal: BudgetRefusal?
     /// The provider's HTTP status, once the response head arrived.
     public private(set) var status: Int?
+    /// Whether a growth of the reservation was asked for and not answered yet.
+    public private(set) var growing = false
+    /// Whether the ledger refused to grow the reservation: the budget has nothing left for it.
+    public private(set) var growthRefused = false
+    /// Whether growth stopped without a refusal (the ledger is down and `fail_open` serves on).
+    private var growthStopped = false
     private var meter: UsageMeter?
 
     /// Starts metering a call whose request body reads as `facts`.
@@ -60,18 +66,57 @@ public struct MeteredCall: Sendable {
     /// Whether the response is a server-sent event stream.
     public var streaming: Bool { meter?.streaming ?? false }
 
+    /// Tokens the stream has used so far, as metered (the provider's counts where reported).
+    public var usedSoFar: Int { meter?.currentUsage.total ?? 0 }
+
     /// Meters a response body chunk. Returns true when a hard cap is now crossed and the stream
-    /// must be cut before this chunk reaches the client.
+    /// must be cut before this chunk reaches the client: it used more than its reservation, and
+    /// the ledger refused to grow it.
     public mutating func consume(_ buffer: ByteBuffer) -> Bool {
-        guard var meter else { return false }
-        meter.consume(buffer)
-        self.meter = meter
-        guard hardCap, meter.streaming, let allowance = reservation?.allowance, !cut else { return false }
-        if meter.currentUsage.total > allowance {
+        guard meter != nil else { return false }
+        meter?.consume(buffer)
+        guard hardCap, streaming, let reservation, !reservation.charges.isEmpty, !cut else { return false }
+        if growthRefused, usedSoFar > reservation.tokens {
             cut = true
             return true
         }
         return false
+    }
+
+    /// Tokens to add to the reservation now, if any: a stream that has used three quarters of what
+    /// it holds asks for half as much again (at least 32), ahead of needing it, so the shared
+    /// window counts what streams actually use (and other calls, on any replica, see it) and a
+    /// hard cap can cut a stream at what it holds. Marks the growth as asked for.
+    public mutating func growthWanted() -> Int? {
+        guard streaming, !growing, !growthRefused, !growthStopped, !cut, let reservation, !reservation.charges.isEmpty else { return nil }
+        guard usedSoFar * 4 >= reservation.tokens * 3 else { return nil }
+        growing = true
+        // Enough to cover what was already used past the reservation, plus headroom.
+        return max(32, reservation.tokens / 2, usedSoFar - reservation.tokens + 32)
+    }
+
+    /// The ledger's answer to `growthWanted`: the grown reservation, or nil when refused (the
+    /// reservation unchanged: not grown, but not refused either, so the stream goes on ungrown).
+    public mutating func grew(_ grown: LedgerReservation?) {
+        growing = false
+        guard let grown else { growthRefused = true; return }
+        if grown.tokens <= reservation?.tokens ?? 0 { growthStopped = true }
+        reservation = grown
+    }
+
+    /// After the ledger answered a growth: whether a hard cap requires cutting the stream now (it
+    /// already used more than it holds and may not grow); marks it cut.
+    public mutating func mustCutAfterGrowth() -> Bool {
+        guard hardCap, growthRefused, overdrawn, !cut else { return false }
+        cut = true
+        return true
+    }
+
+    /// Whether the stream has used more than it holds while its growth is being asked for: the
+    /// caller holds further reads until the answer (so a hard cap cuts at one read's excess).
+    public var overdrawn: Bool {
+        guard let reservation, !reservation.charges.isEmpty else { return false }
+        return streaming && usedSoFar > reservation.tokens
     }
 
     /// The provider-shaped error event that ends a stream cut at the cap.
@@ -79,10 +124,10 @@ public struct MeteredCall: Sendable {
         ProviderError.rateLimitEvent(format: call.format, message: cutMessage)
     }
 
-    /// Why the stream was cut, naming the allowance.
+    /// Why the stream was cut, naming what it held.
     public var cutMessage: String {
-        let allowance = reservation?.allowance.map(String.init) ?? "?"
-        return "meshgate: token budget reached during the stream (this call's allowance was \(allowance) tokens); the response was cut (ai.budgets enforce: hard)"
+        let held = reservation.map { String($0.tokens) } ?? "?"
+        return "meshgate: token budget reached during the stream (this call could hold \(held) tokens of its budget and used them); the response was cut (ai.budgets enforce: hard)"
     }
 
     /// What to charge when the call ends, or nil when it produced nothing chargeable (no response,

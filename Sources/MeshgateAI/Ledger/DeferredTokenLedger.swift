@@ -87,8 +87,20 @@ public final class DeferredTokenLedger: TokenLedger {
         try await open().record(usage)
     }
 
-    public func reclaimExpired(now: Int64) async throws -> Int {
-        try await open().reclaimExpired(now: now)
+    public func grow(_ reservation: LedgerReservation, by tokens: Int, now: Int64) async throws -> ReservationOutcome {
+        try await open().grow(reservation, by: tokens, now: now)
+    }
+
+    public func reclaimAbandoned(now: Int64, staleBefore: Int64) async throws -> Int {
+        try await open().reclaimAbandoned(now: now, staleBefore: staleBefore)
+    }
+
+    public func renewLease(now: Int64) async throws {
+        try await open().renewLease(now: now)
+    }
+
+    public func releaseHeld() async throws -> Int {
+        try await open().releaseHeld()
     }
 
     public func report(budgets: [TokenBudget], now: Int64) async throws -> UsageReport {

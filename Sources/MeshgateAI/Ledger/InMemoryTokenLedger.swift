@@ -9,16 +9,21 @@ public actor InMemoryTokenLedger: TokenLedger, UsageReportSource {
     private struct Held {
         var reservation: LedgerReservation
         var expiresAt: Int64
+        var holder: String?
     }
 
     private var rows: [BudgetCharge: Row] = [:]
     private var held: [String: Held] = [:]
     private var records: [String: UsageRecord] = [:]
     private var order: [String] = []
+    private var leases: [String: Int64] = [:]
     private let lifetime: Int64
+    /// The instance whose reservations these are; nil: none.
+    public let holder: String?
 
-    /// Creates an empty ledger whose reservations expire after `reservationLifetimeSeconds`.
-    public init(reservationLifetimeSeconds: Int64 = defaultReservationLifetimeSeconds) {
+    /// Creates an empty ledger whose reservations, held by `holder`, expire after `reservationLifetimeSeconds`.
+    public init(holder: String? = nil, reservationLifetimeSeconds: Int64 = defaultReservationLifetimeSeconds) {
+        self.holder = holder
         lifetime = reservationLifetimeSeconds
     }
 
@@ -42,19 +47,41 @@ public actor InMemoryTokenLedger: TokenLedger, UsageReportSource {
         }
         let reservation = LedgerReservation(id: LedgerIDs.make(), tokens: tokens, charges: charges,
                                             remaining: tightest?.remaining, resetsAt: tightest?.resetsAt)
-        held[reservation.id] = Held(reservation: reservation, expiresAt: now + lifetime)
+        held[reservation.id] = Held(reservation: reservation, expiresAt: now + lifetime, holder: holder)
         return .reserved(reservation)
+    }
+
+    public func grow(_ reservation: LedgerReservation, by tokens: Int, now: Int64) -> ReservationOutcome {
+        guard tokens > 0, !reservation.charges.isEmpty else { return .reserved(reservation) }
+        guard var entry = held[reservation.id] else { return .refused(.gone(reservation, requested: tokens)) }
+        for charge in reservation.charges {
+            let row = rows[Self.key(charge)] ?? Row()
+            if row.used + row.reserved + tokens > charge.limit {
+                return .refused(BudgetRefusal(charge: charge, requested: tokens, used: row.used, reserved: row.reserved))
+            }
+        }
+        var grown = reservation
+        grown.tokens = entry.reservation.tokens + tokens
+        grown.remaining = nil
+        for charge in reservation.charges {
+            rows[Self.key(charge), default: Row()].reserved += tokens
+            let row = rows[Self.key(charge)] ?? Row()
+            grown.remaining = min(grown.remaining ?? Int.max, charge.limit - row.used - row.reserved)
+        }
+        entry.reservation.tokens = grown.tokens
+        held[reservation.id] = entry
+        return .reserved(grown)
     }
 
     public func settle(_ reservation: LedgerReservation, usage: UsageRecord) {
         let usage = usage.settling(reservation)
         guard records[usage.id] == nil else { return }
-        if held.removeValue(forKey: reservation.id) != nil { unreserve(reservation) }
+        if let entry = held.removeValue(forKey: reservation.id) { unreserve(entry.reservation) }
         apply(usage)
     }
 
     public func release(_ reservation: LedgerReservation) {
-        if held.removeValue(forKey: reservation.id) != nil { unreserve(reservation) }
+        if let entry = held.removeValue(forKey: reservation.id) { unreserve(entry.reservation) }
     }
 
     public func record(_ usage: UsageRecord) {
@@ -62,13 +89,33 @@ public actor InMemoryTokenLedger: TokenLedger, UsageReportSource {
         apply(usage)
     }
 
-    public func reclaimExpired(now: Int64) -> Int {
-        let expired = held.values.filter { $0.expiresAt <= now }
-        for entry in expired {
+    public func reclaimAbandoned(now: Int64, staleBefore: Int64) -> Int {
+        let live = Set(leases.filter { $0.value >= staleBefore }.keys)
+        let abandoned = held.values.filter { entry in
+            if entry.expiresAt <= now { return true }
+            guard let owner = entry.holder, owner != holder else { return false }
+            return !live.contains(owner)
+        }
+        for entry in abandoned {
             held.removeValue(forKey: entry.reservation.id)
             unreserve(entry.reservation)
         }
-        return expired.count
+        leases = leases.filter { $0.value >= staleBefore || $0.key == holder }
+        return abandoned.count
+    }
+
+    public func renewLease(now: Int64) {
+        if let holder { leases[holder] = now }
+    }
+
+    public func releaseHeld() -> Int {
+        guard let holder else { return 0 }
+        let own = held.values.filter { $0.holder == holder }
+        for entry in own {
+            held.removeValue(forKey: entry.reservation.id)
+            unreserve(entry.reservation)
+        }
+        return own.count
     }
 
     public func ping() {}

@@ -39,6 +39,37 @@ enum LedgerSQL {
         WHERE subject_kind = ?2 AND subject = ?3 AND window_label = ?4 AND period_start = ?5
         """
 
+    /// Adds ?6 tokens to a row of a reservation in flight if they fit under the cap ?5.
+    static let sqliteGrow = """
+        UPDATE budget_windows SET reserved = reserved + ?6, token_limit = ?5
+        WHERE subject_kind = ?1 AND subject = ?2 AND window_label = ?3 AND period_start = ?4
+          AND used + reserved + ?6 <= ?5
+        RETURNING used, reserved
+        """
+
+    static let sqliteInsertReservation = "INSERT INTO reservations (id, tokens, charges, expires_at, holder) VALUES (?1, ?2, ?3, ?4, ?5)"
+
+    static let sqliteGrowReservation = "UPDATE reservations SET tokens = tokens + ?2 WHERE id = ?1 RETURNING tokens"
+
+    /// Reservations past their lifetime, and those of holders (other than ?3) whose lease was not
+    /// renewed since ?2.
+    static let sqliteDeleteAbandoned = """
+        DELETE FROM reservations
+        WHERE expires_at <= ?1
+           OR (holder IS NOT NULL AND holder <> ?3
+               AND holder NOT IN (SELECT holder FROM ledger_leases WHERE renewed_at >= ?2))
+        RETURNING tokens, charges
+        """
+
+    static let sqliteDeleteStaleLeases = "DELETE FROM ledger_leases WHERE renewed_at < ?1 AND holder <> ?2"
+
+    static let sqliteRenewLease = """
+        INSERT INTO ledger_leases (holder, renewed_at) VALUES (?1, ?2)
+        ON CONFLICT (holder) DO UPDATE SET renewed_at = excluded.renewed_at
+        """
+
+    static let sqliteDeleteHeld = "DELETE FROM reservations WHERE holder = ?1 RETURNING tokens, charges"
+
     static let sqliteUsageByIdentity = """
         SELECT identity, team,
                CAST(SUM(input_tokens + output_tokens + cache_read_tokens + cache_creation_tokens) AS BIGINT) AS used

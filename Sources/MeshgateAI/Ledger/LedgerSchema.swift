@@ -61,6 +61,17 @@ enum LedgerSchema {
             """,
             "CREATE INDEX usage_events_ts ON usage_events (ts_ms)",
         ]),
+        // Rows written before this have no holder; they are reclaimed when they expire, as before.
+        Migration(version: 2, name: "reservation holders and their leases", statements: [
+            "ALTER TABLE reservations ADD COLUMN holder TEXT",
+            "CREATE INDEX reservations_holder ON reservations (holder)",
+            """
+            CREATE TABLE ledger_leases (
+                holder TEXT PRIMARY KEY,
+                renewed_at BIGINT NOT NULL
+            )
+            """,
+        ]),
     ]
 
     /// The newest schema version this build knows.

@@ -16,6 +16,8 @@ public final class PostgresTokenLedger: TokenLedger, UsageReportSource {
     private let logger: Logger
     private let lifetime: Int64
     private let operationTimeout: Duration
+    /// The instance whose reservations these are (its lease is renewed in the ledger); nil: none.
+    public let holder: String?
 
     /// A `postgres://` URL that cannot be used.
     public struct InvalidURL: Error, CustomStringConvertible {
@@ -27,7 +29,7 @@ public final class PostgresTokenLedger: TokenLedger, UsageReportSource {
 
     /// Creates a ledger for `url` (`postgres://user[:password]@host[:port]/database[?sslmode=disable|prefer|require]`).
     /// Nothing connects until `run()` runs and an operation needs a connection.
-    public init(url: String, logger: Logger = Logger(label: "meshgate.ai.ledger"),
+    public init(url: String, holder: String? = nil, logger: Logger = Logger(label: "meshgate.ai.ledger"),
                 reservationLifetimeSeconds: Int64 = defaultReservationLifetimeSeconds,
                 operationTimeout: Duration = .seconds(5)) throws {
         guard let components = URLComponents(string: url),
@@ -48,6 +50,7 @@ public final class PostgresTokenLedger: TokenLedger, UsageReportSource {
         configuration.options.connectTimeout = .seconds(3)
         client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.logger = logger
+        self.holder = holder
         lifetime = reservationLifetimeSeconds
         self.operationTimeout = operationTimeout
     }
@@ -131,7 +134,7 @@ public final class PostgresTokenLedger: TokenLedger, UsageReportSource {
                         if remaining < tightest?.remaining ?? Int.max { tightest = (remaining, charge.period.end) }
                     }
                     try await connection.query(
-                        "INSERT INTO reservations (id, tokens, charges, expires_at) VALUES (\(id), \(tokens), \(LedgerSchema.encode(charges)), \(Int(expires)))",
+                        "INSERT INTO reservations (id, tokens, charges, expires_at, holder) VALUES (\(id), \(tokens), \(LedgerSchema.encode(charges)), \(Int(expires)), \(self.holder))",
                         logger: self.logger)
                     return LedgerReservation(id: id, tokens: tokens, charges: charges,
                                              remaining: tightest?.remaining, resetsAt: tightest?.resetsAt)
@@ -154,9 +157,10 @@ public final class PostgresTokenLedger: TokenLedger, UsageReportSource {
                 try await Self.skipCommitFlush(on: connection, logger: self.logger)
                 let rows = try await connection.query("DELETE FROM reservations WHERE id = \(reservation.id) RETURNING tokens",
                                                       logger: self.logger)
-                var deleted = false
-                for try await _ in rows.decode(Int.self) { deleted = true }
-                if deleted { try await Self.decrement(reservation.charges, by: reservation.tokens, on: connection, logger: self.logger) }
+                // What is held now: a stream may have grown its reservation since it was made.
+                var held: Int?
+                for try await tokens in rows.decode(Int.self) { held = tokens }
+                if let held { try await Self.decrement(reservation.charges, by: held, on: connection, logger: self.logger) }
             }
         }
     }
@@ -165,17 +169,92 @@ public final class PostgresTokenLedger: TokenLedger, UsageReportSource {
         try await apply(usage, releasing: nil)
     }
 
-    public func reclaimExpired(now: Int64) async throws -> Int {
-        try await guarded {
+    public func grow(_ reservation: LedgerReservation, by tokens: Int, now: Int64) async throws -> ReservationOutcome {
+        guard tokens > 0, !reservation.charges.isEmpty else { return .reserved(reservation) }
+        do {
+            return .reserved(try await guarded {
+                try await self.client.withTransaction(logger: self.logger) { connection -> LedgerReservation in
+                    try await Self.skipCommitFlush(on: connection, logger: self.logger)
+                    var binds = PostgresBindings()
+                    binds.append(reservation.id)
+                    binds.append(tokens)
+                    let held = try await connection.query(PostgresQuery(unsafeSQL: Self.growReservationSQL, binds: binds), logger: self.logger)
+                    var grown = reservation
+                    grown.remaining = nil
+                    var found = false
+                    for try await total in held.decode(Int.self) { grown.tokens = total; found = true }
+                    guard found else { throw BudgetRefusal.gone(reservation, requested: tokens) }
+                    // Rows in the reservation's order, which is every reservation's: no deadlock with a reserve.
+                    for charge in reservation.charges {
+                        var binds = PostgresBindings()
+                        Self.bindKey(charge, into: &binds, withPeriodEnd: false)
+                        binds.append(charge.limit)
+                        binds.append(tokens)
+                        let rows = try await connection.query(PostgresQuery(unsafeSQL: Self.growSQL, binds: binds), logger: self.logger)
+                        var row: (Int, Int)?
+                        for try await values in rows.decode((Int, Int).self) { row = values }
+                        guard let (used, reserved) = row else {
+                            let current = try await Self.window(charge, on: connection, logger: self.logger)
+                            throw BudgetRefusal(charge: charge, requested: tokens, used: current?.used ?? 0,
+                                                reserved: current?.reserved ?? 0)
+                        }
+                        let remaining = charge.limit - used - reserved
+                        if remaining < grown.remaining ?? Int.max { grown.remaining = remaining }
+                    }
+                    return grown
+                }
+            })
+        } catch let refusal as BudgetRefusal {
+            return .refused(refusal)
+        }
+    }
+
+    public func reclaimAbandoned(now: Int64, staleBefore: Int64) async throws -> Int {
+        let own = holder ?? ""
+        return try await guarded {
             try await self.client.withTransaction(logger: self.logger) { connection -> Int in
-                let rows = try await connection.query(
-                    "DELETE FROM reservations WHERE expires_at <= \(Int(now)) RETURNING tokens, charges", logger: self.logger)
-                var expired: [(Int, String)] = []
-                for try await row in rows.decode((Int, String).self) { expired.append(row) }
-                for (tokens, charges) in expired {
+                var binds = PostgresBindings()
+                binds.append(Int(now))
+                binds.append(Int(staleBefore))
+                binds.append(own)
+                let rows = try await connection.query(PostgresQuery(unsafeSQL: Self.deleteAbandonedSQL, binds: binds), logger: self.logger)
+                var abandoned: [(Int, String)] = []
+                for try await row in rows.decode((Int, String).self) { abandoned.append(row) }
+                for (tokens, charges) in abandoned {
                     try await Self.decrement(LedgerSchema.decode(charges), by: tokens, on: connection, logger: self.logger)
                 }
-                return expired.count
+                var leaseBinds = PostgresBindings()
+                leaseBinds.append(Int(staleBefore))
+                leaseBinds.append(own)
+                try await connection.query(PostgresQuery(unsafeSQL: Self.deleteStaleLeasesSQL, binds: leaseBinds), logger: self.logger)
+                return abandoned.count
+            }
+        }
+    }
+
+    public func renewLease(now: Int64) async throws {
+        guard let holder else { return }
+        var bindings = PostgresBindings()
+        bindings.append(holder)
+        bindings.append(Int(now))
+        let binds = bindings
+        _ = try await guarded {
+            try await self.client.query(PostgresQuery(unsafeSQL: Self.renewLeaseSQL, binds: binds), logger: self.logger)
+        }
+    }
+
+    public func releaseHeld() async throws -> Int {
+        guard let holder else { return 0 }
+        return try await guarded {
+            try await self.client.withTransaction(logger: self.logger) { connection -> Int in
+                let rows = try await connection.query("DELETE FROM reservations WHERE holder = \(holder) RETURNING tokens, charges",
+                                                      logger: self.logger)
+                var held: [(Int, String)] = []
+                for try await row in rows.decode((Int, String).self) { held.append(row) }
+                for (tokens, charges) in held {
+                    try await Self.decrement(LedgerSchema.decode(charges), by: tokens, on: connection, logger: self.logger)
+                }
+                return held.count
             }
         }
     }
@@ -221,6 +300,11 @@ public final class PostgresTokenLedger: TokenLedger, UsageReportSource {
     private static let insertEventSQL = LedgerSQL.postgres(LedgerSQL.sqliteInsertEvent)
     private static let chargeSQL = LedgerSQL.postgres(LedgerSQL.sqliteCharge)
     private static let unreserveSQL = LedgerSQL.postgres(LedgerSQL.sqliteUnreserve)
+    private static let growSQL = LedgerSQL.postgres(LedgerSQL.sqliteGrow)
+    private static let growReservationSQL = LedgerSQL.postgres(LedgerSQL.sqliteGrowReservation)
+    private static let deleteAbandonedSQL = LedgerSQL.postgres(LedgerSQL.sqliteDeleteAbandoned)
+    private static let deleteStaleLeasesSQL = LedgerSQL.postgres(LedgerSQL.sqliteDeleteStaleLeases)
+    private static let renewLeaseSQL = LedgerSQL.postgres(LedgerSQL.sqliteRenewLease)
 
     private func apply(_ usage: UsageRecord, releasing reservation: LedgerReservation?) async throws {
         try await guarded {

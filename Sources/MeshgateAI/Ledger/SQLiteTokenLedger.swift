@@ -14,16 +14,20 @@ public final class SQLiteTokenLedger: TokenLedger, UsageReportSource {
     /// Every write goes through it: concurrent operations share one transaction (group commit).
     let batcher: SQLiteWriteBatcher
     private let lifetime: Int64
+    /// The instance whose reservations these are (its lease is renewed in the ledger); nil: none.
+    public let holder: String?
     /// The database file.
     public let path: String
     /// Files of this ledger that group or others could read and that opening it made private
     /// (mode 0600); the caller logs them. Empty for a ledger created by this version.
     public let tightenedFiles: [String]
 
-    /// Opens (creating if needed, mode 0600) the ledger at `path` and brings its schema up to date.
-    /// Throws `LedgerUnavailable` when the file cannot be opened or migrated.
-    public init(path: String, reservationLifetimeSeconds: Int64 = defaultReservationLifetimeSeconds) throws {
+    /// Opens (creating if needed, mode 0600) the ledger at `path` and brings its schema up to date;
+    /// reservations made through it belong to `holder`. Throws `LedgerUnavailable` when the file
+    /// cannot be opened or migrated.
+    public init(path: String, holder: String? = nil, reservationLifetimeSeconds: Int64 = defaultReservationLifetimeSeconds) throws {
         self.path = path
+        self.holder = holder
         lifetime = reservationLifetimeSeconds
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
@@ -90,7 +94,7 @@ public final class SQLiteTokenLedger: TokenLedger, UsageReportSource {
         guard !charges.isEmpty else {
             return .reserved(LedgerReservation(id: id, tokens: tokens, charges: [], remaining: nil, resetsAt: nil))
         }
-        let lifetime = lifetime
+        let lifetime = lifetime, holder = holder
         do {
             let reservation = try await write { db -> LedgerReservation in
                 var tightest: (remaining: Int, resetsAt: Int64)?
@@ -111,8 +115,8 @@ public final class SQLiteTokenLedger: TokenLedger, UsageReportSource {
                     let remaining = charge.limit - (row["used"] as Int) - (row["reserved"] as Int)
                     if remaining < tightest?.remaining ?? Int.max { tightest = (remaining, charge.period.end) }
                 }
-                try db.cachedStatement(sql: "INSERT INTO reservations (id, tokens, charges, expires_at) VALUES (?, ?, ?, ?)")
-                    .execute(arguments: [id, tokens, LedgerSchema.encode(charges), now + lifetime])
+                try db.cachedStatement(sql: LedgerSQL.sqliteInsertReservation)
+                    .execute(arguments: [id, tokens, LedgerSchema.encode(charges), now + lifetime, holder])
                 return LedgerReservation(id: id, tokens: tokens, charges: charges,
                                          remaining: tightest?.remaining, resetsAt: tightest?.resetsAt)
             }
@@ -136,10 +140,59 @@ public final class SQLiteTokenLedger: TokenLedger, UsageReportSource {
         _ = try await write { db in try Self.apply(usage, releasing: nil, in: db) }
     }
 
-    public func reclaimExpired(now: Int64) async throws -> Int {
-        try await write { db in
-            let rows = try Row.fetchAll(db, sql: "DELETE FROM reservations WHERE expires_at <= ? RETURNING tokens, charges",
-                                        arguments: [now])
+    public func grow(_ reservation: LedgerReservation, by tokens: Int, now: Int64) async throws -> ReservationOutcome {
+        guard tokens > 0, !reservation.charges.isEmpty else { return .reserved(reservation) }
+        do {
+            return .reserved(try await write { db in
+                guard let held = try Int.fetchOne(db.cachedStatement(sql: LedgerSQL.sqliteGrowReservation),
+                                                  arguments: [reservation.id, tokens]) else {
+                    throw BudgetRefusal.gone(reservation, requested: tokens)
+                }
+                var grown = reservation
+                grown.tokens = held
+                grown.remaining = nil
+                for charge in reservation.charges {
+                    let row = try Row.fetchOne(db.cachedStatement(sql: LedgerSQL.sqliteGrow), arguments: [
+                        charge.subject.kind, charge.subject.name, charge.window, charge.period.start, charge.limit, tokens,
+                    ])
+                    guard let row else {
+                        let current = try Row.fetchOne(db.cachedStatement(sql: LedgerSQL.sqliteSelectWindow), arguments: [
+                            charge.subject.kind, charge.subject.name, charge.window, charge.period.start,
+                        ])
+                        throw BudgetRefusal(charge: charge, requested: tokens, used: current?["used"] ?? 0,
+                                            reserved: current?["reserved"] ?? 0)
+                    }
+                    let remaining = charge.limit - (row["used"] as Int) - (row["reserved"] as Int)
+                    if remaining < grown.remaining ?? Int.max { grown.remaining = remaining }
+                }
+                return grown
+            })
+        } catch let refusal as BudgetRefusal {
+            return .refused(refusal)
+        }
+    }
+
+    public func reclaimAbandoned(now: Int64, staleBefore: Int64) async throws -> Int {
+        let own = holder ?? ""
+        return try await write { db in
+            let rows = try Row.fetchAll(db, sql: LedgerSQL.sqliteDeleteAbandoned, arguments: [now, staleBefore, own])
+            for row in rows {
+                try Self.decrement(charges: LedgerSchema.decode(row["charges"]), by: row["tokens"], in: db)
+            }
+            try db.execute(sql: LedgerSQL.sqliteDeleteStaleLeases, arguments: [staleBefore, own])
+            return rows.count
+        }
+    }
+
+    public func renewLease(now: Int64) async throws {
+        guard let holder else { return }
+        _ = try await write { db in try db.cachedStatement(sql: LedgerSQL.sqliteRenewLease).execute(arguments: [holder, now]) }
+    }
+
+    public func releaseHeld() async throws -> Int {
+        guard let holder else { return 0 }
+        return try await write { db in
+            let rows = try Row.fetchAll(db, sql: LedgerSQL.sqliteDeleteHeld, arguments: [holder])
             for row in rows {
                 try Self.decrement(charges: LedgerSchema.decode(row["charges"]), by: row["tokens"], in: db)
             }
@@ -200,8 +253,9 @@ public final class SQLiteTokenLedger: TokenLedger, UsageReportSource {
         guard db.changesCount == 1 else { return false }  // already recorded
         var released = 0
         if let reservation {
-            try db.cachedStatement(sql: "DELETE FROM reservations WHERE id = ?").execute(arguments: [reservation.id])
-            if db.changesCount == 1 { released = reservation.tokens }
+            // What is held now: a stream may have grown its reservation since it was made.
+            released = try Int.fetchOne(db.cachedStatement(sql: "DELETE FROM reservations WHERE id = ? RETURNING tokens"),
+                                        arguments: [reservation.id]) ?? 0
         }
         for charge in usage.charges {
             try db.cachedStatement(sql: LedgerSQL.sqliteCharge).execute(arguments: [

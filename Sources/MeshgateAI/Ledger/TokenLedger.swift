@@ -3,8 +3,12 @@
 ///
 /// A request first `reserve`s its likely cost on every budget that applies: atomically, so either all
 /// rows take the reservation or none does, and concurrent reservations can never jointly exceed a cap.
-/// When the call ends it is `settle`d to the real usage (or `release`d on error). A reservation whose
-/// holder died is reclaimed once it expires, so a crashed node does not hold budget forever.
+/// When the call ends it is `settle`d to the real usage (or `release`d on error); a stream that
+/// outgrows its reservation `grow`s it as it goes, so what is held tracks what is being used.
+///
+/// Reservations belong to the ledger's `holder` (a meshgate instance), whose lease is renewed by a
+/// heartbeat: an instance frees its own reservations when it starts again, and the reservations of
+/// an instance whose lease went stale (it crashed, or lost the ledger) are reclaimed by the others.
 public protocol TokenLedger: Sendable {
     /// Reserves `tokens` on every charge's row, or refuses naming the first charge that cannot take it.
     /// `now` is Unix seconds. Throws `LedgerUnavailable` when the backend cannot be reached.
@@ -16,8 +20,18 @@ public protocol TokenLedger: Sendable {
     func release(_ reservation: LedgerReservation) async throws
     /// Records usage that had no reservation (e.g. spooled while the ledger was down). Idempotent per `usage.id`.
     func record(_ usage: UsageRecord) async throws
-    /// Gives back reservations that expired before `now` (their holder crashed); returns how many.
-    func reclaimExpired(now: Int64) async throws -> Int
+    /// Adds `tokens` to a reservation in flight on every row it charges, atomically and only if
+    /// every cap still takes them: the grown reservation, or the refusal (nothing changed). A
+    /// reservation that is no longer held (settled, released, reclaimed) is refused.
+    func grow(_ reservation: LedgerReservation, by tokens: Int, now: Int64) async throws -> ReservationOutcome
+    /// Gives back reservations that expired before `now`, and those whose holder's lease was last
+    /// renewed before `staleBefore` (the holder died); forgets those leases. Returns how many.
+    func reclaimAbandoned(now: Int64, staleBefore: Int64) async throws -> Int
+    /// Renews this ledger's holder's lease at `now` (its heartbeat); nothing without a holder.
+    func renewLease(now: Int64) async throws
+    /// Gives back every reservation of this ledger's holder: left by its previous run when called
+    /// at start. Returns how many; 0 without a holder.
+    func releaseHeld() async throws -> Int
     /// Usage per team and identity in their current windows.
     func report(budgets: [TokenBudget], now: Int64) async throws -> UsageReport
     /// Succeeds when the backend answers (for `/healthz` and for leaving fail-open mode).
@@ -155,5 +169,14 @@ public struct LedgerUnavailable: Error, Sendable, CustomStringConvertible {
     }
 }
 
-/// How long a reservation lives before it is presumed abandoned (a long stream settles within it).
+/// How long a reservation lives before it is presumed abandoned whatever its holder's lease says
+/// (a long stream settles within it); leases normally free a dead holder's reservations long before.
 public let defaultReservationLifetimeSeconds: Int64 = 3600
+
+/// When a refusal is about a reservation that is no longer held, rather than a cap.
+extension BudgetRefusal {
+    /// A refusal for growing `reservation` (which charges at least one row) when it is no longer held.
+    static func gone(_ reservation: LedgerReservation, requested: Int) -> BudgetRefusal {
+        BudgetRefusal(charge: reservation.charges[0], requested: requested, used: 0, reserved: 0)
+    }
+}
