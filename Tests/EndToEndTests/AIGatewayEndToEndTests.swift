@@ -29,6 +29,8 @@ import Testing
         var extraModels = ""
         /// More top-level configuration (rulesets, portal).
         var extraTopLevel = ""
+        /// More `ai:` keys (indented for the section).
+        var extraAI = ""
 
         struct Server {
             let process: StreamingClient
@@ -105,6 +107,7 @@ import Testing
             ai:
               ledger: \(world.ledger)
               ledger_unavailable: \(world.failOpen ? "fail_open" : "fail_closed")
+            \(world.extraAI)
               providers:
                 fakeopenai: { format: openai, base_url: "https://localhost:\(world.providerPort)/v1", api_key_env: FAKE_PROVIDER_KEY }
                 fakeanthropic: { format: anthropic, base_url: "https://localhost:\(world.providerPort)", api_key_env: FAKE_PROVIDER_KEY }
