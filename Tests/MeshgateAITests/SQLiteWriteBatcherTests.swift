@@ -29,8 +29,10 @@ import Testing
             try await held.value
         }
 
+        /// Waits for `condition`; the limit only stops a broken batcher from hanging the run (a
+        /// loaded CI runner has starved this loop for several seconds).
         static func until(_ condition: () -> Bool) async throws {
-            let deadline = ContinuousClock.now + .seconds(10)
+            let deadline = ContinuousClock.now + .seconds(60)
             while !condition() {
                 guard ContinuousClock.now < deadline else { throw CancellationError() }
                 try await Task.sleep(for: .milliseconds(2))

@@ -118,19 +118,7 @@ public final class PostgresTokenLedger: TokenLedger, UsageReportSource {
                     try await Self.skipCommitFlush(on: connection, logger: self.logger)
                     var tightest: (remaining: Int, resetsAt: Int64)?
                     for charge in charges {
-                        var binds = PostgresBindings()
-                        Self.bindKey(charge, into: &binds, withPeriodEnd: true)
-                        binds.append(charge.limit)
-                        binds.append(tokens)
-                        let rows = try await connection.query(PostgresQuery(unsafeSQL: Self.reserveSQL, binds: binds), logger: self.logger)
-                        var row: (Int, Int)?
-                        for try await values in rows.decode((Int, Int).self) { row = values }
-                        guard let (used, reserved) = row else {
-                            let current = try await Self.window(charge, on: connection, logger: self.logger)
-                            throw BudgetRefusal(charge: charge, requested: tokens, used: current?.used ?? 0,
-                                                reserved: current?.reserved ?? 0)
-                        }
-                        let remaining = charge.limit - used - reserved
+                        let remaining = try await Self.take(tokens, on: charge, with: Self.reserveSQL, on: connection, logger: self.logger)
                         if remaining < tightest?.remaining ?? Int.max { tightest = (remaining, charge.period.end) }
                     }
                     try await connection.query(
@@ -186,19 +174,7 @@ public final class PostgresTokenLedger: TokenLedger, UsageReportSource {
                     guard found else { throw BudgetRefusal.gone(reservation, requested: tokens) }
                     // Rows in the reservation's order, which is every reservation's: no deadlock with a reserve.
                     for charge in reservation.charges {
-                        var binds = PostgresBindings()
-                        Self.bindKey(charge, into: &binds, withPeriodEnd: false)
-                        binds.append(charge.limit)
-                        binds.append(tokens)
-                        let rows = try await connection.query(PostgresQuery(unsafeSQL: Self.growSQL, binds: binds), logger: self.logger)
-                        var row: (Int, Int)?
-                        for try await values in rows.decode((Int, Int).self) { row = values }
-                        guard let (used, reserved) = row else {
-                            let current = try await Self.window(charge, on: connection, logger: self.logger)
-                            throw BudgetRefusal(charge: charge, requested: tokens, used: current?.used ?? 0,
-                                                reserved: current?.reserved ?? 0)
-                        }
-                        let remaining = charge.limit - used - reserved
+                        let remaining = try await Self.take(tokens, on: charge, with: Self.growSQL, on: connection, logger: self.logger)
                         if remaining < grown.remaining ?? Int.max { grown.remaining = remaining }
                     }
                     return grown
@@ -217,17 +193,13 @@ public final class PostgresTokenLedger: TokenLedger, UsageReportSource {
                 binds.append(Int(now))
                 binds.append(Int(staleBefore))
                 binds.append(own)
-                let rows = try await connection.query(PostgresQuery(unsafeSQL: Self.deleteAbandonedSQL, binds: binds), logger: self.logger)
-                var abandoned: [(Int, String)] = []
-                for try await row in rows.decode((Int, String).self) { abandoned.append(row) }
-                for (tokens, charges) in abandoned {
-                    try await Self.decrement(LedgerSchema.decode(charges), by: tokens, on: connection, logger: self.logger)
-                }
+                let abandoned = try await Self.giveBack(PostgresQuery(unsafeSQL: Self.deleteAbandonedSQL, binds: binds),
+                                                        on: connection, logger: self.logger)
                 var leaseBinds = PostgresBindings()
                 leaseBinds.append(Int(staleBefore))
                 leaseBinds.append(own)
                 try await connection.query(PostgresQuery(unsafeSQL: Self.deleteStaleLeasesSQL, binds: leaseBinds), logger: self.logger)
-                return abandoned.count
+                return abandoned
             }
         }
     }
@@ -247,14 +219,8 @@ public final class PostgresTokenLedger: TokenLedger, UsageReportSource {
         guard let holder else { return 0 }
         return try await guarded {
             try await self.client.withTransaction(logger: self.logger) { connection -> Int in
-                let rows = try await connection.query("DELETE FROM reservations WHERE holder = \(holder) RETURNING tokens, charges",
-                                                      logger: self.logger)
-                var held: [(Int, String)] = []
-                for try await row in rows.decode((Int, String).self) { held.append(row) }
-                for (tokens, charges) in held {
-                    try await Self.decrement(LedgerSchema.decode(charges), by: tokens, on: connection, logger: self.logger)
-                }
-                return held.count
+                try await Self.giveBack("DELETE FROM reservations WHERE holder = \(holder) RETURNING tokens, charges",
+                                        on: connection, logger: self.logger)
             }
         }
     }
@@ -367,6 +333,36 @@ public final class PostgresTokenLedger: TokenLedger, UsageReportSource {
         var out: (used: Int, reserved: Int)?
         for try await (used, reserved) in rows.decode((Int, Int).self) { out = (used, reserved) }
         return out
+    }
+
+    /// Adds `tokens` to `charge`'s row with `sql` (a conditional reserve or grow, binding the row's
+    /// key, its limit and the tokens) and returns what the row has left, or throws the refusal.
+    private static func take(_ tokens: Int, on charge: BudgetCharge, with sql: String, on connection: PostgresConnection,
+                             logger: Logger) async throws -> Int {
+        var binds = PostgresBindings()
+        bindKey(charge, into: &binds, withPeriodEnd: sql == reserveSQL)
+        binds.append(charge.limit)
+        binds.append(tokens)
+        let rows = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
+        var row: (Int, Int)?
+        for try await values in rows.decode((Int, Int).self) { row = values }
+        guard let (used, reserved) = row else {
+            let current = try await window(charge, on: connection, logger: logger)
+            throw BudgetRefusal(charge: charge, requested: tokens, used: current?.used ?? 0, reserved: current?.reserved ?? 0)
+        }
+        return charge.limit - used - reserved
+    }
+
+    /// Runs `query` (deleting reservations, returning their tokens and charges) and takes what they
+    /// held off their rows; returns how many it deleted.
+    private static func giveBack(_ query: PostgresQuery, on connection: PostgresConnection, logger: Logger) async throws -> Int {
+        let rows = try await connection.query(query, logger: logger)
+        var deleted: [(Int, String)] = []
+        for try await row in rows.decode((Int, String).self) { deleted.append(row) }
+        for (tokens, charges) in deleted {
+            try await decrement(LedgerSchema.decode(charges), by: tokens, on: connection, logger: logger)
+        }
+        return deleted.count
     }
 
     private static func decrement(_ charges: [BudgetCharge], by tokens: Int, on connection: PostgresConnection,

@@ -104,14 +104,8 @@ public final class SQLiteTokenLedger: TokenLedger, UsageReportSource {
                         charge.subject.kind, charge.subject.name, charge.window, charge.period.start, charge.period.end,
                         charge.limit, tokens,
                     ])
-                    guard let row else {
-                        // Throwing rolls back the rows already reserved in this transaction.
-                        let current = try Row.fetchOne(db.cachedStatement(sql: LedgerSQL.sqliteSelectWindow), arguments: [
-                            charge.subject.kind, charge.subject.name, charge.window, charge.period.start,
-                        ])
-                        throw BudgetRefusal(charge: charge, requested: tokens, used: current?["used"] ?? 0,
-                                            reserved: current?["reserved"] ?? 0)
-                    }
+                    // Throwing rolls back the rows already reserved in this transaction.
+                    guard let row else { throw try Self.refusal(charge, requested: tokens, in: db) }
                     let remaining = charge.limit - (row["used"] as Int) - (row["reserved"] as Int)
                     if remaining < tightest?.remaining ?? Int.max { tightest = (remaining, charge.period.end) }
                 }
@@ -155,13 +149,7 @@ public final class SQLiteTokenLedger: TokenLedger, UsageReportSource {
                     let row = try Row.fetchOne(db.cachedStatement(sql: LedgerSQL.sqliteGrow), arguments: [
                         charge.subject.kind, charge.subject.name, charge.window, charge.period.start, charge.limit, tokens,
                     ])
-                    guard let row else {
-                        let current = try Row.fetchOne(db.cachedStatement(sql: LedgerSQL.sqliteSelectWindow), arguments: [
-                            charge.subject.kind, charge.subject.name, charge.window, charge.period.start,
-                        ])
-                        throw BudgetRefusal(charge: charge, requested: tokens, used: current?["used"] ?? 0,
-                                            reserved: current?["reserved"] ?? 0)
-                    }
+                    guard let row else { throw try Self.refusal(charge, requested: tokens, in: db) }
                     let remaining = charge.limit - (row["used"] as Int) - (row["reserved"] as Int)
                     if remaining < grown.remaining ?? Int.max { grown.remaining = remaining }
                 }
@@ -175,12 +163,9 @@ public final class SQLiteTokenLedger: TokenLedger, UsageReportSource {
     public func reclaimAbandoned(now: Int64, staleBefore: Int64) async throws -> Int {
         let own = holder ?? ""
         return try await write { db in
-            let rows = try Row.fetchAll(db, sql: LedgerSQL.sqliteDeleteAbandoned, arguments: [now, staleBefore, own])
-            for row in rows {
-                try Self.decrement(charges: LedgerSchema.decode(row["charges"]), by: row["tokens"], in: db)
-            }
+            let count = try Self.giveBack(LedgerSQL.sqliteDeleteAbandoned, arguments: [now, staleBefore, own], in: db)
             try db.execute(sql: LedgerSQL.sqliteDeleteStaleLeases, arguments: [staleBefore, own])
-            return rows.count
+            return count
         }
     }
 
@@ -191,13 +176,7 @@ public final class SQLiteTokenLedger: TokenLedger, UsageReportSource {
 
     public func releaseHeld() async throws -> Int {
         guard let holder else { return 0 }
-        return try await write { db in
-            let rows = try Row.fetchAll(db, sql: LedgerSQL.sqliteDeleteHeld, arguments: [holder])
-            for row in rows {
-                try Self.decrement(charges: LedgerSchema.decode(row["charges"]), by: row["tokens"], in: db)
-            }
-            return rows.count
-        }
+        return try await write { db in try Self.giveBack(LedgerSQL.sqliteDeleteHeld, arguments: [holder], in: db) }
     }
 
     public func ping() async throws {
@@ -264,6 +243,24 @@ public final class SQLiteTokenLedger: TokenLedger, UsageReportSource {
             ])
         }
         return true
+    }
+
+    /// Why `charge`'s row cannot take `requested` more tokens.
+    private static func refusal(_ charge: BudgetCharge, requested: Int, in db: Database) throws -> BudgetRefusal {
+        let current = try Row.fetchOne(db.cachedStatement(sql: LedgerSQL.sqliteSelectWindow), arguments: [
+            charge.subject.kind, charge.subject.name, charge.window, charge.period.start,
+        ])
+        return BudgetRefusal(charge: charge, requested: requested, used: current?["used"] ?? 0, reserved: current?["reserved"] ?? 0)
+    }
+
+    /// Runs `sql` (deleting reservations, returning their tokens and charges) and takes what they
+    /// held off their rows; returns how many it deleted.
+    private static func giveBack(_ sql: String, arguments: StatementArguments, in db: Database) throws -> Int {
+        let rows = try Row.fetchAll(db, sql: sql, arguments: arguments)
+        for row in rows {
+            try decrement(charges: LedgerSchema.decode(row["charges"]), by: row["tokens"], in: db)
+        }
+        return rows.count
     }
 
     private static func unreserve(_ id: String, in db: Database) throws -> Bool {
