@@ -31,6 +31,11 @@ public struct LLMRequestFacts: Sendable, Hashable {
         (textBytes + 3) / 4 + mediaParts * Self.mediaPartTokens
     }
 
+    /// Input tokens a hard cap reserves: `ceil(textBytes / 2)` (see `ReservationRequest`).
+    public var conservativeInputTokens: Int {
+        (textBytes + 1) / 2 + mediaParts * Self.mediaPartTokens
+    }
+
     /// Creates facts directly (tests, callers with their own parser).
     public init(model: String? = nil, stream: Bool = false, maxOutputTokens: Int? = nil, textBytes: Int = 0, mediaParts: Int = 0) {
         self.model = model
@@ -138,6 +143,25 @@ extension LLMRequestFacts {
             guard let end = scan.lastTopLevelEnd else { return nil }
             return ByteEdit(range: end..<end, replacement: Array(#","stream_options":{"include_usage":true}"#.utf8))
         }
+    }
+
+    /// The edit that caps a request's output at `tokens` when it set no cap of its own, in the
+    /// member `endpoint` reads (`max_completion_tokens` for chat, `max_output_tokens` for
+    /// Responses, `max_tokens` otherwise), appended after the last top-level member; nil when the
+    /// body has a cap, is not a whole JSON object, or is an embeddings call.
+    public static func outputCapEdit(body: ByteBuffer, endpoint: LLMEndpoint, tokens: Int) -> ByteEdit? {
+        guard endpoint != .embeddings else { return nil }
+        var scan = RequestScan()
+        var scanner = JSONFieldScanner()
+        scanner.scan(body.readableBytesView, visitor: &scan)
+        scanner.finish(visitor: &scan)
+        guard scan.rootIsObject, scan.rootClosed, scan.facts.maxOutputTokens == nil, let end = scan.lastTopLevelEnd else { return nil }
+        let member = switch endpoint {
+        case .chatCompletions: "max_completion_tokens"
+        case .responses: "max_output_tokens"
+        case .completions, .messages, .embeddings: "max_tokens"
+        }
+        return ByteEdit(range: end..<end, replacement: Array(",\"\(member)\":\(max(1, tokens))".utf8))
     }
 
     /// `includeUsageEdit` for a body in a `ByteBuffer`.

@@ -57,9 +57,20 @@ extension HTTPProxyHandler {
                       message: "meshgate: token usage cannot be recorded, so the call is refused (ai.ledger_unavailable: fail_closed): \(reason)")
         case .admitted(let reservation):
             tx.metered?.admitted(reservation)
+            capOutput(tx, reservation: reservation)
             askForStreamUsage(tx)
             startAttempt(tx, context: context)
         }
+    }
+
+    /// A hard-capped call that set no output cap gets the output part of its reservation as one,
+    /// so the provider stops where the budget does. Only a whole, unencoded held body is edited.
+    func capOutput(_ tx: HTTPTransaction, reservation: LedgerReservation?) {
+        guard let ai = services.ai, let call = tx.llmCall, let facts = tx.llmFacts, tx.requestEnded,
+              !tx.head.headers.contains(name: "content-encoding"), let body = tx.heldBody,
+              let tokens = ai.injectedOutputCap(facts: facts, endpoint: call.endpoint, identity: identity, reservation: reservation),
+              let edit = LLMRequestFacts.outputCapEdit(body: body, endpoint: call.endpoint, tokens: tokens) else { return }
+        tx.replaceHeldBody(edit.applied(to: body))
     }
 
     /// OpenAI streams report usage only when asked (`stream_options.include_usage`); ask for the

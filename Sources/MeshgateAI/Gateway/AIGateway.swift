@@ -80,7 +80,21 @@ public final class AIGateway: Sendable {
     /// `identity`: its input estimate plus its `max_tokens`, or plus `defaultMaxOutputTokens`
     /// fitted to the remaining budget when it set none.
     public func admit(facts: LLMRequestFacts, endpoint: LLMEndpoint, identity: Identity?) async -> Admission {
-        await admit(ReservationRequest(facts: facts, endpoint: endpoint, defaultOutputTokens: defaultMaxOutputTokens), identity: identity)
+        await admit(reservationRequest(facts: facts, endpoint: endpoint, identity: identity), identity: identity)
+    }
+
+    /// What a call whose body reads as `facts` asks the ledger to hold for `identity`.
+    public func reservationRequest(facts: LLMRequestFacts, endpoint: LLMEndpoint, identity: Identity?) -> ReservationRequest {
+        ReservationRequest(facts: facts, endpoint: endpoint, defaultOutputTokens: defaultMaxOutputTokens, hardCap: hardCap(for: identity))
+    }
+
+    /// The output cap to write into a hard-capped call that set none: the output part of its
+    /// reservation, so the provider stops where the budget does (nil when no cap is needed).
+    public func injectedOutputCap(facts: LLMRequestFacts, endpoint: LLMEndpoint, identity: Identity?,
+                                  reservation: LedgerReservation?) -> Int? {
+        guard let reservation, hardCap(for: identity), facts.maxOutputTokens == nil, endpoint != .embeddings else { return nil }
+        let request = reservationRequest(facts: facts, endpoint: endpoint, identity: identity)
+        return max(1, reservation.tokens - request.inputTokens)
     }
 
     /// Reserves exactly `tokens` on every budget that applies to `identity`, atomically.

@@ -24,9 +24,13 @@ public struct ReservationRequest: Sendable, Hashable {
     }
 
     /// The request for a body that reads as `facts` on `endpoint`: embeddings produce no output;
-    /// a call without an output cap asks for `defaultOutputTokens`, fitted.
-    public init(facts: LLMRequestFacts, endpoint: LLMEndpoint, defaultOutputTokens: Int) {
-        let input = facts.estimatedInputTokens
+    /// a call without an output cap asks for `defaultOutputTokens`, fitted. Under a hard cap the
+    /// input counts one token per two bytes of text rather than four: its real count is known
+    /// only when the call ends (OpenAI reports it last), and what it uses beyond its reservation
+    /// then is overshoot no cut can prevent; text tokenizes at two bytes a token or more (prose,
+    /// code, and CJK at three bytes a character).
+    public init(facts: LLMRequestFacts, endpoint: LLMEndpoint, defaultOutputTokens: Int, hardCap: Bool = false) {
+        let input = hardCap ? facts.conservativeInputTokens : facts.estimatedInputTokens
         if endpoint == .embeddings {
             self.init(inputTokens: input, outputTokens: 0, fitted: false)
         } else if let asked = facts.maxOutputTokens {
