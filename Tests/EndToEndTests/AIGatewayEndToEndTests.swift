@@ -545,13 +545,14 @@ import Testing
         return components.string ?? url
     }
 
-    /// A TCP relay: listens on 127.0.0.1:0, prints its port, forwards every connection to argv[1].
+    /// A TCP relay: listens on 127.0.0.1:argv[2] (default 0: any port), prints its port, forwards
+    /// every connection to argv[1].
     static let relayScript = """
         import socket, sys, threading, signal
         signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM])
         host, port = sys.argv[1].rsplit(":", 1)
         server = socket.socket(); server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        server.bind(("127.0.0.1", 0)); server.listen(64)
+        server.bind(("127.0.0.1", int(sys.argv[2]) if len(sys.argv) > 2 else 0)); server.listen(64)
         print(server.getsockname()[1], flush=True)
         def pipe(a, b):
             try:
