@@ -95,3 +95,6 @@ final class ResponseTranslation {
 
     var isWhole: Bool { stream == nil }
 }
+
+// Confined to the client channel's event loop, as the transaction that holds it.
+extension ResponseTranslation: @unchecked Sendable {}
