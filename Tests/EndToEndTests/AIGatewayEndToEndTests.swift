@@ -59,12 +59,12 @@ import Testing
         /// What reached the provider, one object per request.
         var providerRequests: [[String: Any]] { provider.log() }
 
+        /// Signals every node first, then waits: a test runner that exits before this task ends
+        /// (a filtered run) must not leave nodes running, holding database connections.
         func stop() async {
-            for server in servers {
-                server.process.signal(SIGTERM)
-                _ = try? await server.process.waitForExit(timeout: 15)
-            }
+            for server in servers { server.process.signal(SIGTERM) }
             provider.stop()
+            for server in servers { _ = try? await server.process.waitForExit(timeout: 15) }
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Testing
 @testable import MeshgateAI
 
@@ -104,6 +105,26 @@ import Testing
             try await b.renewLease(now: now - 60)
             _ = try await b.reclaimAbandoned(now: now, staleBefore: LedgerMaintenance.staleBefore(now: now, heartbeat: .seconds(10)))
             #expect(try await Self.reserved(b, budgets).reserved == 100)
+        }
+    }
+
+    @Test func aLedgerOfTheFirstSchemaIsUpgradedAndItsReservationsKept() async throws {
+        try await withTemporaryDirectory { dir in
+            let path = dir + "/ledger.db"
+            // A file as meshgate wrote it before reservations had holders.
+            let old = try DatabaseQueue(path: path)
+            try await old.write { db in
+                try db.execute(sql: LedgerSchema.migrationsTable)
+                for statement in LedgerSchema.migrations[0].statements { try db.execute(sql: statement) }
+                try db.execute(sql: "INSERT INTO meshgate_schema_migrations VALUES (1, 'v1', 0)")
+                try db.execute(sql: "INSERT INTO reservations (id, tokens, charges, expires_at) VALUES ('old', 5, '[]', 100)")
+            }
+            try old.close()
+            let ledger = try SQLiteTokenLedger(path: path, holder: "new")
+            #expect(try ledger.schemaVersion() == 2)
+            // A holderless reservation is not a dead holder's: it goes when it expires.
+            #expect(try await ledger.reclaimAbandoned(now: 99, staleBefore: 99) == 0)
+            #expect(try await ledger.reclaimAbandoned(now: 100, staleBefore: 0) == 1)
         }
     }
 

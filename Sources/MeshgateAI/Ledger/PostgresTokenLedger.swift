@@ -68,8 +68,13 @@ public final class PostgresTokenLedger: TokenLedger, UsageReportSource {
     }
 
     /// Creates or upgrades the schema. Safe when several nodes start at once (an advisory lock
-    /// serialises them).
+    /// serialises them). A schema already current is only read, without the lock: a fleet
+    /// starting at once (or a test run opening many clients) would otherwise queue behind it.
     public func migrate() async throws {
+        if let current = try? await schemaVersion() {
+            guard current <= LedgerSchema.latestVersion else { throw LedgerUnavailable(backend: "postgres", reason: "\(LedgerSchema.TooNew(found: current))") }
+            if current == LedgerSchema.latestVersion { return }
+        }
         try await guarded {
             try await self.client.withTransaction(logger: self.logger) { connection in
                 try await connection.query("SELECT pg_advisory_xact_lock(7305318125)", logger: self.logger)
