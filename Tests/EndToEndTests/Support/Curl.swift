@@ -25,7 +25,10 @@ enum Curl {
             try? FileManager.default.removeItem(atPath: bodyFile)
             try? FileManager.default.removeItem(atPath: headerFile)
         }
-        var args = ["-sS", "--max-time", "20", "-o", bodyFile, "-D", headerFile, "-w", "%{http_code}"]
+        // curl gives up a little before the runner would kill it (it used to give up at 20 s
+        // whatever `timeout` said, so a slow answer on a loaded CI runner came back as status 0).
+        let limit = String(Int(max(1, timeout * 0.9)))
+        var args = ["-sS", "--max-time", limit, "-o", bodyFile, "-D", headerFile, "-w", "%{http_code}"]
         if let proxy { args += ["-x", proxy] }
         args += extra
         args.append(url)
