@@ -53,9 +53,14 @@ final class InstanceLease: Sendable {
         if descriptor >= 0 { close(descriptor) }
     }
 
-    /// A new name: the host's, for people reading the ledger, and a random part.
+    /// A new name: the host's, for people reading the ledger, and a random part. The name comes
+    /// from gethostname(2), not ProcessInfo.hostName, which may ask DNS for the canonical name
+    /// (a node whose resolver is down would stall at start).
     static func fresh() -> String {
-        let host = ProcessInfo.processInfo.hostName.prefix(40).filter { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." }
+        var buffer = [CChar](repeating: 0, count: 256)
+        let name = gethostname(&buffer, buffer.count) == 0
+            ? String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
+        let host = name.prefix(40).filter { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == ".") }
         return "\(host.isEmpty ? "meshgate" : String(host))-\(UUID().uuidString.prefix(8).lowercased())"
     }
 
