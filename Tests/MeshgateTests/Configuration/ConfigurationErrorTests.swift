@@ -253,6 +253,18 @@ private let badConfigurations: [BadConfiguration] = [
           budgets:
             - { team: platfrom, tokens: 10, window: 1d }
         """, line: 4, keyPath: "ai.budgets[0].team", fragments: ["no identity belongs to team 'platfrom'"]),
+    .init(name: "ai.lease_heartbeat not in whole seconds", yaml: """
+        ai:
+          lease_heartbeat: 1500ms
+        """, line: 2, keyPath: "ai.lease_heartbeat", fragments: ["whole seconds from 1s to 300s", "lease_heartbeat: 10s"]),
+    .init(name: "ai.lease_heartbeat too long", yaml: """
+        ai:
+          lease_heartbeat: 10m
+        """, line: 2, keyPath: "ai.lease_heartbeat", fragments: ["whole seconds from 1s to 300s"]),
+    .init(name: "ai.max_response_bytes not a size", yaml: """
+        ai:
+          max_response_bytes: lots
+        """, line: 2, keyPath: "ai.max_response_bytes", fragments: ["lots"]),
     .init(name: "dns listener without upstreams", yaml: """
         listeners:
           dns: 127.0.0.1:5353

@@ -170,6 +170,22 @@ struct MeshgateConfigurationTests {
         #expect(c.ai.ledger == .sqlite(path: expected + "/ledger.db"))
     }
 
+    @Test("the AI gateway's hardening keys: defaults and values")
+    func aiHardeningKeys() throws {
+        let defaults = try MeshgateConfiguration.parse(yaml: "state_dir: /tmp/x\n", path: "/etc/meshgate/meshgate.yaml").ai
+        #expect(defaults.leaseHeartbeat == .seconds(10) && defaults.ledgerTimeout == .seconds(1))
+        #expect(defaults.defaultMaxTokens == 4096 && defaults.maxResponseBytes == 32 << 20)
+        let set = try MeshgateConfiguration.parse(yaml: """
+            ai:
+              lease_heartbeat: 3s
+              ledger_timeout: 250ms
+              default_max_tokens: 512
+              max_response_bytes: 4MiB
+            """, path: "/etc/meshgate/meshgate.yaml").ai
+        #expect(set.leaseHeartbeat == .seconds(3) && set.ledgerTimeout == .milliseconds(250))
+        #expect(set.defaultMaxTokens == 512 && set.maxResponseBytes == 4 << 20)
+    }
+
     @Test("explicit paths resolve against the file's folder, not the state directory")
     func explicitPathsIgnoreStateDirectory() throws {
         let c = try MeshgateConfiguration.parse(yaml: """
