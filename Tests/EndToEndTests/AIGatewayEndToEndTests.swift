@@ -546,17 +546,23 @@ import Testing
     }
 
     /// A TCP relay: listens on 127.0.0.1:argv[2] (default 0: any port), prints its port, forwards
-    /// every connection to argv[1].
+    /// every connection to argv[1]. SIGUSR1 freezes it: nothing more is forwarded and new
+    /// connections are accepted and left hanging (a database host that stopped answering).
     static let relayScript = """
-        import socket, sys, threading, signal
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM])
+        import socket, sys, threading, signal, time
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM, signal.SIGUSR1])
+        frozen = threading.Event()
+        signal.signal(signal.SIGUSR1, lambda *_: frozen.set())
         host, port = sys.argv[1].rsplit(":", 1)
         server = socket.socket(); server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         server.bind(("127.0.0.1", int(sys.argv[2]) if len(sys.argv) > 2 else 0)); server.listen(64)
         print(server.getsockname()[1], flush=True)
+        held = []
         def pipe(a, b):
             try:
                 while (data := a.recv(65536)):
+                    while frozen.is_set():
+                        time.sleep(1)
                     b.sendall(data)
             except OSError:
                 pass
@@ -564,6 +570,9 @@ import Testing
                 a.close(); b.close()
         while True:
             client, _ = server.accept()
+            if frozen.is_set():
+                held.append(client)
+                continue
             upstream = socket.create_connection((host, int(port)))
             threading.Thread(target=pipe, args=(client, upstream), daemon=True).start()
             threading.Thread(target=pipe, args=(upstream, client), daemon=True).start()

@@ -39,16 +39,43 @@ import Testing
         }
     }
 
-    @Test(arguments: [false, true])
-    func aDeadPostgresLedgerIsDecidedAtOnce(failOpen: Bool) async throws {
-        let ledger = "postgres://meshgate@127.0.0.1:\(try Self.closedPort())/meshgate?sslmode=disable"
+    /// A listener that accepts connections and never says a word: a database host that stopped
+    /// answering (the connection attempt hangs instead of being refused). Prints its port.
+    static let blackholeScript = """
+        import socket, signal, time
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM])
+        server = socket.socket(); server.bind(("127.0.0.1", 0)); server.listen(512)
+        print(server.getsockname()[1], flush=True)
+        held = []
+        while True:
+            client, _ = server.accept()
+            held.append(client)
+        """
+
+    @Test(arguments: [false, true], ["refused", "silent"])
+    func aDeadPostgresLedgerIsDecidedAtOnce(failOpen: Bool, how: String) async throws {
+        var blackhole: StreamingClient?
+        let port: Int
+        if how == "silent" {
+            let listener = try StreamingClient(["python3", "-c", Self.blackholeScript])
+            blackhole = listener
+            guard try await listener.waitForOutput(containing: "\n", timeout: 10),
+                  let bound = Int(listener.text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+                listener.terminate()
+                throw E2E.SetupError(description: "the silent listener did not start: \(listener.text)")
+            }
+            port = bound
+        } else {
+            port = try Self.closedPort()
+        }
+        let ledger = "postgres://meshgate@127.0.0.1:\(port)/meshgate?sslmode=disable"
         let world = try await E2E.makeWorld(ledger: ledger, budgets: "    - { team: platform, tokens: 100000, window: 1d }", failOpen: failOpen)
-        defer { Task { await world.stop() } }
+        defer { Task { await world.stop() }; blackhole?.terminate() }
         let server = try await E2E.startServer(world)
         let started = ContinuousClock.now
         let answers = try await Self.sequentialCalls(20, server: server)
         let elapsed = ContinuousClock.now - started
-        print("20 sequential calls with the ledger down (\(failOpen ? "fail_open" : "fail_closed")): \(elapsed)")
+        print("20 sequential calls with the ledger down (\(how), \(failOpen ? "fail_open" : "fail_closed")): \(elapsed)")
         // Waiting on the ledger would cost 20 × 5 s; the bound leaves room for a loaded runner.
         #expect(elapsed < .seconds(20), "an outage known to /healthz costs no request a wait: \(elapsed)")
         #expect(answers.count == 20)

@@ -65,6 +65,42 @@ import Testing
         #expect(try await E2E.usedByTeam(team, config: server.config) == 2 * 22)
     }
 
+    @Test(.enabled(if: E2E.postgresURL != nil, "set MESHGATE_TEST_POSTGRES_URL (./scripts/postgres-test-db.sh)"),
+          arguments: [false, true])
+    func aLedgerThatStopsAnsweringCostsOneDeadlineThenNothing(failOpen: Bool) async throws {
+        let url = try #require(E2E.postgresURL)
+        let (relay, port) = try await Self.relay(to: E2E.postgresHostPort(url))
+        let team = "silent-\(UUID().uuidString.prefix(8))"
+        let world = try await E2E.makeWorld(ledger: E2E.replacingHostPort(url, with: "127.0.0.1:\(port)"),
+                                            budgets: "    - { team: \(team), tokens: 100000, window: 1d }", failOpen: failOpen)
+        world.team = team
+        defer { Task { await world.stop() }; relay.terminate() }
+        let server = try await E2E.startServer(world)
+        var ok = try await E2E.sdk("openai", baseURL: server.ai + "/v1", apiKey: E2E.tokens["agent-1"] ?? "")
+        for _ in 0..<50 where ok["ok"] as? Bool != true {
+            try await Task.sleep(for: .milliseconds(100))
+            ok = try await E2E.sdk("openai", baseURL: server.ai + "/v1", apiKey: E2E.tokens["agent-1"] ?? "")
+        }
+        #expect(ok["ok"] as? Bool == true, "\(ok)")
+        // The database stops answering; its connections stay open.
+        relay.signal(SIGUSR1)
+        let started = ContinuousClock.now
+        let answers = try await AILedgerOutageTests.sequentialCalls(20, server: server)
+        let elapsed = ContinuousClock.now - started
+        print("20 sequential calls with a ledger that stopped answering (\(failOpen ? "fail_open" : "fail_closed")): \(elapsed)")
+        // Waiting on the ledger would cost 20 × its 5 s operation limit; one ai.ledger_timeout (1 s)
+        // opens the breaker. The bound leaves room for a loaded runner.
+        #expect(elapsed < .seconds(20), "\(elapsed)")
+        #expect(answers.count == 20)
+        for (status, body) in answers {
+            if failOpen {
+                #expect(status == 200, "\(body)")
+            } else {
+                #expect(status == 503 && body.contains("ledger_unavailable"), "\(status) \(body)")
+            }
+        }
+    }
+
     @Test func anonymousCallsThroughTheExplicitProxyAreInTheUsageReport() async throws {
         let world = try await E2E.makeWorld(budgets: "    - { team: platform, tokens: 100000, window: 1d }")
         defer { Task { await world.stop() } }
