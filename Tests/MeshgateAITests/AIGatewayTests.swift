@@ -158,7 +158,7 @@ import MeshgateCore
         let member = Identity(name: "a", team: "platform")
         let ledger = InMemoryTokenLedger()
         let gateway = AIGateway(recognizer: LLMCallRecognizer(), budgets: budgets, ledger: ledger, spool: nil, failOpen: false, clock: { 1_000 })
-        guard case .admitted(let first?) = await gateway.admit(tokens: 60, identity: member) else { Issue.record("not admitted"); return }
+        guard case .admitted(let first?) = await gateway.admit(tokens: 60, identity: member) else { Issue.record("not admitted: \(await gateway.admit(tokens: 1, identity: member))"); return }
         #expect(first.remaining == 40)
         guard case .refused(let refusal) = await gateway.admit(tokens: 60, identity: member) else { Issue.record("not refused"); return }
         #expect(refusal.remaining == 40)

@@ -26,6 +26,10 @@ public enum LedgerDeadline {
             }
         }
         return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            // The timer is a task on the same pool as the operation, not a dispatch timer: a
+            // pool starved for a moment delays both alike, so the deadline measures the ledger and
+            // not the local scheduler (a dispatch timer fired on time while the operation's task
+            // waited for a thread, and took a healthy ledger for a dead one).
             let timer = Task {
                 do { try await Task.sleep(for: timeout) } catch { return }
                 if claim() {
