@@ -4,9 +4,14 @@
 usage: origin_server.py ADDRESS PORT [CERT KEY]   (prints "listening PORT" once ready)
 """
 import http.server
+import signal
 import socket
 import ssl
 import sys
+
+# The test runner starts its children with SIGTERM blocked; without this terminate() left the
+# origin running after its test.
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
 
 
 class Handler(http.server.BaseHTTPRequestHandler):

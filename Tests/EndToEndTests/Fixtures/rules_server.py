@@ -7,8 +7,13 @@ usage: rules_server.py DIR [CERT KEY]
 """
 import http.server
 import os
+import signal
 import ssl
 import sys
+
+# The test runner starts its children with SIGTERM blocked; without this the publisher outlived
+# every test that stopped it (they piled up across runs).
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
 
 ROOT = sys.argv[1]
 
