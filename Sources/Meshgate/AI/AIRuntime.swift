@@ -33,9 +33,9 @@ public final class AIRuntime: Sendable {
     public let health: LedgerHealth
     /// Background work to run under the server's ServiceGroup, before the proxies (so they stop
     /// after the proxies have drained and settled): the PostgreSQL pool, and the ledger monitor
-    /// (ping every 5 s, probe every second while the ledger is down; renew this instance's lease,
-    /// reclaim dead instances' reservations, replay the spool and refresh budget gauges every
-    /// `ai.lease_heartbeat` and when the ledger comes back).
+    /// (ping every 5 s, probe every second while the ledger is down; renew this instance's lease
+    /// and reclaim dead instances' reservations every `ai.lease_heartbeat`; replay the spool and
+    /// refresh budget gauges every 30 s and when the ledger comes back).
     public let services: [any Service]
     /// This instance's name in the ledger (`state_dir/instance-id`), held locked while it runs.
     let instance: InstanceLease

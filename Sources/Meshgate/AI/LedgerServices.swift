@@ -16,9 +16,10 @@ struct PostgresLedgerService: Service {
 /// pings every `pingInterval` while the ledger works (marking it available or not, and logging
 /// each change); while it is down (the AI gateway's breaker is open) probes it every
 /// `probeInterval`, so that the breaker closes within about a second of the ledger answering
-/// again; every `heartbeat` (`ai.lease_heartbeat`), and right after the ledger comes back, renews
-/// this instance's lease, reclaims dead instances' reservations, replays the fail-open spool and
-/// refreshes the remaining-tokens gauges.
+/// again; every `heartbeat` (`ai.lease_heartbeat`) renews this instance's lease and reclaims dead
+/// instances' reservations; every `maintenanceInterval`, and right after the ledger comes back,
+/// also replays the fail-open spool and refreshes the remaining-tokens gauges (the usage report
+/// behind them reads the month's usage, too much to do every heartbeat).
 struct LedgerMonitor: Service {
     let ledger: any TokenLedger
     let spool: UsageSpool?
@@ -29,6 +30,7 @@ struct LedgerMonitor: Service {
     var pingInterval: Duration = .seconds(5)
     var probeInterval: Duration = .seconds(1)
     var heartbeat: Duration = LedgerMaintenance.defaultHeartbeat
+    var maintenanceInterval: Duration = .seconds(30)
     /// How long a ping or probe may take (`ai.ledger_timeout`, as for the request path).
     var timeout: Duration = LedgerDeadline.defaultTimeout
     var now: @Sendable () -> Int64 = { AIRuntime.unixNow() }
@@ -39,6 +41,7 @@ struct LedgerMonitor: Service {
 
     func loop() async {
         var lastChores: ContinuousClock.Instant?
+        var lastLease: ContinuousClock.Instant?
         var lastPing: ContinuousClock.Instant?
         var outageLogged = false
         while !Task.isCancelled {
@@ -67,9 +70,13 @@ struct LedgerMonitor: Service {
                 }
             }
             // On every tick, not only after a ping: a lease renewed late looks dead to the others.
-            if health.isAvailable, lastChores.map({ ContinuousClock.now - $0 >= heartbeat }) ?? true {
+            if health.isAvailable, lastChores.map({ ContinuousClock.now - $0 >= maintenanceInterval }) ?? true {
                 lastChores = ContinuousClock.now
+                lastLease = lastChores
                 await chores()
+            } else if health.isAvailable, lastLease.map({ ContinuousClock.now - $0 >= heartbeat }) ?? true {
+                lastLease = ContinuousClock.now
+                await LedgerMaintenance.runOnce(ledger: ledger, spool: nil, now: now(), heartbeat: heartbeat, logger: logger)
             }
             do { try await Task.sleep(for: probeInterval) } catch { return }
         }
