@@ -36,8 +36,9 @@ import Testing
     @Test func theInjectedCapIsTheOutputPartOfAHardCappedReservation() async throws {
         let gateway = AIGateway(recognizer: LLMCallRecognizer(), budgets: Self.hard, ledger: InMemoryTokenLedger(), spool: nil, failOpen: false)
         let facts = LLMRequestFacts(model: "m", textBytes: 40)  // 20 input tokens at two bytes each, no max_tokens
-        guard case .admitted(let reservation?) = await gateway.admit(facts: facts, endpoint: .chatCompletions, identity: Self.member) else {
-            Issue.record("admitted"); return
+        let admission = await gateway.admit(facts: facts, endpoint: .chatCompletions, identity: Self.member)
+        guard case .admitted(let reservation?) = admission else {
+            Issue.record("not admitted: \(admission)"); return
         }
         #expect(reservation.tokens == 20 + 4096)
         #expect(gateway.injectedOutputCap(facts: facts, endpoint: .chatCompletions, identity: Self.member, reservation: reservation) == 4096)

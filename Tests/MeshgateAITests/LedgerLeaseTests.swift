@@ -121,7 +121,7 @@ import Testing
             }
             try old.close()
             let ledger = try SQLiteTokenLedger(path: path, holder: "new")
-            #expect(try ledger.schemaVersion() == 2)
+            #expect(try ledger.schemaVersion() == LedgerSchema.latestVersion)
             // A holderless reservation is not a dead holder's: it goes when it expires.
             #expect(try await ledger.reclaimAbandoned(now: 99, staleBefore: 99) == 0)
             #expect(try await ledger.reclaimAbandoned(now: 100, staleBefore: 0) == 1)

@@ -144,6 +144,50 @@ import Testing
         }
     }
 
+    @Test func anOperationWithoutASavepointThatFailsFailsItsWholeBatch() async throws {
+        try await withLedger { ledger in
+            let team = TokenBudget.charges([Self.teamBudget], identity: "alice", team: "core", at: Self.now)
+            let gate = try await Gate(ledger.batcher)
+            let first = Task { try await ledger.reserve(100, charges: team, now: Self.now) }
+            let broken = Task {
+                try await ledger.batcher.write(savepoint: false) { db in
+                    try db.execute(sql: "UPDATE budget_windows SET used = used + 7")
+                    try db.execute(sql: "INSERT INTO no_such_table VALUES (1)")
+                }
+            }
+            let last = Task { try await ledger.reserve(200, charges: team, now: Self.now) }
+            try await gate.release(after: 3, of: ledger.batcher)
+            await #expect(throws: DatabaseError.self) { try await broken.value }
+            // Its half-done rows cannot be told from the others', so none of the batch is kept.
+            await #expect(throws: LedgerUnavailable.self) { _ = try await first.value }
+            await #expect(throws: LedgerUnavailable.self) { _ = try await last.value }
+            let totals = try await ledger.windowTotals(team)
+            #expect((totals[team[0]]?.reserved ?? 0) == 0 && (totals[team[0]]?.used ?? 0) == 0)
+            // The next batch is a fresh transaction.
+            guard case .reserved = try await ledger.reserve(300, charges: team, now: Self.now) else {
+                Issue.record("the ledger still reserves")
+                return
+            }
+        }
+    }
+
+    @Test func aRefusedSingleChargeReservationWritesNothing() async throws {
+        try await withLedger { ledger in
+            let tight = TokenBudget(subject: .identity("bob"), tokens: 50, window: .fixed(seconds: 86_400))
+            let charges = TokenBudget.charges([tight], identity: "bob", team: "core", at: Self.now)
+            guard case .refused(let refusal) = try await ledger.reserve(400, charges: charges, now: Self.now) else {
+                Issue.record("400 tokens do not fit a 50-token cap")
+                return
+            }
+            #expect(refusal.requested == 400 && refusal.reserved == 0)
+            guard case .reserved = try await ledger.reserve(50, charges: charges, now: Self.now) else {
+                Issue.record("50 tokens fit")
+                return
+            }
+            #expect(try await ledger.windowTotals(charges)[charges[0]]?.reserved == 50)
+        }
+    }
+
     @Test func aClosedDatabaseFailsItsCallersWithLedgerUnavailable() async throws {
         try await withLedger { ledger in
             let team = TokenBudget.charges([Self.teamBudget], identity: "alice", team: "core", at: Self.now)

@@ -158,7 +158,7 @@ public final class AIGateway: Sendable {
     /// One reservation within the ledger deadline; one granted after the deadline is given back.
     private func reserve(_ tokens: Int, charges: [BudgetCharge], now: Int64) async throws -> ReservationOutcome {
         let ledger = ledger
-        return try await LedgerDeadline.run(within: ledgerTimeout, backend: backend) {
+        return try await LedgerDeadline.run(within: ledgerTimeout, backend: backend, keptByLedger: ledger.keepsDeadlines) {
             try await ledger.reserve(tokens, charges: charges, now: now)
         } late: { outcome in
             if case .reserved(let reservation) = outcome { try? await ledger.release(reservation) }
@@ -189,7 +189,7 @@ public final class AIGateway: Sendable {
         let generation = health?.generation
         let ledger = ledger
         do {
-            try await LedgerDeadline.run(within: ledgerTimeout, backend: backend) { [record] in
+            try await LedgerDeadline.run(within: ledgerTimeout, backend: backend, keptByLedger: ledger.keepsDeadlines) { [record] in
                 if let reservation {
                     try await ledger.settle(reservation, usage: record)
                 } else {
@@ -217,7 +217,7 @@ public final class AIGateway: Sendable {
             for _ in 0..<2 {
                 // A growth granted after the deadline stays held until the call settles, which
                 // gives back whatever the reservation holds by then.
-                let outcome = try await LedgerDeadline.run(within: ledgerTimeout, backend: backend) { [asked] in
+                let outcome = try await LedgerDeadline.run(within: ledgerTimeout, backend: backend, keptByLedger: ledger.keepsDeadlines) { [asked] in
                     try await ledger.grow(reservation, by: asked, now: now)
                 }
                 health?.markAvailable()
@@ -246,7 +246,7 @@ public final class AIGateway: Sendable {
         let generation = health?.generation
         let ledger = ledger
         do {
-            try await LedgerDeadline.run(within: ledgerTimeout, backend: backend) { try await ledger.release(reservation) }
+            try await LedgerDeadline.run(within: ledgerTimeout, backend: backend, keptByLedger: ledger.keepsDeadlines) { try await ledger.release(reservation) }
         } catch {
             // An unreleased reservation expires on its own (LedgerMaintenance reclaims it).
             health?.markUnavailable(error, generation: generation)

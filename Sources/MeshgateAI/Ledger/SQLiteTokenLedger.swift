@@ -11,6 +11,8 @@ import GRDB
 /// it expires.
 public final class SQLiteTokenLedger: TokenLedger, UsageReportSource {
     private let pool: DatabasePool
+    /// Checkpoints the write-ahead log beside the writer (nil for an in-memory database).
+    let checkpointer: SQLiteCheckpointer?
     /// Every write goes through it: concurrent operations share one transaction (group commit).
     let batcher: SQLiteWriteBatcher
     private let lifetime: Int64
@@ -33,6 +35,7 @@ public final class SQLiteTokenLedger: TokenLedger, UsageReportSource {
         configuration.busyMode = .timeout(5)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = \(SQLiteCheckpointer.backstopPages)")
         }
         do {
             let directory = (path as NSString).deletingLastPathComponent
@@ -42,7 +45,11 @@ public final class SQLiteTokenLedger: TokenLedger, UsageReportSource {
             tightenedFiles = path == ":memory:" ? [] : SQLiteLedgerFiles.secure(path: path)
             pool = try DatabasePool(path: path, configuration: configuration)
             try pool.writeWithoutTransaction { db in try Self.migrate(db) }
-            batcher = SQLiteWriteBatcher(writer: pool)
+            let checkpointer = path == ":memory:" ? nil : try SQLiteCheckpointer(path: path)
+            self.checkpointer = checkpointer
+            var committed: (@Sendable () -> Void)?
+            if let checkpointer { committed = { checkpointer.committed() } }
+            batcher = SQLiteWriteBatcher(writer: pool, committed: committed)
         } catch {
             throw LedgerUnavailable(backend: "sqlite", reason: "\(path): \(error)")
         }
@@ -55,6 +62,7 @@ public final class SQLiteTokenLedger: TokenLedger, UsageReportSource {
 
     /// Closes the database; later calls fail with `LedgerUnavailable`.
     public func close() throws {
+        try checkpointer?.close()
         try pool.close()
     }
 
@@ -72,11 +80,14 @@ public final class SQLiteTokenLedger: TokenLedger, UsageReportSource {
         }
     }
 
-    private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    /// Writes through the batcher, within the deadline of the ledger call this task is making
+    /// (``LedgerDeadline/current``); a result committed after it goes to `late`.
+    private func write<T: Sendable>(savepoint: Bool = true, late: (@Sendable (T) -> Void)? = nil,
+                                    _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
             // One transaction per batch of concurrent writes, one savepoint per operation
             // (SQLiteWriteBatcher): a refusal rolls back only its own rows.
-            return try await batcher.write(body)
+            return try await batcher.write(within: LedgerDeadline.current, savepoint: savepoint, late: late, body)
         } catch let error as LedgerUnavailable {
             throw error
         } catch let refusal as BudgetRefusal {
@@ -85,6 +96,9 @@ public final class SQLiteTokenLedger: TokenLedger, UsageReportSource {
             throw LedgerUnavailable(backend: "sqlite", reason: "\(path): \(error)")
         }
     }
+
+    /// Its writes wait in the batcher's queue, where the caller's deadline is kept.
+    public var keepsDeadlines: Bool { true }
 
     // MARK: - TokenLedger
 
@@ -96,7 +110,13 @@ public final class SQLiteTokenLedger: TokenLedger, UsageReportSource {
         }
         let lifetime = lifetime, holder = holder
         do {
-            let reservation = try await write { db -> LedgerReservation in
+            // Granted after the caller stopped waiting: nobody will settle it, so it goes back now.
+            let giveBack: @Sendable (LedgerReservation) -> Void = { [self] late in
+                Task { try? await LedgerDeadline.$current.withValue(nil) { try await release(late) } }
+            }
+            // One charge is refused before anything is written; more need a savepoint, so that a
+            // refusal rolls back the rows already reserved.
+            let outcome = try await write(savepoint: charges.count > 1, late: { if case .reserved(let late) = $0 { giveBack(late) } }) { db -> ReservationOutcome in
                 var tightest: (remaining: Int, resetsAt: Int64)?
                 for charge in charges {
                     let statement = try db.cachedStatement(sql: LedgerSQL.sqliteReserve)
@@ -104,17 +124,20 @@ public final class SQLiteTokenLedger: TokenLedger, UsageReportSource {
                         charge.subject.kind, charge.subject.name, charge.window, charge.period.start, charge.period.end,
                         charge.limit, tokens,
                     ])
-                    // Throwing rolls back the rows already reserved in this transaction.
-                    guard let row else { throw try Self.refusal(charge, requested: tokens, in: db) }
+                    guard let row else {
+                        let refusal = try Self.refusal(charge, requested: tokens, in: db)
+                        if charges.count > 1 { throw refusal }  // rolls back this reservation's rows
+                        return .refused(refusal)
+                    }
                     let remaining = charge.limit - (row["used"] as Int) - (row["reserved"] as Int)
                     if remaining < tightest?.remaining ?? Int.max { tightest = (remaining, charge.period.end) }
                 }
                 try db.cachedStatement(sql: LedgerSQL.sqliteInsertReservation)
                     .execute(arguments: [id, tokens, LedgerSchema.encode(charges), now + lifetime, holder])
-                return LedgerReservation(id: id, tokens: tokens, charges: charges,
-                                         remaining: tightest?.remaining, resetsAt: tightest?.resetsAt)
+                return .reserved(LedgerReservation(id: id, tokens: tokens, charges: charges,
+                                                   remaining: tightest?.remaining, resetsAt: tightest?.resetsAt))
             }
-            return .reserved(reservation)
+            return outcome
         } catch let refusal as BudgetRefusal {
             return .refused(refusal)
         }
@@ -122,16 +145,16 @@ public final class SQLiteTokenLedger: TokenLedger, UsageReportSource {
 
     public func settle(_ reservation: LedgerReservation, usage: UsageRecord) async throws {
         let settled = usage.settling(reservation)
-        _ = try await write { db in try Self.apply(settled, releasing: reservation, in: db) }
+        _ = try await write(savepoint: false) { db in try Self.apply(settled, releasing: reservation, in: db) }
     }
 
     public func release(_ reservation: LedgerReservation) async throws {
         guard !reservation.charges.isEmpty else { return }
-        _ = try await write { db in try Self.unreserve(reservation.id, in: db) }
+        _ = try await write(savepoint: false) { db in try Self.unreserve(reservation.id, in: db) }
     }
 
     public func record(_ usage: UsageRecord) async throws {
-        _ = try await write { db in try Self.apply(usage, releasing: nil, in: db) }
+        _ = try await write(savepoint: false) { db in try Self.apply(usage, releasing: nil, in: db) }
     }
 
     public func grow(_ reservation: LedgerReservation, by tokens: Int, now: Int64) async throws -> ReservationOutcome {

@@ -13,8 +13,9 @@ final class SQLiteWriteBatcher: Sendable {
     private typealias Completion = @Sendable ((any Error)?) -> Void
 
     private struct Operation: Sendable {
-        /// Runs the caller's statements inside their savepoint; returns how to answer the caller.
-        var run: @Sendable (Database) -> Completion
+        /// Runs the caller's statements; returns how to answer the caller. Throws (failing the
+        /// whole batch) when statements that run without a savepoint failed.
+        var run: @Sendable (Database) throws -> Completion
         /// Answers the caller without running (its batch failed first).
         var fail: @Sendable (any Error) -> Void
     }
@@ -33,12 +34,15 @@ final class SQLiteWriteBatcher: Sendable {
 
     private let writer: any DatabaseWriter
     private let maxBatch: Int
+    private let committed: (@Sendable () -> Void)?
     private let state = NIOLockedValueBox(State())
 
-    /// Batches writes to `writer`, at most `maxBatch` operations per transaction.
-    init(writer: any DatabaseWriter, maxBatch: Int = 256) {
+    /// Batches writes to `writer`, at most `maxBatch` operations per transaction; `committed` is
+    /// told after each commit (on the writer's queue).
+    init(writer: any DatabaseWriter, maxBatch: Int = 256, committed: (@Sendable () -> Void)? = nil) {
         self.writer = writer
         self.maxBatch = max(1, maxBatch)
+        self.committed = committed
     }
 
     /// Transactions committed or attempted so far, and the most operations one held (for tests).
@@ -48,28 +52,28 @@ final class SQLiteWriteBatcher: Sendable {
 
     /// Runs `body` in the next batch's transaction, inside its own savepoint; returns its result
     /// once the batch committed. Throws what `body` threw (its rows rolled back), or the batch's
-    /// error when the transaction could not begin or commit.
-    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    /// error when the transaction could not begin or commit. With a `limit` the caller stops
+    /// waiting when it passes (`LedgerUnavailable`), and a result committed after that goes to `late`.
+    ///
+    /// Without `savepoint`, `body` runs bare (a savepoint is two more statements per operation):
+    /// for bodies that refuse without writing, whose only errors are the database's own; if one
+    /// throws anyway, the whole batch is rolled back and every caller in it gets the error.
+    func write<T: Sendable>(within limit: LedgerDeadline.Limit? = nil, savepoint: Bool = true,
+                            late: (@Sendable (T) -> Void)? = nil,
+                            _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let answer = DeadlineAnswer(continuation, limit: limit, late: late)
             let operation = Operation(
                 run: { db in
-                    var result: Result<T, any Error>
-                    do {
-                        var value: T?
-                        try db.inSavepoint {
-                            value = try body(db)
-                            return .commit
-                        }
-                        if let value { result = .success(value) } else { result = .failure(TransactionAborted()) }
-                    } catch {
-                        result = .failure(error)
+                    let outcome: Result<T, any Error>
+                    if savepoint {
+                        outcome = Self.inSavepoint(db, body)
+                    } else {
+                        outcome = .success(try body(db))
                     }
-                    let outcome = result
-                    return { failure in
-                        if let failure { continuation.resume(throwing: failure) } else { continuation.resume(with: outcome) }
-                    }
+                    return { failure in answer.resume(with: failure.map { .failure($0) } ?? outcome) }
                 },
-                fail: { continuation.resume(throwing: $0) })
+                fail: { answer.resume(with: .failure($0)) })
             let start = state.withLockedValue { state -> Bool in
                 state.queue.append(operation)
                 if state.draining { return false }
@@ -77,6 +81,21 @@ final class SQLiteWriteBatcher: Sendable {
                 return true
             }
             if start { writer.asyncWriteWithoutTransaction { [self] db in drain(db) } }
+        }
+    }
+
+    /// `body`'s result, its rows rolled back when it threw.
+    private static func inSavepoint<T>(_ db: Database, _ body: (Database) throws -> T) -> Result<T, any Error> {
+        do {
+            var value: T?
+            try db.inSavepoint {
+                value = try body(db)
+                return .commit
+            }
+            if let value { return .success(value) }
+            return .failure(TransactionAborted())
+        } catch {
+            return .failure(error)
         }
     }
 
@@ -101,7 +120,7 @@ final class SQLiteWriteBatcher: Sendable {
             do {
                 try db.inTransaction(.immediate) {
                     for operation in batch {
-                        completions.append(operation.run(db))
+                        completions.append(try operation.run(db))
                         // An operation's error may have ended the transaction itself: then nothing
                         // of this batch is committed, and every caller in it hears so.
                         guard db.isInsideTransaction else { throw TransactionAborted() }
@@ -109,6 +128,7 @@ final class SQLiteWriteBatcher: Sendable {
                     return .commit
                 }
                 for completion in completions { completion(nil) }
+                committed?()
             } catch {
                 for completion in completions { completion(error) }
                 for operation in batch.dropFirst(completions.count) { operation.fail(error) }

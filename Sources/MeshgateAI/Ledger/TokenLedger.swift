@@ -36,6 +36,13 @@ public protocol TokenLedger: Sendable {
     func report(budgets: [TokenBudget], now: Int64) async throws -> UsageReport
     /// Succeeds when the backend answers (for `/healthz` and for leaving fail-open mode).
     func ping() async throws
+    /// Whether the ledger keeps the deadline of ``LedgerDeadline/current`` itself: it stops the
+    /// caller's wait when it passes, and gives back a reservation it grants after that.
+    var keepsDeadlines: Bool { get }
+}
+
+extension TokenLedger {
+    public var keepsDeadlines: Bool { false }
 }
 
 /// Tokens held for a request in flight.
