@@ -3,9 +3,11 @@
 # dnsmasq, unbound, mitmproxy), the origin (nginx), the load tools (wrk, dnsperf, a C compiler and
 # libssl-dev for contrib/bench/loadgen.c) and perf for profiles. Run as root; safe to run again.
 #   contrib/bench/install.sh [--minimal]   # --minimal: only what a meshgate-only run needs
+# mitmproxy comes from PyPI into a virtualenv, .build/bench-venv (run.sh looks there for mitmdump),
+# never into the system Python.
 set -euo pipefail
 pkgs=(nginx-light wrk unbound dnsperf gcc libc6-dev libssl-dev curl openssl python3 util-linux)
-[[ ${1:-} == --minimal ]] || pkgs+=(squid-openssl tinyproxy dnsmasq linux-perf python3-pip)
+[[ ${1:-} == --minimal ]] || pkgs+=(squid-openssl tinyproxy dnsmasq linux-perf python3-venv)
 need=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
 if ((${#need[@]})); then
@@ -20,9 +22,10 @@ if ((${#need[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
   [[ -z $created_policy ]] || rm -f /usr/sbin/policy-rc.d
 fi
-if [[ ${1:-} != --minimal ]] && ! command -v mitmdump >/dev/null; then
+venv=$(cd "$(dirname "$0")/../.." && pwd)/.build/bench-venv
+if [[ ${1:-} != --minimal ]] && ! command -v mitmdump >/dev/null && [[ ! -x $venv/bin/mitmdump ]]; then
   # Debian's mitmproxy (8.x) is old; PyPI's is what users run.
-  python3 -m pip install -q --disable-pip-version-check mitmproxy ||
-    python3 -m pip install -q --disable-pip-version-check --break-system-packages mitmproxy
+  python3 -m venv "$venv"
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check mitmproxy
 fi
 echo "bench tools ready"

@@ -5,12 +5,30 @@
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$BENCH_DIR/../.." && pwd)
+# Every port the harness listens on can be set from the environment (the defaults are what the
+# published results used); BenchHarnessTests passes free ones so that it runs beside anything else.
+ORIGIN_HTTP=${ORIGIN_HTTP:-18080}
+ORIGIN_HTTPS=${ORIGIN_HTTPS:-18443}
+# bench_resolver's second interface: the upstream of the DNS scenario's servers.
+DNS_UPSTREAM_PORT=${DNS_UPSTREAM_PORT:-15300}
+
+# bench_check_ports VAR... — exit unless each variable holds a port number (they may come from the
+# environment, and they go unquoted into configuration files).
+bench_check_ports() {
+  local v
+  for v in "$@"; do
+    if [[ ! ${!v} =~ ^[0-9]{1,5}$ ]] || ((10#${!v} == 0 || 10#${!v} > 65535)); then
+      echo "$v=${!v} is not a port number" >&2
+      exit 2
+    fi
+  done
+}
+bench_check_ports ORIGIN_HTTP ORIGIN_HTTPS DNS_UPSTREAM_PORT  # before anything is made that would need cleaning up
+
 BENCH_W=${BENCH_W:-$(mktemp -d /tmp/meshgate-bench.XXXXXX)}
 chmod 755 "$BENCH_W"   # Squid and tinyproxy drop privileges and must read their config here.
 declare -A BENCH_PID=()  # name -> pid of every child started by bench_start
 
-ORIGIN_HTTP=18080
-ORIGIN_HTTPS=18443
 # The resolver the proxies use for *.bench.test. It must be port 53 (resolv.conf has no port), so it
 # takes a loopback address nothing else is likely to use rather than 127.0.0.1:53.
 RESOLVER_ADDR=${RESOLVER_ADDR:-127.0.0.153}
@@ -119,10 +137,10 @@ http { access_log off; keepalive_requests 1000000; keepalive_timeout 120s; clien
     location = /post { $post } } }
 NGX
   bench_start origin nginx -c "$W/nginx.conf"
-  bench_wait_tcp $ORIGIN_HTTP && bench_wait_tcp $ORIGIN_HTTPS || { cat "$W/nginx.err" "$W/origin.log" >&2; return 1; }
+  bench_wait_tcp "$ORIGIN_HTTP" && bench_wait_tcp "$ORIGIN_HTTPS" || { cat "$W/nginx.err" "$W/origin.log" >&2; return 1; }
 }
 
-# bench_resolver [EXTRA_UNBOUND_LINES] — unbound on RESOLVER_ADDR:53 (and 127.0.0.1:15300, the DNS
+# bench_resolver [EXTRA_UNBOUND_LINES] — unbound on RESOLVER_ADDR:53 (and 127.0.0.1:DNS_UPSTREAM_PORT, the DNS
 # scenario's upstream) answering every *.bench.test name with 127.0.0.1 and every *.miss.test /
 # *.ok.test name with a fixed address, like an authoritative server that is always right there.
 # Proxies that use the system resolver run under bench_with_resolver, which bind-mounts a
@@ -132,7 +150,7 @@ bench_resolver() {
   cat >"$W/resolver.conf" <<UNB
 server:
   interface: $RESOLVER_ADDR@53
-  interface: 127.0.0.1@15300
+  interface: 127.0.0.1@$DNS_UPSTREAM_PORT
   port: 53
   do-daemonize: no
   chroot: ""

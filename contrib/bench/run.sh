@@ -14,8 +14,13 @@
 #          and with shadow-mcp in 6 (6-off, 6-inspect) and of the DNS listener in 7 (cached queries), run 1,
 #          into contrib/bench/profiles/.
 # MESHGATE=path uses that binary instead of building `swift build -c release --product meshgate`.
-# Needs: contrib/bench/install.sh. Everything binds 127.0.0.1 (the resolver takes 127.0.0.1:53), is
-# started here, stopped by PID on exit, and every measurement is bounded in time.
+# Ports come from the environment when set, else these defaults. TCP: ORIGIN_HTTP=18080
+# ORIGIN_HTTPS=18443 MG_PORT=13128 MG_INSPECT_PORT=13129 MG_DLP_PORT=13130 MG_ADMIN_PORT=19090
+# MG_INSPECT_ADMIN_PORT=19091 MG_DLP_ADMIN_PORT=19093 MG_DNS_ADMIN_PORT=19092 SQUID_PORT=13131
+# TINY_PORT=13132 MITM_PORT=13133. UDP and TCP: DNS_UPSTREAM_PORT=15300 DNSMASQ_PORT=15301
+# UNBOUND_PORT=15302 MG_DNS_PORT=15303. The resolver is RESOLVER_ADDR (127.0.0.153) port 53.
+# Needs: contrib/bench/install.sh. Everything binds loopback, is started here, stopped by PID on
+# exit, and every measurement is bounded in time.
 set -euo pipefail
 
 QUICK=0 ONLY="" SYSTEMS="" PERF=0 OUT="" JSON="" KEEP=""
@@ -29,7 +34,7 @@ while [[ $# -gt 0 ]]; do
     --out) OUT=$2; shift ;;
     --json) JSON=$2; shift ;;
     --keep) KEEP=$2; shift ;;
-    -h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -71,6 +76,8 @@ record() {
 # skip SCENARIO SYSTEM REASON
 skip() { python3 -c 'import json,sys; print(json.dumps({"s":sys.argv[1],"sys":sys.argv[2],"skip":sys.argv[3]}))' "$@" >>"$RES"; bench_log "skip $1/$2: $3"; }
 
+# contrib/bench/install.sh puts mitmproxy in a virtualenv; last in PATH, so its python3 is not used.
+PATH=$PATH:$REPO/.build/bench-venv/bin
 tools=(nginx wrk unbound unshare curl openssl python3)
 want_scenario 7 && tools+=(dnsperf)
 declare -A TOOL_OF=([squid]=squid [tinyproxy]=tinyproxy [mitmproxy]=mitmdump [dnsmasq]=dnsmasq)
@@ -79,6 +86,22 @@ for tool in "${tools[@]}"; do
   command -v "$tool" >/dev/null || { echo "missing $tool: run contrib/bench/install.sh" >&2; exit 1; }
 done
 ulimit -n "$(ulimit -Hn)"
+
+# A taken TCP port would otherwise show up later as a system that "did not start": fail now and name
+# the variable that moves it. (DNS ports are mostly UDP, which this cannot probe; unbound and meshgate
+# report a taken one themselves.)
+port_vars=(ORIGIN_HTTP ORIGIN_HTTPS)
+for n in 1 2 3 4 5 6 8; do
+  want_scenario $n || continue
+  want_system meshgate && port_vars+=(MG_PORT MG_INSPECT_PORT MG_DLP_PORT MG_ADMIN_PORT MG_INSPECT_ADMIN_PORT MG_DLP_ADMIN_PORT)
+  want_system squid && port_vars+=(SQUID_PORT)
+  want_system tinyproxy && port_vars+=(TINY_PORT)
+  want_system mitmproxy && port_vars+=(MITM_PORT)
+  break
+done
+for v in "${port_vars[@]}"; do
+  bench_port_free "${!v}" || { echo "port ${!v} ($v) is in use on 127.0.0.1: stop what holds it or set $v to a free port" >&2; exit 1; }
+done
 
 # ---- meshgate binary -------------------------------------------------------------------------
 if [[ -z ${MESHGATE:-} ]]; then

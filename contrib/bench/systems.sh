@@ -1,28 +1,35 @@
 # The systems under test for contrib/bench/run.sh: how each one is configured, started and stopped.
-# Each proxy is configured to do the same job: forward absolute-form HTTP, tunnel CONNECT to port
-# 18443, intercept TLS with its own CA (except tinyproxy, which cannot), splice tunnel.bench.test
-# without decrypting it, verify origin certificates against the bench origin CA, resolve names
+# Each proxy is configured to do the same job: forward absolute-form HTTP, tunnel CONNECT to
+# ORIGIN_HTTPS (18443), intercept TLS with its own CA (except tinyproxy, which cannot), splice
+# tunnel.bench.test without decrypting it, verify origin certificates against the bench origin CA, resolve names
 # through the bench resolver, write one log line per request, and never cache responses.
 # shellcheck shell=bash
 
-MG_PORT=13128        # meshgate, interception on, no rulesets (inspection off)
-MG_INSPECT_PORT=13129  # meshgate with rulesets/shadow-mcp.yaml (inspection on: the issue's target)
-MG_DLP_PORT=13130      # meshgate with rulesets/shadow-mcp.yaml + dlp-secrets.yaml (11 body regexes)
-MG_DNS_PORT=15303
-SQUID_PORT=13131
-TINY_PORT=13132
-MITM_PORT=13133
-DNSMASQ_PORT=15301
-UNBOUND_PORT=15302
-DNS_UPSTREAM_PORT=15300  # bench_resolver's second interface
+# Each port below (and ORIGIN_HTTP, ORIGIN_HTTPS, DNS_UPSTREAM_PORT in lib.sh) may be set in the
+# environment; the defaults are unchanged.
+MG_PORT=${MG_PORT:-13128}                  # meshgate, interception on, no rulesets (inspection off)
+MG_INSPECT_PORT=${MG_INSPECT_PORT:-13129}  # meshgate with rulesets/shadow-mcp.yaml (inspection on: the issue's target)
+MG_DLP_PORT=${MG_DLP_PORT:-13130}          # meshgate with rulesets/shadow-mcp.yaml + dlp-secrets.yaml (11 body regexes)
+MG_ADMIN_PORT=${MG_ADMIN_PORT:-19090}      # the admin listeners of those three and of meshgate-dns
+MG_INSPECT_ADMIN_PORT=${MG_INSPECT_ADMIN_PORT:-19091}
+MG_DLP_ADMIN_PORT=${MG_DLP_ADMIN_PORT:-19093}
+MG_DNS_ADMIN_PORT=${MG_DNS_ADMIN_PORT:-19092}
+MG_DNS_PORT=${MG_DNS_PORT:-15303}
+SQUID_PORT=${SQUID_PORT:-13131}
+TINY_PORT=${TINY_PORT:-13132}
+MITM_PORT=${MITM_PORT:-13133}
+DNSMASQ_PORT=${DNSMASQ_PORT:-15301}
+UNBOUND_PORT=${UNBOUND_PORT:-15302}
+bench_check_ports MG_PORT MG_INSPECT_PORT MG_DLP_PORT MG_ADMIN_PORT MG_INSPECT_ADMIN_PORT MG_DLP_ADMIN_PORT \
+  MG_DNS_ADMIN_PORT MG_DNS_PORT SQUID_PORT TINY_PORT MITM_PORT DNSMASQ_PORT UNBOUND_PORT
 TUNNEL_HOST=tunnel.bench.test
 BUMP_HOST=www.bench.test
 
 # proxy_port SYSTEM — the listening port of a proxy system.
 proxy_port() {
   case $1 in
-    meshgate) echo $MG_PORT ;; meshgate-inspect | meshgate-near) echo $MG_INSPECT_PORT ;; meshgate-dlp) echo $MG_DLP_PORT ;; squid) echo $SQUID_PORT ;;
-    tinyproxy) echo $TINY_PORT ;; mitmproxy) echo $MITM_PORT ;;
+    meshgate) echo "$MG_PORT" ;; meshgate-inspect | meshgate-near) echo "$MG_INSPECT_PORT" ;; meshgate-dlp) echo "$MG_DLP_PORT" ;; squid) echo "$SQUID_PORT" ;;
+    tinyproxy) echo "$TINY_PORT" ;; mitmproxy) echo "$MITM_PORT" ;;
   esac
 }
 
@@ -60,15 +67,15 @@ mg_config() {
 start_meshgate() {
   local W=$BENCH_W name
   mkdir -p "$W/mg"
-  mg_config meshgate $MG_PORT 19090
-  mg_config meshgate-inspect $MG_INSPECT_PORT 19091 "$REPO/rulesets/shadow-mcp.yaml"
-  mg_config meshgate-dlp $MG_DLP_PORT 19093 "$REPO/rulesets/shadow-mcp.yaml" "$REPO/rulesets/dlp-secrets.yaml"
+  mg_config meshgate "$MG_PORT" "$MG_ADMIN_PORT"
+  mg_config meshgate-inspect "$MG_INSPECT_PORT" "$MG_INSPECT_ADMIN_PORT" "$REPO/rulesets/shadow-mcp.yaml"
+  mg_config meshgate-dlp "$MG_DLP_PORT" "$MG_DLP_ADMIN_PORT" "$REPO/rulesets/shadow-mcp.yaml" "$REPO/rulesets/dlp-secrets.yaml"
   [[ -f $W/mg/state/ca.pem ]] || "$MESHGATE" ca init --config "$W/mg/meshgate.yaml" >/dev/null
   "$MESHGATE" ca export --config "$W/mg/meshgate.yaml" >"$W/meshgate-ca.pem"
   for name in meshgate meshgate-inspect meshgate-dlp; do
     bench_start $name bench_with_resolver "$MESHGATE" serve --config "$W/mg/$name.yaml" --log-level warning
   done
-  bench_wait_tcp $MG_PORT && bench_wait_tcp $MG_INSPECT_PORT && bench_wait_tcp $MG_DLP_PORT
+  bench_wait_tcp "$MG_PORT" && bench_wait_tcp "$MG_INSPECT_PORT" && bench_wait_tcp "$MG_DLP_PORT"
 }
 stop_meshgate() { bench_stop meshgate; bench_stop meshgate-inspect; bench_stop meshgate-dlp; }
 
@@ -107,7 +114,7 @@ coredump_dir $W/squid
 shutdown_lifetime 1 seconds
 CONF
   bench_start squid squid -N -f "$W/squid/squid.conf"
-  bench_wait_tcp $SQUID_PORT 30
+  bench_wait_tcp "$SQUID_PORT" 30
 }
 stop_squid() { bench_stop squid; }
 
@@ -129,7 +136,7 @@ LogFile "$W/tinyproxy/tinyproxy.log"
 CONF
   chmod 777 "$W/tinyproxy"
   bench_start tinyproxy bench_with_resolver tinyproxy -d -c "$W/tinyproxy/tinyproxy.conf"
-  bench_wait_tcp $TINY_PORT
+  bench_wait_tcp "$TINY_PORT"
 }
 stop_tinyproxy() { bench_stop tinyproxy; }
 
@@ -137,10 +144,10 @@ start_mitmproxy() {
   local W=$BENCH_W
   mkdir -p "$W/mitm"
   # The addon runs the shadow-mcp ruleset's four MCP regexes over every request body (scenario 6).
-  bench_start mitmproxy bench_with_resolver mitmdump --listen-host 127.0.0.1 --listen-port $MITM_PORT \
+  bench_start mitmproxy bench_with_resolver mitmdump --listen-host 127.0.0.1 --listen-port "$MITM_PORT" \
     --set confdir="$W/mitm" --set ssl_verify_upstream_trusted_ca="$W/origin-ca.pem" \
     --ignore-hosts "^${TUNNEL_HOST//./\\.}(:|$)" -s "$BENCH_DIR/mcp_addon.py"
-  bench_wait_tcp $MITM_PORT 30
+  bench_wait_tcp "$MITM_PORT" 30
   local i
   for i in $(seq 50); do [[ -f $W/mitm/mitmproxy-ca-cert.pem ]] && break; sleep 0.1; done
 }
@@ -173,7 +180,7 @@ dns_blocklist() {
 start_dnsmasq() {
   dns_blocklist
   bench_start dnsmasq dnsmasq -k --conf-file=/dev/null --listen-address=127.0.0.1 --bind-interfaces \
-    --port=$DNSMASQ_PORT --no-resolv --no-hosts --server=127.0.0.1#$DNS_UPSTREAM_PORT --cache-size=10000 \
+    --port="$DNSMASQ_PORT" --no-resolv --no-hosts --server="127.0.0.1#$DNS_UPSTREAM_PORT" --cache-size=10000 \
     --user=root --pid-file="$BENCH_W/dnsmasq.pid" --conf-file="$BENCH_W/dnsmasq-block.conf"
 }
 stop_dnsmasq() { bench_stop dnsmasq; }
@@ -214,7 +221,7 @@ start_meshgate-dns() {
   mkdir -p "$W/mgdns"
   cat >"$W/mgdns/meshgate.yaml" <<YML
 state_dir: $W/mgdns/state
-listeners: { explicit: off, dns: 127.0.0.1:$MG_DNS_PORT, admin: 127.0.0.1:19092 }
+listeners: { explicit: off, dns: 127.0.0.1:$MG_DNS_PORT, admin: 127.0.0.1:$MG_DNS_ADMIN_PORT }
 dns: { upstreams: ["127.0.0.1:$DNS_UPSTREAM_PORT"], block_answer: zero }
 audit: { path: $W/mgdns/audit.jsonl }
 rulesets: [$W/blocklist.yaml]
@@ -226,7 +233,7 @@ YML
       echo "this meshgate build has no DNS listener: $(grep -m1 'listener=dns' "$W/meshgate-dns.log" | sed 's/.*\] //' || tail -n 1 "$W/meshgate-dns.log")" >"$W/meshgate-dns.skip"
       bench_stop meshgate-dns; return 1
     fi
-    python3 "$BENCH_DIR/dnsq.py" 127.0.0.1 $MG_DNS_PORT c1.ok.test 0.2 >/dev/null 2>&1 && return 0
+    python3 "$BENCH_DIR/dnsq.py" 127.0.0.1 "$MG_DNS_PORT" c1.ok.test 0.2 >/dev/null 2>&1 && return 0
     sleep 0.1
   done
   echo "meshgate accepted listeners.dns but did not answer DNS queries on it within 10 s" >"$W/meshgate-dns.skip"
