@@ -57,7 +57,35 @@ public final class PolicyReloader: Service, Sendable {
         let policy = try Self.compile(configuration.withLockedValue { $0 })
         holder.replace(with: policy)
         Self.publishVersions(from: nil, to: policy)
-        logger.info("policy loaded", metadata: ["rules": "\(policy.ruleCount)", "rulesets": "\(policy.rulesets.map { "\($0.name)@\($0.version)" }.joined(separator: ","))"])
+        logger.info("\(Self.summary(of: policy))", metadata: Self.details(of: policy))
+    }
+
+    /// One line that says what policy is in force, for the start of `serve` and for `rules test`.
+    public static func summary(of policy: PolicyEngine) -> String {
+        guard !policy.rulesets.isEmpty else {
+            return "policy: no rulesets (rulesets: []), every request is allowed"
+        }
+        let rulesets = policy.rulesets.map { "\($0.name)@\($0.version) (\($0.file))" }.joined(separator: ", ")
+        var line = "policy: \(policy.ruleCount) rules from \(rulesets)"
+        if let portal = policy.portal {
+            line += "; portal \(portal)"
+        } else if !policy.blockingForUnsetPortal.isEmpty || !policy.dormantRules.isEmpty {
+            line += "; portal: unset, so reroute/redirect to the portal block (\(policy.blockingForUnsetPortal.count) rules)"
+        }
+        return line
+    }
+
+    /// The same as structured fields.
+    static func details(of policy: PolicyEngine) -> Logger.Metadata {
+        var details: Logger.Metadata = [
+            "rules": "\(policy.ruleCount)",
+            "rulesets": "\(policy.rulesets.map { "\($0.name)@\($0.version)" }.joined(separator: ","))",
+            "portal": "\(policy.portal ?? "unset")",
+        ]
+        if policy.portal == nil, !policy.blockingForUnsetPortal.isEmpty {
+            details["fix"] = "set portal: in meshgate.yaml to send Shadow MCP traffic to the approved MCP portal instead of blocking it"
+        }
+        return details
     }
 
     /// Re-reads the configuration file (for `rulesets` and `portal`) and the rulesets, and swaps the

@@ -66,6 +66,11 @@ public enum RulesCommands {
         let policy = try PolicyEngine(rulesets: store.effectiveRulesets(configured: configuration.rulesets),
                                       regexCompiler: PCRE2RegexCompiler(), portal: configuration.portal?.absoluteString,
                                       onMatchError: configuration.inspection.onMatchError.mode)
+        if policy.ruleCount == 0 {
+            // An "allow" from no rules at all must not read as a policy decision.
+            let source = configuration.sourcePath.map { " in \($0)" } ?? ""
+            FileHandle.standardError.write(Data("meshgate: no rules are loaded (rulesets: []\(source)), so every request is allowed; remove the rulesets: key to run the shipped rulesets\n".utf8))
+        }
         guard let url = URLComponents(string: request.url), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
               let host = url.host, !host.isEmpty else {
             throw UsageError(message: "--url must be an absolute http(s) URL, got '\(request.url)'")

@@ -10,7 +10,7 @@ struct MeshgateCommand: AsyncParsableCommand {
         commandName: "meshgate",
         abstract: "Egress gateway for machines that run AI agents: intercepting proxy, policy, audit.",
         version: MeshgateVersion.string,
-        subcommands: [Serve.self, CA.self, Rules.self, Usage.self]
+        subcommands: [Serve.self, Reload.self, CA.self, Rules.self, Usage.self]
     )
 }
 
@@ -64,6 +64,32 @@ struct Serve: AsyncParsableCommand {
         let logger = Logger(label: "meshgate")
         do {
             try await MeshgateServer.serve(configuration: configuration, logger: logger)
+        } catch {
+            throw fail(error)
+        }
+    }
+}
+
+struct Reload: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Ask the running meshgate to reload its configuration's rulesets and portal, and reopen its audit log.",
+        discussion: """
+            Talks to the server's admin listener (listeners.admin, which needs a fixed port) with the token in \
+            state_dir/admin.token, so it must run as a user that can read that file. The server keeps its \
+            current policy if the new one does not load, and this command prints why. Without an admin \
+            listener: kill -HUP "$(cat STATE_DIR/meshgate.pid)".
+            """
+    )
+
+    @OptionGroup var options: ConfigOption
+
+    func run() async throws {
+        do {
+            let configuration = try options.load()
+            let pidFile = (configuration.stateDirectory as NSString).appendingPathComponent(ServerSignalService.pidFileName)
+            let admin = try AdminClient(configuration: configuration, otherwise: "check --config names the running server's configuration (its pid file: \(pidFile))")
+            try await admin.ensureReachable()
+            print(try await admin.reload(requestedBy: "meshgate reload (\(NSUserName()))"))
         } catch {
             throw fail(error)
         }

@@ -7,6 +7,9 @@ struct CompiledRule: Sendable {
     let rulesetName: String
     let action: PolicyAction
     let target: ResolvedTarget?
+    /// The written `redirect`/`reroute` of a rule whose target is the portal while none is
+    /// configured; its `action` is then `block`.
+    var unsetPortalAction: PolicyAction? = nil
     let hosts: HostMatcher?
     let paths: PathMatcher?
     let methods: Set<String>?

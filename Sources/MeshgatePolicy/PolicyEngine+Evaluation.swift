@@ -166,12 +166,17 @@ extension PolicyEngine {
         }
         var action = rule.action
         var target = rule.target?.url
+        if let written = rule.unsetPortalAction {
+            detections.append(Verdict.unsetPortalDetection(written))
+        }
         if alreadyAtTarget {
             action = .allow
             target = nil
         }
-        return Verdict(action: action, rule: rule.id, ruleset: rule.rulesetName, detections: detections, target: target,
-                       mcpMethod: state.mcpMethod, matchErrors: state.errors)
+        var verdict = Verdict(action: action, rule: rule.id, ruleset: rule.rulesetName, detections: detections, target: target,
+                              mcpMethod: state.mcpMethod, matchErrors: state.errors)
+        verdict.unsetPortalAction = rule.unsetPortalAction
+        return verdict
     }
 }
 

@@ -16,18 +16,25 @@ public struct PolicyEngine: Sendable {
     public let canonicalLiterals: PatternLiterals?
     /// `inspection.on_match_error`: what a pattern that hits a PCRE2 limit means (``MatchErrorMode``).
     public let onMatchError: MatchErrorMode
+    /// Rules left out because they match only `$portal` and no portal is configured (ids).
+    public let dormantRules: [String]
     let rules: [CompiledRule]
     let patterns: [CompiledPattern]
 
     /// No rules: every request is allowed.
     public static let empty = PolicyEngine(rulesets: [], portal: nil, rules: [], patterns: [], onMatchError: .block)
 
-    /// The number of rules across all rulesets.
+    /// The number of rules in force across all rulesets.
     public var ruleCount: Int { rules.count }
 
-    private init(rulesets: [Ruleset], portal: String?, rules: [CompiledRule], patterns: [CompiledPattern], onMatchError: MatchErrorMode) {
+    /// Rules whose target is the portal while no portal is configured: they block instead (ids).
+    public var blockingForUnsetPortal: [String] { rules.filter { $0.unsetPortalAction != nil }.map(\.id) }
+
+    private init(rulesets: [Ruleset], portal: String?, rules: [CompiledRule], patterns: [CompiledPattern], onMatchError: MatchErrorMode,
+                 dormantRules: [String] = []) {
         self.rulesets = rulesets
         self.portal = portal
+        self.dormantRules = dormantRules
         self.rules = rules
         self.patterns = patterns
         self.onMatchError = onMatchError
@@ -52,6 +59,7 @@ public struct PolicyEngine: Sendable {
         var compiler = RegexCache(compiler: regexCompiler)
         var patterns: [CompiledPattern] = []
         var rules: [CompiledRule] = []
+        var dormant: [String] = []
         var ruleLocations: [String: SourceLocation] = [:]
         var rulesetFiles: [String: String] = [:]
         let portalURL = portal.flatMap(AbsoluteURL.init)
@@ -90,32 +98,38 @@ public struct PolicyEngine: Sendable {
                                        fix: "rule ids must be unique across all ruleset files")
                 }
                 ruleLocations[rule.id] = rule.location
-                rules.append(try Self.compile(rule, keyPath: "rules[\(ruleIndex)]", rulesetIndex: rulesetIndex,
-                                              ruleset: ruleset, portal: portal,
-                                              portalURL: portalURL, profilePatterns: profilePatterns, compiler: &compiler))
+                if let compiled = try Self.compile(rule, keyPath: "rules[\(ruleIndex)]", rulesetIndex: rulesetIndex,
+                                                   ruleset: ruleset, portal: portal,
+                                                   portalURL: portalURL, profilePatterns: profilePatterns, compiler: &compiler) {
+                    rules.append(compiled)
+                } else {
+                    dormant.append(rule.id)
+                }
             }
         }
-        self.init(rulesets: rulesets, portal: portal, rules: rules, patterns: patterns, onMatchError: onMatchError)
+        self.init(rulesets: rulesets, portal: portal, rules: rules, patterns: patterns, onMatchError: onMatchError, dormantRules: dormant)
     }
 
+    /// The rule ready for evaluation; nil when it can never match (its only host is `$portal` and
+    /// no portal is configured).
     private static func compile(
         _ rule: Rule, keyPath: String, rulesetIndex: Int, ruleset: Ruleset, portal: String?, portalURL: AbsoluteURL?,
         profilePatterns: [String: [Int]], compiler: inout RegexCache
-    ) throws(RulesetError) -> CompiledRule {
+    ) throws(RulesetError) -> CompiledRule? {
         let match = rule.match
         var target: ResolvedTarget?
+        var action = rule.action
+        var unsetPortalAction: PolicyAction?
         switch rule.target {
         case nil:
             break
         case .portal:
             guard let portal else {
-                // Without `target:` the location is the rule's own, which is how the two cases differ.
-                let implied = rule.targetLocation == rule.location
-                throw RulesetError(location: rule.targetLocation, rule: rule.id, keyPath: keyPath + (implied ? "" : ".target"),
-                                   message: implied
-                                       ? "\(rule.action.rawValue) without a target goes to the portal, but no portal URL is configured"
-                                       : "target 'portal' needs a portal URL, but none is configured",
-                                   fix: "set 'portal:' in meshgate.yaml, or give an absolute URL as 'target:'")
+                // Secure by default: traffic meant for the approved portal is refused rather than
+                // let through while there is none to send it to (the verdict says so).
+                unsetPortalAction = rule.action
+                action = .block
+                break
             }
             guard let portalURL else {
                 throw RulesetError(location: rule.targetLocation, rule: rule.id, keyPath: keyPath + ".target",
@@ -135,12 +149,13 @@ public struct PolicyEngine: Sendable {
         if !match.hosts.isEmpty {
             var patterns = match.hosts
             if let index = patterns.firstIndex(of: HostMatcher.portalPlaceholder) {
-                guard let portalURL else {
-                    throw RulesetError(location: rule.location, rule: rule.id, keyPath: keyPath + ".match.host",
-                                       message: "host '$portal' needs a portal URL, but none is configured",
-                                       fix: "set 'portal:' in meshgate.yaml")
+                if let portalURL {
+                    patterns[index] = portalURL.hostPort.host
+                } else {
+                    // No portal: `$portal` names no host, and a rule with no other host never matches.
+                    patterns.remove(at: index)
+                    if patterns.isEmpty { return nil }
                 }
-                patterns[index] = portalURL.hostPort.host
             }
             do {
                 hosts = try HostMatcher(patterns)
@@ -171,7 +186,8 @@ public struct PolicyEngine: Sendable {
         }
 
         return CompiledRule(
-            id: rule.id, rulesetIndex: rulesetIndex, rulesetName: ruleset.name, action: rule.action, target: target,
+            id: rule.id, rulesetIndex: rulesetIndex, rulesetName: ruleset.name, action: action, target: target,
+            unsetPortalAction: unsetPortalAction,
             hosts: hosts,
             paths: match.paths.isEmpty ? nil : PathMatcher(match.paths),
             methods: match.methods.isEmpty ? nil : Set(match.methods.map { $0.uppercased() }),
@@ -185,7 +201,7 @@ public struct PolicyEngine: Sendable {
     /// The same policy restricted to one ruleset's rules, for running that ruleset's tests alone.
     func restricted(toRuleset index: Int) -> PolicyEngine {
         PolicyEngine(rulesets: rulesets, portal: portal, rules: rules.filter { $0.rulesetIndex == index }, patterns: patterns,
-                     onMatchError: onMatchError)
+                     onMatchError: onMatchError, dormantRules: dormantRules)
     }
 }
 

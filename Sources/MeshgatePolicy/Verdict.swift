@@ -20,6 +20,14 @@ public struct Verdict: Sendable, Hashable {
     /// of them: under `block` those of refusing rules counted as matching (and the deciding rule's
     /// detections say `Match limit: NAME`), the rest as not matching.
     public var matchErrors: [PatternMatchError]
+    /// The deciding rule's written `redirect`/`reroute` when its target is the portal and no
+    /// `portal:` is configured: the action is then `block`, and a detection says why.
+    public var unsetPortalAction: PolicyAction?
+
+    /// The detection a rule that blocks for want of a portal reports.
+    public static func unsetPortalDetection(_ written: PolicyAction) -> String {
+        "Portal unset: \(written.rawValue) to the portal blocks until portal: is configured"
+    }
 
     /// Creates a verdict.
     public init(
@@ -33,6 +41,7 @@ public struct Verdict: Sendable, Hashable {
         self.target = target
         self.mcpMethod = mcpMethod
         self.matchErrors = matchErrors
+        unsetPortalAction = nil
     }
 
     /// No rule matched: allow.

@@ -24,10 +24,36 @@ import Testing
         #expect(verdict.rule == "allow-portal")
     }
 
-    @Test func portalPlaceholderWithoutAPortalIsALoadError() {
-        #expect(throws: RulesetError.self) {
-            try PolicyEngine.load(files: Self.files, regexCompiler: PCRE2RegexCompiler(), portal: nil)
-        }
+    @Test func withoutAPortalShadowMCPIsBlockedAndTheVerdictSaysWhy() throws {
+        let policy = try PolicyEngine.load(files: Self.files, regexCompiler: PCRE2RegexCompiler(), portal: nil)
+        #expect(policy.dormantRules == ["allow-portal"], "it matches only $portal")
+        #expect(policy.blockingForUnsetPortal.contains("shadow-mcp-host"))
+        let verdict = policy.evaluate(PolicyRequest(host: "mcp.linear.app", port: 443, method: "POST", path: "/mcp"))
+        #expect(verdict.action == .block && verdict.rule == "shadow-mcp-host" && verdict.target == nil)
+        #expect(verdict.unsetPortalAction == .reroute)
+        #expect(verdict.detections == [Verdict.unsetPortalDetection(.reroute)])
+        #expect(verdict.detections.first?.contains("portal:") == true)
+        // The embedded tests still pass: a reroute to the portal that blocks is what they expect
+        // without one, and the tests of requests to the portal itself are skipped.
+        let failures = RulesetTestRunner.run(policy, inspector: InspectionRequestInspector())
+        #expect(failures.isEmpty, "\(failures.map(\.description).joined(separator: "\n"))")
+        // Unrelated traffic is unaffected.
+        #expect(policy.evaluate(PolicyRequest(host: "example.com", port: 443, method: "GET", path: "/")).action == .allow)
+    }
+
+    @Test func aRuleWithAPortalTargetAndOtherHostsKeepsTheOthersWithoutAPortal() throws {
+        let yaml = """
+            ruleset: t
+            version: "1"
+            rules:
+              - { id: r, match: { host: ["$portal", "mcp.example.com"] }, action: allow }
+              - { id: s, match: { path: [/mcp] }, action: redirect }
+            """
+        let policy = try PolicyEngine(rulesets: [Ruleset.parse(yaml: yaml, file: "t.yaml")], regexCompiler: PCRE2RegexCompiler(), portal: nil)
+        #expect(policy.dormantRules.isEmpty)
+        #expect(policy.evaluate(PolicyRequest(host: "mcp.example.com", port: 443, method: "GET", path: "/mcp")).action == .allow)
+        let redirected = policy.evaluate(PolicyRequest(host: "other.example", port: 443, method: "GET", path: "/mcp"))
+        #expect(redirected.action == .block && redirected.unsetPortalAction == .redirect)
     }
 
     @Test(arguments: [

@@ -39,7 +39,11 @@ extension MeshgateConfiguration {
             tls: try TLSSettings(node: top["tls"], stateDirectory: state),
             limits: try Limits(node: top["limits"]),
             portal: try top["portal"]?.httpURL(),
-            rulesets: try top["rulesets"]?.list().map { (item) throws(ConfigurationError) in try item.path() } ?? [],
+            // No key: the shipped rulesets (built in); `rulesets: []`: no policy.
+            rulesets: try top["rulesets"]?.list().map { (item) throws(ConfigurationError) in
+                let text = try item.string(expected: "a ruleset file, or builtin:NAME")
+                return RulesetSource.isBuiltin(text) ? text : try item.path()
+            } ?? RulesetSource.shipped,
             rulesetUpdates: try top["ruleset_updates"].map { (node) throws(ConfigurationError) in try RulesetUpdates(node: node) },
             inspection: try Inspection(node: top["inspection"]),
             audit: try Audit(node: top["audit"], stateDirectory: state),

@@ -20,7 +20,8 @@ public struct MeshgateConfiguration: Sendable, Hashable {
     public var limits: Limits
     /// `portal`: where `redirect` / `reroute` actions send MCP traffic by default.
     public var portal: URL?
-    /// `rulesets`: absolute paths of ruleset files, in evaluation order.
+    /// `rulesets`: absolute paths of ruleset files and `builtin:NAME` entries, in evaluation order;
+    /// the shipped rulesets (built in) when the key is absent, none for `rulesets: []`.
     public var rulesets: [String]
     /// `ruleset_updates`; nil when not configured.
     public var rulesetUpdates: RulesetUpdates?
@@ -120,7 +121,7 @@ public struct MeshgateConfiguration: Sendable, Hashable {
             tls: .defaults(stateDirectory: state),
             limits: Limits(),
             portal: nil,
-            rulesets: [],
+            rulesets: RulesetSource.shipped,
             rulesetUpdates: nil,
             inspection: Inspection(),
             audit: .defaults(stateDirectory: state),

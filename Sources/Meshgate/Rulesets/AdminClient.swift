@@ -12,15 +12,22 @@ public struct AdminClient: Sendable {
     private let token: String
     private let host: String
     private let port: Int
+    /// What to do instead when the server cannot be reached, for error messages.
+    private let otherwise: String
 
     /// The admin endpoint of the server running `configuration`, with its token (read here, once).
-    public init(configuration: MeshgateConfiguration) throws {
+    /// `otherwise` says what the user can do instead when there is no server to talk to.
+    public init(configuration: MeshgateConfiguration, otherwise: String? = nil) throws {
+        let pidFile = (configuration.stateDirectory as NSString).appendingPathComponent(ServerSignalService.pidFileName)
+        // The rules commands can install without asking (--no-reload); `meshgate reload` cannot.
+        let signal = (otherwise == nil ? "pass --no-reload, then " : "") + "kill -HUP \"$(cat \(pidFile))\""
         guard let admin = configuration.listeners.admin else {
-            throw StoreError("listeners.admin is off, so a running meshgate cannot be told to reload; use --no-reload and send it SIGHUP")
+            throw StoreError("listeners.admin is off, so a running meshgate cannot be asked to reload; send it SIGHUP instead: \(signal)")
         }
         guard admin.port != 0 else {
-            throw StoreError("listeners.admin has port 0 (any free port), so this command cannot find the running server; give it a fixed port, or use --no-reload and send SIGHUP")
+            throw StoreError("listeners.admin has port 0 (any free port), so this command cannot find the running server; give it a fixed port, or send SIGHUP: \(signal)")
         }
+        self.otherwise = otherwise ?? "pass --no-reload to install for its next start"
         baseURL = "http://" + MeshgateServer.pacAddress(for: admin)
         host = admin.isWildcard || admin.host.isEmpty ? "127.0.0.1" : admin.host
         port = admin.port
@@ -32,7 +39,7 @@ public struct AdminClient: Sendable {
     public func ensureReachable() async throws {
         // HTTP clients retry a refused connection until their deadline; a direct connect says at once.
         if let failure = TCPProbe.failure(host: host, port: port) {
-            throw StoreError("meshgate does not seem to be running: nothing answers on its admin listener \(baseURL) (\(failure)); start `meshgate serve`, or pass --no-reload to install for its next start")
+            throw StoreError("meshgate does not seem to be running: nothing answers on its admin listener \(baseURL) (\(failure)); start `meshgate serve`, or \(otherwise)")
         }
         _ = try await send(method: .GET, path: "/healthz", requestedBy: nil)
     }
@@ -60,7 +67,7 @@ public struct AdminClient: Sendable {
         } catch let error as StoreError {
             throw error
         } catch {
-            throw StoreError("meshgate does not seem to be running: nothing answers on its admin listener \(baseURL) (\(RulesetFetcher.describe(error))); start `meshgate serve`, or pass --no-reload to install for its next start")
+            throw StoreError("meshgate does not seem to be running: nothing answers on its admin listener \(baseURL) (\(RulesetFetcher.describe(error))); start `meshgate serve`, or \(otherwise)")
         }
     }
 }

@@ -60,7 +60,7 @@ public enum RulesetInstallCommands {
         if let to {
             inForce = "\(name) \(to)"
         } else {
-            let shipped = configuration.rulesets.compactMap { try? Ruleset.load(path: $0) }.first { $0.name == name }
+            let shipped = configuration.rulesets.compactMap { try? RulesetSource.load($0) }.first { $0.name == name }
             inForce = shipped.map { "the configured \($0.name) \($0.version) (\($0.file))" } ?? "no \(name) ruleset"
         }
         guard let admin else {

@@ -74,7 +74,7 @@ public struct RulesetStore: Sendable {
         }
         var result: [Ruleset] = []
         for file in configured {
-            let shipped = try Ruleset.load(path: file)
+            let shipped = try RulesetSource.load(file)
             result.append(installed.removeValue(forKey: shipped.name) ?? shipped)
         }
         result += installed.keys.sorted().compactMap { installed[$0] }

@@ -235,7 +235,7 @@ struct MeshgateConfigurationTests {
         #expect(c.limits.upstreamConnectTimeout == .seconds(10))
         #expect(c.limits.shutdownGrace == .seconds(30))
         #expect(c.portal == nil)
-        #expect(c.rulesets.isEmpty)
+        #expect(c.rulesets == ["builtin:shadow-mcp.yaml", "builtin:dlp-secrets.yaml"], "the shipped rulesets, from the binary")
         #expect(c.rulesetUpdates == nil)
         #expect(c.inspection.maxBodyBytes == 1_048_576)
         #expect(c.inspection.overLimit == .inspectPrefix)
