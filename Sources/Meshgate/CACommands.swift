@@ -20,7 +20,8 @@ public enum CACommands {
 
     /// The CA certificate as PEM text or DER bytes.
     public static func export(configuration: MeshgateConfiguration, der: Bool) throws -> [UInt8] {
-        let authority = try CertificateAuthority.load(certificatePath: configuration.tls.caCertPath, keyPath: configuration.tls.caKeyPath)
-        return der ? authority.certificateDER : Array((authority.certificatePEM.hasSuffix("\n") ? authority.certificatePEM : authority.certificatePEM + "\n").utf8)
+        // Only the certificate is read: exporting it must not need the private key.
+        let certificate = try CertificateAuthority.exportCertificate(path: configuration.tls.caCertPath)
+        return der ? certificate.der : Array(certificate.pem.utf8)
     }
 }

@@ -76,7 +76,8 @@ public final class AdminServer: Service, Sendable {
             server = try await bind()
         } catch {
             finish(phase: .failed)
-            throw AdminBindError(host: configuration.bindHost, port: configuration.bindPort, underlying: "\(error)")
+            throw AdminBindError(host: configuration.bindHost, port: configuration.bindPort,
+                                 underlying: SystemErrorText.bindFailure(error, key: "listeners.admin"))
         }
         let port = server.localAddress?.port ?? configuration.bindPort
         let waiters = state.withLockedValue { s -> [CheckedContinuation<Int?, Never>] in
@@ -178,7 +179,7 @@ public struct AdminBindError: Error, CustomStringConvertible, Sendable {
 
     /// A one-line cause with the fix.
     public var description: String {
-        "cannot listen on \(host):\(port) for the admin listener: \(underlying); change listeners.admin or stop the process using that port"
+        "cannot listen on \(host):\(port) for listeners.admin: \(underlying)"
     }
 }
 

@@ -16,6 +16,6 @@ public struct ListenerBindError: Error, CustomStringConvertible {
 
     /// One line naming the listener, the address and the cause.
     public var description: String {
-        "cannot listen on \(address) for listeners.\(listener): \(underlying) (is another process using it? change listeners.\(listener) in meshgate.yaml)"
+        "cannot listen on \(address) for listeners.\(listener): \(SystemErrorText.bindFailure(underlying, key: "listeners.\(listener)"))"
     }
 }

@@ -1,3 +1,4 @@
+import MeshgateCore
 import MeshgateTLS
 import NIOCore
 import NIOHTTP1
@@ -109,10 +110,10 @@ struct UpstreamConnector {
             if connectionError.connectionErrors.contains(where: { ($0.error as? ChannelError).map { if case .connectTimeout = $0 { true } else { false } } ?? false }) {
                 return UpstreamFailure(status: .gatewayTimeout, description: "connecting to \(target) timed out after \(timeout.nanoseconds / 1_000_000_000)s (limits.upstream_connect_timeout)", kind: "timeout")
             }
-            let first = connectionError.connectionErrors.first.map { "\($0.error)" } ?? "no address"
+            let first = connectionError.connectionErrors.first.map { SystemErrorText.describe($0.error) } ?? "no address"
             return UpstreamFailure(status: .badGateway, description: "could not connect to \(target): \(first)", kind: "connect")
         }
-        return UpstreamFailure(status: .badGateway, description: "could not connect to \(target): \(error)", kind: "connect")
+        return UpstreamFailure(status: .badGateway, description: "could not connect to \(target): \(SystemErrorText.describe(error))", kind: "connect")
     }
 }
 

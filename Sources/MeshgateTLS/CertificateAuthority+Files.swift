@@ -22,26 +22,7 @@ extension CertificateAuthority {
         if mode & 0o077 != 0 {
             throw CAError.insecureKeyPermissions(path: keyPath, mode: mode)
         }
-        guard try SecureFile.mode(of: certificatePath) != nil else {
-            throw CAError(
-                kind: .io,
-                path: certificatePath,
-                message: "CA certificate \(certificatePath) does not exist; create one with `meshgate ca init`"
-            )
-        }
-
-        let certificate: Certificate
-        do {
-            certificate = try Certificate(pemEncoded: try SecureFile.readText(certificatePath))
-        } catch let error as CAError {
-            throw error
-        } catch {
-            throw CAError(
-                kind: .invalidCertificate,
-                path: certificatePath,
-                message: "\(certificatePath) does not hold a PEM certificate: \(error)"
-            )
-        }
+        let certificate = try readCertificate(path: certificatePath)
         let key: Certificate.PrivateKey
         do {
             key = try Certificate.PrivateKey(pemEncoded: try SecureFile.readText(keyPath))
@@ -51,7 +32,7 @@ extension CertificateAuthority {
             throw CAError(
                 kind: .invalidKey,
                 path: keyPath,
-                message: "\(keyPath) does not hold an unencrypted PEM private key (ECDSA or RSA): \(error)"
+                message: "\(keyPath) does not hold an unencrypted PEM private key (ECDSA or RSA)\(Self.reason(error)); restore it from your backup, or create a new CA with `meshgate ca init --force` (clients must then trust the new certificate)"
             )
         }
         do throws(CAError) {
@@ -65,6 +46,54 @@ extension CertificateAuthority {
                 message: "\(certificatePath) / \(keyPath): \(error.message)"
             )
         }
+    }
+
+    /// The CA certificate alone, as PEM and DER: what `meshgate ca export` prints. It needs no access
+    /// to the private key, which only the user meshgate runs as should be able to read.
+    public static func exportCertificate(path: String) throws(CAError) -> (pem: String, der: [UInt8]) {
+        let certificate = try readCertificate(path: path)
+        do {
+            var serializer = DER.Serializer()
+            try serializer.serialize(certificate)
+            return (PEMDocument(type: "CERTIFICATE", derBytes: serializer.serializedBytes).pemString + "\n", serializer.serializedBytes)
+        } catch {
+            throw CAError(kind: .invalidCertificate, path: path, message: "cannot serialise the CA certificate in \(path)")
+        }
+    }
+
+    private static func readCertificate(path certificatePath: String) throws(CAError) -> Certificate {
+        guard try SecureFile.mode(of: certificatePath) != nil else {
+            throw CAError(
+                kind: .io,
+                path: certificatePath,
+                message: "CA certificate \(certificatePath) does not exist; create one with `meshgate ca init`"
+            )
+        }
+        do {
+            return try Certificate(pemEncoded: try SecureFile.readText(certificatePath))
+        } catch let error as CAError {
+            throw error
+        } catch {
+            throw CAError(
+                kind: .invalidCertificate,
+                path: certificatePath,
+                message: "\(certificatePath) does not hold a PEM certificate (-----BEGIN CERTIFICATE-----)\(reason(error)); restore it from your backup, or create a new CA with `meshgate ca init --force` (clients must then trust the new certificate)"
+            )
+        }
+    }
+
+    /// What the decoder found, without its source file and line (swift-asn1 puts those in its
+    /// errors' descriptions, which say nothing to an operator).
+    static func reason(_ error: any Error) -> String {
+        if let asn1 = error as? ASN1Error {
+            switch asn1.code {
+            case .invalidPEMDocument: return ": it is not PEM"
+            case .truncatedASN1Field, .invalidASN1Object, .unexpectedFieldType, .invalidASN1IntegerEncoding, .unsupportedFieldLength:
+                return ": its contents are not a valid certificate or key"
+            default: return ": \(asn1.code)"
+            }
+        }
+        return ""
     }
 
     /// Writes the certificate (mode 0644) and the key (mode 0600, created with that mode), creating

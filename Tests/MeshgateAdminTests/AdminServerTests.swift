@@ -352,7 +352,7 @@ struct AdminServerTests {
         await #expect {
             try await second.run()
         } throws: { error in
-            "\(error)".contains("cannot listen on 127.0.0.1:\(port) for the admin listener")
+            "\(error)".contains("cannot listen on 127.0.0.1:\(port) for listeners.admin")
         }
         #expect(await second.boundPort == nil)
         holding.cancel()

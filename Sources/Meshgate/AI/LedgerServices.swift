@@ -59,6 +59,8 @@ struct LedgerMonitor: Service {
                     }
                     if !wasAvailable { lastChores = nil }
                 } catch {
+                    // Stopping (a listener failed to bind, SIGTERM) cancels the probe: not an outage.
+                    if Task.isCancelled || error is CancellationError || "\(error)".contains("CancellationError") { break }
                     health.markUnavailable(error, generation: generation)
                     if !outageLogged {
                         logger.error("token ledger unavailable", metadata: [
