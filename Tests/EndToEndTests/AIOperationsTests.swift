@@ -58,10 +58,10 @@ import Testing
             platform  1356  100000  98644      1d      \(day)
             ops       42    -       -          month   \(month)
 
-            IDENTITY       TEAM      USED
-            agent-build-7  platform  1234
-            agent-build-8  platform  122
-            agent-ops-1    ops       42
+            IDENTITY       TEAM      USED  LIMIT  REMAINING  WINDOW  RESETS AT
+            agent-build-7  platform  1234  -      -          1d      \(day)
+            agent-build-8  platform  122   -      -          1d      \(day)
+            agent-ops-1    ops       42    500    458        month   \(month)
 
             """, "\(table.stdoutText)")
 

@@ -11,7 +11,7 @@ import Testing
             UsageReport.Team(team: "platform", used: 1234, limit: 2_000_000, reserved: 0, remaining: 1_998_766, window: "1d", resetsAt: 1_772_409_600),
             UsageReport.Team(team: "research", used: 99, limit: nil, reserved: 0, remaining: nil, window: "month", resetsAt: 1_775_001_600),
         ], identities: [
-            UsageReport.Identity(identity: "agent-build-7", team: "platform", used: 1234, limit: nil, remaining: nil, window: "1d", resetsAt: 1_772_409_600),
+            UsageReport.Identity(identity: "agent-build-7", team: "platform", used: 1234, limit: 5000, remaining: 3766, window: "1d", resetsAt: 1_772_409_600),
             UsageReport.Identity(identity: "stray", team: nil, used: 5, limit: nil, remaining: nil, window: "month", resetsAt: 1_775_001_600),
         ])
         #expect(UsageCommand.table(report) == """
@@ -19,9 +19,9 @@ import Testing
             platform  1234  2000000  1998766    1d      2026-03-02T00:00:00Z
             research  99    -        -          month   2026-04-01T00:00:00Z
 
-            IDENTITY       TEAM      USED
-            agent-build-7  platform  1234
-            stray          -         5
+            IDENTITY       TEAM      USED  LIMIT  REMAINING  WINDOW  RESETS AT
+            agent-build-7  platform  1234  5000   3766       1d      2026-03-02T00:00:00Z
+            stray          -         5     -      -          month   2026-04-01T00:00:00Z
 
             """)
     }

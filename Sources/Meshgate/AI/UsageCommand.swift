@@ -49,16 +49,19 @@ public enum UsageCommand {
     }
 
     /// The report as two aligned tables: teams (team, used, limit, remaining, window, resets at),
-    /// then identities (identity, team, used; calls without an identity as `(anonymous)`). Teams without a budget show `-` for limit and remaining.
+    /// then identities (identity, team, used, limit, remaining, window, resets at; calls without an
+    /// identity as `(anonymous)`). Rows without a budget of their own show `-` for limit and remaining.
     public static func table(_ report: UsageReport) -> String {
         var teamRows = [["TEAM", "USED", "LIMIT", "REMAINING", "WINDOW", "RESETS AT"]]
         for row in report.teams {
             teamRows.append([row.team, String(row.used), row.limit.map(String.init) ?? "-", row.remaining.map(String.init) ?? "-",
                              row.window, resetsAt(row.resetsAt)])
         }
-        var identityRows = [["IDENTITY", "TEAM", "USED"]]
+        var identityRows = [["IDENTITY", "TEAM", "USED", "LIMIT", "REMAINING", "WINDOW", "RESETS AT"]]
         for row in report.identities {
-            identityRows.append([row.identity ?? "(anonymous)", row.team ?? "-", String(row.used)])
+            // As in --json: an identity's own budget, when it has one.
+            identityRows.append([row.identity ?? "(anonymous)", row.team ?? "-", String(row.used), row.limit.map(String.init) ?? "-",
+                                 row.remaining.map(String.init) ?? "-", row.window, resetsAt(row.resetsAt)])
         }
         var out = report.teams.isEmpty ? "no team usage or budgets\n" : align(teamRows)
         out += "\n"
