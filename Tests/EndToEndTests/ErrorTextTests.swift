@@ -21,19 +21,8 @@ import Testing
     @Test func aTakenPortAGarbageCertificateAndExportWithoutTheKey() async throws {
         let pki = try TestPKI.make()
         // A port another process holds.
-        let holder = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let (holder, port) = try LoopbackPort.bind(listening: true)
         defer { close(holder) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(holder, $0, length) == 0 && listen(holder, 1) == 0 && getsockname(holder, $0, &length) == 0
-            }
-        }
-        #expect(bound)
-        let port = Int(UInt16(bigEndian: address.sin_port))
         let config = try ServeCommandTests.writeConfig(pki.directory, extra: "rulesets: []")
         let text = try String(contentsOfFile: config, encoding: .utf8).replacingOccurrences(of: "explicit: 127.0.0.1:0", with: "explicit: 127.0.0.1:\(port)")
         try text.write(toFile: config, atomically: true, encoding: .utf8)

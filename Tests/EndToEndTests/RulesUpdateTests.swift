@@ -242,17 +242,9 @@ import Testing
 
     /// A port nothing listens on right now (the kernel's pick for a socket bound and closed).
     static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard bound else { throw CocoaError(.fileNoSuchFile) }
-        return Int(UInt16(bigEndian: address.sin_port))
+        let socket = try LoopbackPort.bind()
+        close(socket.fd)
+        return socket.port
     }
 
     @Test func theServerUpdatesItselfOnAnInterval() async throws {
