@@ -14,8 +14,11 @@ import Testing
     static let concurrency = 25
     /// The descriptor count may differ by a few between two readings (files opened lazily such as
     /// the audit log, idle pooled upstream connections, whose number depends on how requests fell
-    /// on the event loops); a leak of one per connection would be a thousand.
-    static let descriptorSlack = 4
+    /// on the event loops); a leak of one per connection would be a thousand. On loaded CI runners
+    /// the first round has been seen to end 12 sockets above its baseline (none of them client,
+    /// CLOSE-WAIT or upstream connections to the origins) and to stay there through every later
+    /// round: a one-time growth, not a leak, whose cause is still open; the slack covers it.
+    static let descriptorSlack = 16
 
     struct Server {
         let process: StreamingClient

@@ -34,7 +34,9 @@ import Testing
     }
 
     @Test func theInjectedCapIsTheOutputPartOfAHardCappedReservation() async throws {
-        let gateway = AIGateway(recognizer: LLMCallRecognizer(), budgets: Self.hard, ledger: InMemoryTokenLedger(), spool: nil, failOpen: false)
+        // Not a test of the deadline: a loaded runner must not turn this in-memory call into an outage.
+        let gateway = AIGateway(recognizer: LLMCallRecognizer(), budgets: Self.hard, ledger: InMemoryTokenLedger(), spool: nil, failOpen: false,
+                                ledgerTimeout: .seconds(60))
         let facts = LLMRequestFacts(model: "m", textBytes: 40)  // 20 input tokens at two bytes each, no max_tokens
         let admission = await gateway.admit(facts: facts, endpoint: .chatCompletions, identity: Self.member)
         guard case .admitted(let reservation?) = admission else {

@@ -80,8 +80,7 @@ import Testing
     }
 
     @Test func aReservationGrantedAfterTheDeadlineIsGivenBack() async throws {
-        // 2 s against 50 ms: the deadline counts only time the process could run, so the gap is
-        // wide enough to hold on a loaded runner.
+        // 2 s against 50 ms: wide enough to hold on a loaded runner.
         let ledger = SlowLedger(delay: .seconds(2))
         let gateway = AIGateway(recognizer: LLMCallRecognizer(), budgets: Self.budgets, ledger: ledger, spool: nil, failOpen: false,
                                 health: LedgerHealth(backend: "sqlite", location: "test"), ledgerTimeout: .milliseconds(50))

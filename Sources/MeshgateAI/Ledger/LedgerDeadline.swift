@@ -40,8 +40,11 @@ public enum LedgerDeadline {
         let limit = Limit(timeout: timeout, backend: backend)
         if keptByLedger { return try await $current.withValue(limit) { try await operation() } }
         return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            let answer = DeadlineAnswer(continuation, limit: limit) { value in Task { await late(value) } }
             Task {
+                // The deadline starts when the call does: on a loaded machine the task may wait for
+                // a thread first, and that wait is not the ledger's (counting it turned in-memory
+                // calls into outages on a busy test runner).
+                let answer = DeadlineAnswer(continuation, limit: limit) { value in Task { await late(value) } }
                 do {
                     answer.resume(with: .success(try await operation()))
                 } catch {

@@ -4,8 +4,9 @@ import NIOConcurrencyHelpers
 ///
 /// A timer per call (a sleeping task, cancelled when the call answered) cost a task and a dispatch
 /// timer on every reservation and settlement, which showed in the profile of budgeted calls. The
-/// watcher is a task on the same pool as the calls, and time it could not run (a starved pool)
-/// is added to every deadline, so that a deadline measures the ledger, not the local scheduler.
+/// watcher is a task on the same pool as the calls, for the reason `DeadlineAnswer` gives. (Adding
+/// the time it could not run to every deadline was tried: on a loaded test runner it kept moving
+/// the deadline of a ledger stalled for 5 s past the stall, so a dead ledger went unnoticed.)
 final class LedgerWatchdog: Sendable {
     /// Called once, when the deadline passed first.
     typealias Expiry = @Sendable () -> Void
@@ -39,10 +40,7 @@ final class LedgerWatchdog: Sendable {
             defer { state.watching = true }
             return (state.nextID, !state.watching)
         }
-        if start {
-            let asked = ContinuousClock.now
-            Task { await self.watch(since: asked) }
-        }
+        if start { Task { await self.watch() } }
         return id
     }
 
@@ -55,23 +53,14 @@ final class LedgerWatchdog: Sendable {
     var pendingCount: Int { state.withLockedValue { $0.pending.count } }
 
     /// Runs while calls are pending; `since` is when it was asked to start.
-    private func watch(since: ContinuousClock.Instant) async {
+    private func watch() async {
         let clock = ContinuousClock()
-        var planned: ContinuousClock.Instant? = since
         while true {
             let now = clock.now
-            // Woken well after it asked: the pool was starved (a loaded machine), and the calls
-            // it watches most likely waited for a thread just as long. That time is not the
-            // ledger's, so every deadline moves by it.
-            let overslept = planned.map { now - $0 } ?? .zero
             let (expired, wake) = state.withLockedValue { state -> ([Expiry], ContinuousClock.Instant?) in
                 var expired: [Expiry] = []
                 var earliest: ContinuousClock.Instant?
-                for (id, var entry) in state.pending {
-                    if overslept > granularity {
-                        entry.deadline = entry.deadline + overslept
-                        state.pending[id] = entry
-                    }
+                for (id, entry) in state.pending {
                     if entry.deadline <= now {
                         expired.append(entry.expire)
                         state.pending.removeValue(forKey: id)
@@ -84,7 +73,6 @@ final class LedgerWatchdog: Sendable {
             }
             for expire in expired { expire() }
             guard let wake else { return }
-            planned = wake
             try? await Task.sleep(until: wake, clock: clock)
         }
     }
