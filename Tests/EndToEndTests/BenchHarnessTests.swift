@@ -48,11 +48,12 @@ import Testing
         return (fd, Int(UInt16(bigEndian: address.sin_port)))
     }
 
-    /// `tcp` ports free for TCP, then `both` ports free for TCP and UDP, all distinct: each is bound to
-    /// port 0 on 127.0.0.1 and read back, and every socket stays open until all are chosen, then closed
-    /// for run.sh's servers to take. Something else could take one before run.sh binds it (seconds later
-    /// for the meshgate ports); another bind to port 0 picks at random from ~28,000 ports, and Linux
-    /// gives outgoing connections even ports first and binds to port 0 odd ones, so that is unlikely.
+    /// `tcp` ports free for TCP, then `both` ports free for TCP and UDP, all distinct, below the
+    /// kernel's ephemeral range (32768 and up): ports bound to port 0 and the local ends of outgoing
+    /// connections come from that range, and with the whole suite running in parallel one of them took
+    /// a port chosen here (freed for run.sh) before nginx could bind it. Each is bound at random from
+    /// 20000..<32768 and every socket stays open until all are chosen, then closed for run.sh's
+    /// servers to take.
     static func freePorts(tcp: Int, both: Int) throws -> [Int] {
         var held: [Int32] = []
         defer { for fd in held { close(fd) } }
@@ -60,7 +61,8 @@ import Testing
         for index in 0..<(tcp + both) {
             var found: Int?
             for _ in 0..<50 where found == nil {
-                guard let stream = bound(Int32(SOCK_STREAM.rawValue), port: 0) else { continue }
+                let candidate = Int.random(in: 20_000..<32_768)
+                guard !ports.contains(candidate), let stream = bound(Int32(SOCK_STREAM.rawValue), port: candidate) else { continue }
                 held.append(stream.fd)
                 if index < tcp {
                     found = stream.port
