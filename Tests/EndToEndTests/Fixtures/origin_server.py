@@ -24,6 +24,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         if length:
             self.rfile.read(length)
+        # One line per request, so a test can prove what did (and did not) reach the origin.
+        print(f"request {self.command} host={self.headers.get('Host')} path={self.path}", flush=True)
         body = f"origin host={self.headers.get('Host')} path={self.path}\n".encode()
         self.send_response(200)
         self.send_header("Content-Type", "text/plain")
