@@ -18,6 +18,7 @@
 #   /lib/systemd/system/meshgate.service    contrib/systemd/meshgate.service with packaged paths
 #   /usr/lib/sysusers.d/meshgate.conf       contrib/systemd/meshgate.sysusers
 #   /etc/logrotate.d/meshgate               conffile: contrib/logrotate/meshgate for /var/log/meshgate
+#   /usr/share/doc/meshgate/                copyright, and third-party/: the dependencies' and runtime's licences
 # The files derived from the repository's are made by small sed edits, each checked, so a change to
 # the originals either carries over or stops the build here rather than shipping a half-edited file.
 set -euo pipefail
@@ -124,6 +125,71 @@ fi
 patchelf --set-rpath /usr/lib/meshgate/swift "$root/usr/bin/meshgate"
 runpath=$(readelf -d "$root/usr/bin/meshgate" | sed -n 's/.*(RUNPATH).*\[\(.*\)\]/\1/p')
 [[ $runpath == /usr/lib/meshgate/swift ]] || die "RUNPATH is '$runpath' after patchelf, expected /usr/lib/meshgate/swift"
+
+# --- licences --------------------------------------------------------------------------------------
+# The binary contains the Swift packages it was built from, and the package bundles the Swift runtime.
+# Their licences (Apache-2.0, MIT) require their texts and NOTICE files to travel with the binary:
+# /usr/share/doc/meshgate/third-party/NAME/, summarised in the Debian copyright file.
+checkouts=""
+dir=$(dirname "$(readlink -f "$binary")")
+while [[ $dir != / ]]; do
+	if [[ -d $dir/checkouts ]]; then checkouts=$dir/checkouts; break; fi
+	dir=$(dirname "$dir")
+done
+[[ -n $checkouts || ! -d $repo/.build/checkouts ]] || checkouts=$repo/.build/checkouts
+[[ -n $checkouts ]] || die "no checkouts/ folder above $binary or in $repo/.build: cannot collect the dependencies' licences (build with swift build first)"
+runtime_licence=$(cd "$swift_dir/../../.." && pwd)/share/swift/LICENSE.txt
+[[ -f $runtime_licence ]] || die "the Swift runtime's licence is not at $runtime_licence (expected beside the toolchain the runtime came from)"
+doc=$root/usr/share/doc/meshgate
+mkdir -p "$doc/third-party/swift"
+install -m 0644 "$runtime_licence" "$doc/third-party/swift/LICENSE.txt"
+licence_kind() {
+	if grep -q 'Apache License' "$1"; then
+		echo Apache-2.0
+	elif grep -q 'Permission is hereby granted, free of charge' "$1"; then
+		echo MIT
+	else
+		echo "see $(basename "$1")"
+	fi
+}
+stanzas=""
+for package in "$checkouts"/*/; do
+	name=$(basename "$package")
+	licence=""
+	for candidate in LICENSE.txt LICENSE LICENSE.md COPYING; do
+		if [[ -f $package$candidate ]]; then licence=$package$candidate; break; fi
+	done
+	[[ -n $licence ]] || die "the dependency $name has no LICENSE file in $package; its licence must be shipped (update this script)"
+	mkdir -p "$doc/third-party/$name"
+	install -m 0644 "$licence" "$doc/third-party/$name/$(basename "$licence")"
+	if [[ -f ${package}NOTICE.txt ]]; then install -m 0644 "${package}NOTICE.txt" "$doc/third-party/$name/NOTICE.txt"; fi
+	stanzas+="
+Files: usr/bin/meshgate (the Swift package $name)
+Copyright: see /usr/share/doc/meshgate/third-party/$name/
+License: $(licence_kind "$licence")
+ The full text is in /usr/share/doc/meshgate/third-party/$name/$(basename "$licence").
+"
+done
+{
+	cat <<'EOF'
+Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
+Upstream-Name: meshgate
+Comment: meshgate's own licence has not been chosen yet; until it is, its authors reserve all rights to
+ meshgate's own code. The binary is built from the Swift packages listed below and bundles the Swift
+ runtime; their licence texts and NOTICE files are in /usr/share/doc/meshgate/third-party/.
+
+Files: *
+Copyright: the meshgate authors
+License: none chosen yet (all rights reserved)
+
+Files: usr/lib/meshgate/swift/*
+Copyright: Apple Inc. and the Swift project authors
+License: Apache-2.0 with Runtime Library Exception
+ The full text is in /usr/share/doc/meshgate/third-party/swift/LICENSE.txt.
+EOF
+	printf '%s' "$stanzas"
+} >"$doc/copyright"
+chmod 0644 "$doc/copyright"
 
 # --- configuration ---------------------------------------------------------------------------------
 # meshgate.yaml with the system layout: state in /var/lib/meshgate, the audit log in /var/log/meshgate

@@ -169,6 +169,10 @@ for f in /lib/systemd/system/meshgate.service /etc/logrotate.d/meshgate /usr/lib
 	/usr/lib/meshgate/meshgate-egress.nft /usr/share/meshgate/rulesets/shadow-mcp.yaml /usr/share/meshgate/rulesets/dlp-secrets.yaml; do
 	check "$f is 644 root:root" test "$(mode_owner "$f")" = "644 root:root"
 done
+check "/usr/share/doc/meshgate/copyright names the Swift runtime's and every dependency's licence" bash -c \
+	"grep -q 'Apache-2.0 with Runtime Library Exception' /usr/share/doc/meshgate/copyright && grep -q 'the Swift package swift-nio)' /usr/share/doc/meshgate/copyright"
+check "the licence texts and NOTICE files travel with the binary (swift-nio, swift-nio-ssl, the runtime)" test -s /usr/share/doc/meshgate/third-party/swift-nio/LICENSE.txt -a \
+	-s /usr/share/doc/meshgate/third-party/swift-nio-ssl/NOTICE.txt -a -s /usr/share/doc/meshgate/third-party/swift/LICENSE.txt
 check "/usr/lib/meshgate/egress.sh is 755 root:root" test "$(mode_owner /usr/lib/meshgate/egress.sh)" = "755 root:root"
 # shellcheck disable=SC2016 # expanded by the inner bash
 check "meshgate is a system user with group meshgate and no login shell" bash -c \
@@ -302,7 +306,7 @@ if dpkg --purge meshgate >"$tmp/purge.log" 2>&1; then ok "dpkg --purge meshgate"
 cat "$tmp/purge.log"
 installed=no
 check "package no longer known to dpkg" bash -c "! dpkg-query -W -f='\${Status}' meshgate 2>/dev/null | grep -qv not-installed"
-for thing in /usr/bin/meshgate /etc/meshgate /var/lib/meshgate /var/log/meshgate /usr/lib/meshgate /usr/share/meshgate \
+for thing in /usr/bin/meshgate /etc/meshgate /var/lib/meshgate /var/log/meshgate /usr/lib/meshgate /usr/share/meshgate /usr/share/doc/meshgate \
 	/lib/systemd/system/meshgate.service /etc/logrotate.d/meshgate /usr/lib/sysusers.d/meshgate.conf; do
 	check "$thing is gone" test ! -e "$thing"
 done
