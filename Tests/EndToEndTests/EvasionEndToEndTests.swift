@@ -23,11 +23,11 @@ import Testing
         let proxy = try await world.proxy(try world.shippedPolicy())
         let response = try await post(Self.toolsCall, coding: coding, world: world, proxy: proxy)
         #expect(response.bodyText.hasPrefix("origin portal got POST /mcp"), "\(response.status) \(response.bodyText.prefix(200))")
-        #expect(response.headers.contains("X-Meshgate-Rule: shadow-mcp-body"), "\(response.headers)")
+        #expect(response.headers.contains("X-Meshgate-Rule: shadow-mcp-structural"), "\(response.headers)")
         #expect(response.headers.contains("X-Meshgate-Action: reroute"))
         #expect(world.shadow.requests.isEmpty, "the MCP call never reaches the shadow server")
         let line = try #require(proxy.audit.events.last).jsonLine()
-        #expect(line.contains(#""mcp_method":"tools/call""#) && line.contains("MCP Tools Call"), "\(line)")
+        #expect(line.contains(#""mcp_method":"tools/call""#) && line.contains("MCP JSON-RPC"), "\(line)")
         await proxy.stop()
         await world.close()
     }
@@ -54,7 +54,7 @@ import Testing
         for body in [Self.toolsCall, Self.secret] {
             let response = try await post(Self.disguised(body), coding: coding, world: world, proxy: proxy)
             #expect(response.status == 403, "\(coding): \(response.bodyText.prefix(200))")
-            #expect(response.headers.contains("X-Meshgate-Rule: shadow-mcp-body"), "\(response.headers)")
+            #expect(response.headers.contains("X-Meshgate-Rule: shadow-mcp-structural"), "\(response.headers)")
             #expect(response.headers.contains("X-Meshgate-Action: block"))
             let line = try #require(proxy.audit.events.last).jsonLine()
             #expect(line.contains(#""action":"block""#) && line.contains(#""detections":["Undecodable body"]"#), "\(line)")
@@ -91,7 +91,7 @@ import Testing
         body.removeLast(body.count / 3)
         let response = try await post(body, coding: coding, world: world, proxy: proxy, encoded: true)
         #expect(response.status == 403, "\(response.bodyText.prefix(200))")
-        #expect(response.headers.contains("X-Meshgate-Rule: shadow-mcp-body"))
+        #expect(response.headers.contains("X-Meshgate-Rule: shadow-mcp-structural"))
         let line = try #require(proxy.audit.events.last).jsonLine()
         #expect(line.contains("Undecodable body"), "\(line)")
         #expect(world.shadow.requests.isEmpty)
@@ -136,7 +136,7 @@ import Testing
             "--cacert", world.pki.meshgateCAPath, "-H", "Content-Encoding: gzip", "-H", "Content-Encoding: br",
             "--data-binary", "@\(file.path)",
         ])
-        #expect(response.headers.contains("X-Meshgate-Rule: shadow-mcp-body"), "\(response.status) \(response.headers)")
+        #expect(response.headers.contains("X-Meshgate-Rule: shadow-mcp-structural"), "\(response.status) \(response.headers)")
         #expect(world.shadow.requests.isEmpty)
         await proxy.stop()
         await world.close()
@@ -167,7 +167,7 @@ import Testing
         let configuration = try Self.rulesTestConfiguration()
         let mcp = try Self.rulesTest(try Self.encode(Self.toolsCall, coding: coding), coding: coding, configuration: configuration)
         #expect(mcp["action"] as? String == "reroute")
-        #expect(mcp["rule"] as? String == "shadow-mcp-body")
+        #expect(mcp["rule"] as? String == "shadow-mcp-structural")
         #expect(mcp["mcp_method"] as? String == "tools/call")
         let dlp = try Self.rulesTest(try Self.encode(Self.secret, coding: coding), coding: coding, configuration: configuration)
         #expect(dlp["action"] as? String == "block")
@@ -178,7 +178,7 @@ import Testing
     @Test func rulesTestRefusesAnUndecodableBodyUnlessAllowed() throws {
         let blocking = try Self.rulesTest(Self.disguised(Self.toolsCall), coding: "x-foo", configuration: try Self.rulesTestConfiguration())
         #expect(blocking["action"] as? String == "block")
-        #expect(blocking["rule"] as? String == "shadow-mcp-body")
+        #expect(blocking["rule"] as? String == "shadow-mcp-structural")
         #expect(blocking["detections"] as? [String] == ["Undecodable body"])
 
         let allowing = try Self.rulesTest(Self.disguised(Self.toolsCall), coding: "x-foo",
@@ -205,7 +205,7 @@ import Testing
         #expect(run.exitCode == 0, "\(run.stderr)")
         let decision = try #require(try JSONSerialization.jsonObject(with: run.stdout) as? [String: Any])
         #expect(decision["action"] as? String == "reroute")
-        #expect(decision["rule"] as? String == "shadow-mcp-body")
+        #expect(decision["rule"] as? String == "shadow-mcp-structural")
     }
 
     // MARK: - Helpers

@@ -118,7 +118,7 @@ import Testing
         #expect(response.status == 200)
         #expect(response.bodyText == "origin portal got POST /mcp host=portal.test:\(world.portal.port) body=\(body)", "\(response.bodyText)")
         #expect(response.headers.contains("X-Meshgate-Action: reroute"))
-        #expect(response.headers.contains("X-Meshgate-Rule: shadow-mcp-host"))
+        #expect(response.headers.contains("X-Meshgate-Rule: shadow-mcp-structural"))
         #expect(world.shadow.requests.isEmpty, "a rerouted request never reaches the shadow server")
         // The line is written when the origin's response ends, which can be just after curl has
         // read every byte that Content-Length announced.
@@ -142,7 +142,7 @@ import Testing
         ])
         // The portal URL's path replaces the original (contract: "What a client sees", reroute).
         #expect(gzipped.bodyText.hasPrefix("origin portal got POST /mcp"), "\(gzipped.bodyText.prefix(200))")
-        #expect(gzipped.headers.contains("X-Meshgate-Rule: shadow-mcp-body"))
+        #expect(gzipped.headers.contains("X-Meshgate-Rule: shadow-mcp-structural"))
 
         // Chunked upload whose chunk boundary falls inside the method name.
         let chunks = [#"{"jsonrpc":"2.0","id":1,"metho"#, #"d":"resources/re"#, #"ad"}"#]
@@ -150,7 +150,7 @@ import Testing
             + chunks.map { String($0.utf8.count, radix: 16) + "\r\n" + $0 + "\r\n" }.joined() + "0\r\n\r\n"
         let reply = try await RawClient.exchange(port: proxy.port, send: raw)
         #expect(reply.contains("origin portal got POST /mcp"), "\(reply.prefix(400))")
-        #expect(reply.contains("X-Meshgate-Rule: shadow-mcp-body"))
+        #expect(reply.contains("X-Meshgate-Rule: shadow-mcp-structural"))
         #expect(world.plainShadow.requests.isEmpty)
         await proxy.stop()
         await world.close()
@@ -247,6 +247,23 @@ import Testing
         try await eventually { proxy.audit.events.contains { $0.jsonLine().contains("legacy MCP SSE stream cut") } }
         let line = try #require(proxy.audit.events.last).jsonLine()
         #expect(line.contains(#""action":"block""#) && line.contains("MCP SSE") && line.contains(#""rule":"shadow-mcp-structural""#), "\(line)")
+        await proxy.stop()
+        await world.close()
+    }
+
+    /// A stock ticker's EventSource at `/sse` sends what a legacy MCP client sends; its answer is not
+    /// `event: endpoint`, so it flows, and the path is only logged as a signal.
+    @Test func anEventStreamAtSSEThatIsNotMCPFlowsAndIsLogged() async throws {
+        let world = try await PolicyWorld.make()
+        let proxy = try await world.proxy(try world.shippedPolicy())
+        for _ in 0..<3 { world.shadow.releaseNextEvent() }
+        let response = try await Curl.fetch("https://api.shadow.test:\(world.shadow.port)/sse", proxy: proxy.url,
+                                            extra: ["--cacert", world.pki.meshgateCAPath, "-H", "Accept: text/event-stream", "-H", "Cache-Control: no-cache"])
+        #expect(response.status == 200)
+        #expect(response.bodyText == "data: event-1\n\ndata: event-2\n\ndata: event-3\n\n", "\(response.bodyText)")
+        try await eventually { !proxy.audit.events.isEmpty }
+        let line = try #require(proxy.audit.events.last).jsonLine()
+        #expect(line.contains(#""action":"log""#) && line.contains(#""rule":"shadow-mcp-signal-path""#), "\(line)")
         await proxy.stop()
         await world.close()
     }

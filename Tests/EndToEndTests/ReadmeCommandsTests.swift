@@ -138,7 +138,7 @@ import Testing
         // The policy commands: checked, tested, reloaded, a key pair made and a ruleset signed.
         let rules = output["rules"] ?? ""
         #expect(rules.contains("\"action\" : \"block\"") || rules.contains("\"action\":\"block\""), "\(context)")
-        #expect(rules.contains("reloaded 6 rules from shadow-mcp@"), "meshgate reload did not reach the server: \(context)")
+        #expect(rules.contains("reloaded ") && rules.contains(" rules from shadow-mcp@"), "meshgate reload did not reach the server: \(context)")
         let signingKey = work.appendingPathComponent("keys/ruleset-signing.key").path
         let mode = (try files.attributesOfItem(atPath: signingKey)[.posixPermissions] as? Int) ?? 0
         #expect(mode & 0o077 == 0, "the private key is readable by others: \(String(mode, radix: 8))")

@@ -195,10 +195,10 @@ import Testing
         #expect(test.exitCode == 0, "\(test.stderr)")
         let decision = try #require(try JSONSerialization.jsonObject(with: test.stdout) as? [String: Any])
         #expect(decision["action"] as? String == "reroute")
-        #expect(decision["rule"] as? String == "shadow-mcp-body")
+        #expect(decision["rule"] as? String == "shadow-mcp-structural")
         #expect(decision["ruleset"] as? String == "shadow-mcp")
         #expect(decision["mcp_method"] as? String == "tools/call")
         #expect(decision["target"] as? String == "https://portal.example.com/mcp")
-        #expect(decision["detections"] as? [String] == ["MCP Tools Call"])
+        #expect(decision["detections"] as? [String] == ["MCP JSON-RPC"])
     }
 }

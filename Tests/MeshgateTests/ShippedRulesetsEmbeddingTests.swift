@@ -37,6 +37,15 @@ import Testing
         #expect(mixed.rulesets == ["builtin:dlp-secrets.yaml", "/etc/meshgate/local.yaml"])
     }
 
+    @Test func theStrictTierIsBuiltInButOptIn() throws {
+        #expect(!RulesetSource.shipped.contains("builtin:shadow-mcp-strict.yaml"))
+        let strict = try RulesetSource.load("builtin:shadow-mcp-strict.yaml")
+        #expect(strict.name == "shadow-mcp-strict")
+        let configured = try MeshgateConfiguration.parse(yaml: "state_dir: /tmp/s\nrulesets: [builtin:shadow-mcp-strict.yaml, builtin:dlp-secrets.yaml]\n",
+                                                         path: "/etc/meshgate/meshgate.yaml")
+        #expect(try PolicyReloader.compile(configured).rulesets.map(\.name) == ["shadow-mcp-strict", "dlp-secrets"])
+    }
+
     @Test func anUnknownBuiltInRulesetNamesTheOnesThereAre() {
         #expect {
             _ = try RulesetSource.load("builtin:nope.yaml")

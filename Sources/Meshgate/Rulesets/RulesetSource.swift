@@ -5,8 +5,9 @@ import MeshgatePolicy
 enum RulesetSource {
     static let builtinPrefix = "builtin:"
 
-    /// The shipped rulesets, in evaluation order: the default of `rulesets:`.
-    static var shipped: [String] { ShippedRulesets.files.map { builtinPrefix + $0.name } }
+    /// The default of `rulesets:`, in evaluation order: the shipped rulesets that run unless the
+    /// configuration says otherwise (the strict Shadow-MCP tier is built in but opt-in).
+    static var shipped: [String] { ShippedRulesets.defaults.map { builtinPrefix + $0 } }
 
     /// Whether `entry` names a built-in ruleset rather than a file.
     static func isBuiltin(_ entry: String) -> Bool { entry.hasPrefix(builtinPrefix) }

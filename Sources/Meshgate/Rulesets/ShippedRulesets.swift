@@ -7,27 +7,34 @@ enum ShippedRulesets {
         ("shadow-mcp.yaml", #"""
 # Shadow MCP: agents talking to MCP servers IT never approved.
 #
-# Four layers, first match wins:
+# A request is rerouted to the portal only on MCP evidence; what merely looks like MCP is logged.
+# First match wins:
 #   1. the approved portal is always allowed ($portal is the configured `portal:` host);
-#   2. hosts: the `mcp.*` convention plus a curated list of public MCP servers that do not follow it;
-#   3. URIs that MCP transports use (/mcp, /sse, /messages) on any host;
-#   4. bodies: the four DLP regexes on JSON-RPC `method` / `protocolVersion` (matched raw and in canonical
-#      JSON, so `tools\u002fcall`, gzip, long params or batches do not hide them), and meshgate's structural
-#      MCP recognizer (`mcp: any`), which also sees MCP headers, the legacy SSE handshake, the `mcp`
-#      WebSocket subprotocol and MCP servers named inside LLM requests.
+#   2. a curated list of public MCP servers: the host alone decides;
+#   3. MCP evidence, from meshgate's structural recognizer (`mcp: any`): a JSON-RPC 2.0 message or batch at
+#      the top level of the body with an MCP method (of any protocol version, escapes, encodings and key
+#      order undone), MCP's own headers (MCP-Protocol-Version, Mcp-Session-Id, Mcp-Method, ...), a legacy
+#      `/messages?sessionId=` post, the `mcp` WebSocket subprotocol, MCP servers named inside LLM calls; and,
+#      on the response, a legacy SSE stream that opens with `event: endpoint` (the stream is cut);
+#   4. signals that are not evidence on their own are allowed and logged (`action: log`), so security teams
+#      see candidates without breaking anyone: a host whose first label is `mcp`, an MCP transport path
+#      (/mcp, /sse, /messages), and the four JSON-RPC regexes of the seed recipe (which also match MCP JSON
+#      carried as data: log shipping, observability events, uploaded fixtures, a policy listing methods).
 # MCP traffic is rerouted to the portal: MCP SDKs do not follow cross-origin redirects, so rerouting is how an
 # agent lands on the approved portal with no client change. Change `action:` to `block` to refuse instead.
+# For the seed recipe's over-blocking tier (any one signal reroutes) use shadow-mcp-strict.yaml instead.
 ruleset: shadow-mcp
-version: "2026.11.29"
+version: "2026.12.06"
 rules:
   - id: allow-portal
     match: { host: ["$portal"] }
     action: allow
 
   - id: shadow-mcp-host
+    # Public MCP servers by name: these hosts serve MCP and nothing else, so the host alone decides
+    # (also for DNS queries and spliced tunnels, where there is no request to look at).
     match:
       host:
-        - "mcp.*"                    # mcp.stripe.com, mcp.linear.app, mcp.notion.com, mcp.sentry.dev, mcp.atlassian.com, ...
         - "*.mcp.cloudflare.com"     # Cloudflare's hosted servers (docs.mcp.cloudflare.com, ...)
         - "mcp.stripe.com"
         - "mcp.linear.app"
@@ -60,20 +67,23 @@ rules:
     action: reroute
     target: portal
 
-  - id: shadow-mcp-uri
-    match: { path: ["/mcp", "/mcp/*", "/sse", "/sse/*", "/messages", "/messages/*"] }
-    action: reroute
-    target: portal
-
-  - id: shadow-mcp-body
-    match: { body: [mcp-jsonrpc] }
-    action: reroute
-    target: portal
-
   - id: shadow-mcp-structural
     match: { mcp: any }
     action: reroute
     target: portal
+
+  # Discovery tier: candidates, allowed and logged.
+  - id: shadow-mcp-signal-host
+    match: { host: ["mcp.*"] }
+    action: log
+
+  - id: shadow-mcp-signal-path
+    match: { path: ["/mcp", "/mcp/*", "/sse", "/sse/*", "/messages", "/messages/*"] }
+    action: log
+
+  - id: shadow-mcp-signal-body
+    match: { body: [mcp-jsonrpc] }
+    action: log
 
 dlp_profiles:
   mcp-jsonrpc:
@@ -87,29 +97,114 @@ dlp_profiles:
       - { name: MCP Protocol Version, regex: '"protocolVersion"\s{0,5}:\s{0,5}"202[4-9]' }
 
 tests:
+  # The portal and the curated hosts.
   - { request: { method: POST, url: "https://$portal/mcp", body: '{"jsonrpc":"2.0","id":1,"method":"tools/list"}' }, expect: allow, rule: allow-portal }
   - { request: { method: POST, url: "https://mcp.linear.app/mcp" }, expect: reroute, rule: shadow-mcp-host }
   - { request: { method: GET, url: "https://mcp.stripe.com/" }, expect: reroute, rule: shadow-mcp-host }
   - { request: { method: GET, url: "https://docs.mcp.cloudflare.com/sse" }, expect: reroute, rule: shadow-mcp-host }
   - { request: { method: POST, url: "https://api.githubcopilot.com/mcp/" }, expect: reroute, rule: shadow-mcp-github-copilot }
   - { request: { method: POST, url: "https://api.githubcopilot.com/chat/completions", body: '{"model":"gpt-4o","messages":[]}' }, expect: allow }
-  - { request: { method: POST, url: "https://tools.internal.example/mcp" }, expect: reroute, rule: shadow-mcp-uri }
-  - { request: { method: GET, url: "https://legacy.example.net/sse" }, expect: reroute, rule: shadow-mcp-uri }
+
+  # MCP evidence on any host: rerouted.
+  - request: { method: POST, url: "https://tools.internal.example/mcp", headers: { Content-Type: application/json }, body: '{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"c","version":"1"}}}' }
+    expect: reroute
+    rule: shadow-mcp-structural
   - request: { method: POST, url: "https://api.example.org/v2/rpc", body: '{"jsonrpc":"2.0","id":7,"method":"tools\u002fcall","params":{"name":"x"}}' }
     expect: reroute
-    rule: shadow-mcp-body
+    rule: shadow-mcp-structural
   - request: { method: POST, url: "https://api.example.org/v2/rpc", body: '{"jsonrpc":"2.0","id":1,"method":"tools/list"}' }
     expect: reroute
     rule: shadow-mcp-structural
+  - request: { method: POST, url: "https://api.example.org/rpc", body: '{"params":{"protocolVersion":"2024-11-05","capabilities":{}},"method":"initialize","id":0,"jsonrpc":"2.0"}' }
+    expect: reroute
+    rule: shadow-mcp-structural
+  - request: { method: POST, url: "https://api.example.org/rpc", body: '[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","id":2,"method":"resources/read","params":{"uri":"file:///etc/passwd"}}]' }
+    expect: reroute
+    rule: shadow-mcp-structural
+  - request: { method: POST, url: "https://api.example.org/rpc", body: '{ "jsonrpc" : "2.0" , "id" : 3 , "method" : "prompts/get" , "params" : { "name" : "p" } }' }
+    expect: reroute
+    rule: shadow-mcp-structural
+  - request: { method: GET, url: "https://agents.example.net/endpoint", headers: { Mcp-Session-Id: 1868a90c, Accept: text/event-stream } }
+    expect: reroute
+    rule: shadow-mcp-structural
+  - request: { method: DELETE, url: "https://agents.example.net/endpoint", headers: { MCP-Protocol-Version: "2025-06-18" } }
+    expect: reroute
+    rule: shadow-mcp-structural
+  - request: { method: POST, url: "https://legacy.example.net/messages?sessionId=2b1e0c", body: '{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"run","arguments":{}}}' }
+    expect: reroute
+    rule: shadow-mcp-structural
+  - request: { method: GET, url: "https://agents.example.net/ws", headers: { Upgrade: websocket, Connection: Upgrade, Sec-WebSocket-Protocol: mcp } }
+    expect: reroute
+    rule: shadow-mcp-structural
+  - request: { method: POST, url: "https://mcp.example-university.edu/mcp", body: '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"grades"}}' }
+    expect: reroute
+    rule: shadow-mcp-structural
+  - request: { method: POST, url: "https://llm.example.com/v1/messages", body: '{"model":"claude-sonnet-4","max_tokens":10,"messages":[],"mcp_servers":[{"type":"url","url":"https://tools.example.net/mcp","name":"t"}]}' }
+    expect: reroute
+    rule: shadow-mcp-structural
+
+  # Signals without evidence: allowed and logged (the discovery tier).
+  - { request: { method: GET, url: "https://mcp.example-university.edu/" }, expect: log, rule: shadow-mcp-signal-host }
+  - { request: { method: GET, url: "https://mcp.health.example/patients/portal" }, expect: log, rule: shadow-mcp-signal-host }
+  - { request: { method: GET, url: "https://www.example-program.org/mcp" }, expect: log, rule: shadow-mcp-signal-path }
+  - { request: { method: GET, url: "https://mods.example-game.net/mcp/mappings/1.12.2.csv" }, expect: log, rule: shadow-mcp-signal-path }
+  - request: { method: GET, url: "https://ticker.example-exchange.com/sse", headers: { Accept: text/event-stream, Cache-Control: no-cache } }
+    expect: log
+    rule: shadow-mcp-signal-path
+  # MCP JSON as data: an Elasticsearch bulk body of captured traffic (NDJSON, not one JSON document).
+  - request:
+      method: POST
+      url: "https://search.example.com/_bulk"
+      headers: { Content-Type: application/x-ndjson }
+      body: |
+        {"index":{"_index":"agent-traffic"}}
+        {"@timestamp":"2026-12-01T10:00:00Z","direction":"request","payload":{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"search"}}}
+        {"index":{"_index":"agent-traffic"}}
+        {"@timestamp":"2026-12-01T10:00:01Z","direction":"request","payload":{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18"}}}
+    expect: log
+    rule: shadow-mcp-signal-body
+  # An OpenTelemetry log export whose record bodies quote MCP messages.
+  - request:
+      method: POST
+      url: "https://otel.example.com/v1/logs"
+      headers: { Content-Type: application/json }
+      body: '{"resourceLogs":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"agent"}}]},"scopeLogs":[{"logRecords":[{"timeUnixNano":"1764583200000000000","body":{"kvlistValue":{"values":[{"key":"jsonrpc","value":{"stringValue":"2.0"}},{"key":"method","value":{"stringValue":"tools/call"}}]}},"attributes":[{"key":"mcp.request","value":{"stringValue":"{\"jsonrpc\":\"2.0\",\"method\":\"tools/call\"}"}}]}]}]}]}'
+    expect: allow
+  # A Datadog log batch: a top-level array of events, each carrying a captured MCP message.
+  - request:
+      method: POST
+      url: "https://http-intake.logs.datadoghq.com/api/v2/logs"
+      headers: { Content-Type: application/json }
+      body: '[{"ddsource":"agent","service":"mcp-proxy","message":"forwarded","mcp":{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"deploy"}}},{"ddsource":"agent","message":"{\"method\":\"initialize\",\"params\":{\"protocolVersion\":\"2025-03-26\"}}"}]'
+    expect: log
+    rule: shadow-mcp-signal-body
+  # A multipart upload of a test fixture that is an MCP message.
+  - request:
+      method: POST
+      url: "https://ci.example.com/api/artifacts"
+      headers: { Content-Type: "multipart/form-data; boundary=xYzZY" }
+      body: "--xYzZY\r\nContent-Disposition: form-data; name=\"file\"; filename=\"initialize.json\"\r\nContent-Type: application/json\r\n\r\n{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{\"protocolVersion\":\"2025-06-18\",\"capabilities\":{}}}\r\n--xYzZY--\r\n"
+    expect: log
+    rule: shadow-mcp-signal-body
+  # A gateway's admin API saving a policy that lists MCP method names.
+  - request:
+      method: PUT
+      url: "https://gateway.example.com/admin/policies/mcp-guard"
+      headers: { Content-Type: application/json }
+      body: '{"name":"mcp-guard","rules":[{"match":{"method":"tools/call","tool":"delete_*"},"action":"deny"},{"match":{"method":"resources/read"},"action":"audit"}]}'
+    expect: log
+    rule: shadow-mcp-signal-body
+  # A REST body with a protocolVersion that starts with a year (firmware metadata).
+  - request: { method: POST, url: "https://devices.example.com/api/v1/firmware", headers: { Content-Type: application/json }, body: '{"device":"gw-7","firmware":{"version":"5.2.1","protocolVersion":"2024.2","build":"2024-10-01"}}' }
+    expect: log
+    rule: shadow-mcp-signal-body
+
+  # Other JSON-RPC and look-alikes: allowed, nothing logged.
   - { request: { method: GET, url: "https://mcpherson.edu/" }, expect: allow }
   - { request: { method: POST, url: "https://eth.example.com/", body: '{"jsonrpc":"2.0","id":1,"method":"eth_call","params":[]}' }, expect: allow }
   - { request: { method: POST, url: "https://lsp.example.com/", body: '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"processId":1,"rootUri":"file:///a","capabilities":{}}}' }, expect: allow }
-  - request: { method: POST, url: "https://api.example.org/rpc", body: '{"jsonrpc":"2.0","id":0,"params":{"protocolVersion":"2025-06-18","capabilities":{}},"method":"initialize"}' }
-    expect: reroute
-    rule: shadow-mcp-body
-  - request: { method: POST, url: "https://api.example.org/rpc", body: '{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"c","version":"1"}}}' }
-    expect: reroute
-    rule: shadow-mcp-body
+  - request: { method: POST, url: "https://api.openai.com/v1/chat/completions", headers: { Content-Type: application/json }, body: '{"model":"gpt-4o","messages":[{"role":"user","content":"Why does {\"jsonrpc\":\"2.0\",\"method\":\"tools/call\"} fail?"}]}' }
+    expect: allow
 """#),
         ("dlp-secrets.yaml", #"""
 # Secrets that must not leave: cloud and SaaS credentials and private keys in request bodies
@@ -150,5 +245,119 @@ tests:
   - request: { method: POST, url: "https://api.example.com/", body: '{"text":"a skeleton key"}' }
     expect: allow
 """#),
+        ("shadow-mcp-strict.yaml", #"""
+# Shadow MCP, strict tier: the seed recipe (Cloudflare Gateway's "Shadow MCP" policy) for those who prefer
+# over-blocking to missing anything. Opt in instead of the default shadow-mcp ruleset:
+#   rulesets: [builtin:shadow-mcp-strict.yaml, builtin:dlp-secrets.yaml]
+#
+# It reroutes on any one signal, first match wins (rule ids differ from shadow-mcp's, since ids are unique
+# across the rulesets in force):
+#   1. the approved portal is always allowed ($portal is the configured `portal:` host);
+#   2. hosts: the `mcp.*` convention plus a curated list of public MCP servers that do not follow it;
+#   3. URIs that MCP transports use (/mcp, /sse, /messages) on any host;
+#   4. bodies: the four DLP regexes on JSON-RPC `method` / `protocolVersion` (matched raw and in canonical
+#      JSON, so `tools\u002fcall`, gzip, long params or batches do not hide them), and meshgate's structural
+#      MCP recognizer (`mcp: any`).
+# The price is false positives: hosts whose first label is `mcp` that are not MCP servers, `/mcp` and `/sse`
+# paths on unrelated sites (a stock ticker's event stream), and bodies that carry MCP JSON as data (log
+# shipping, uploads of test fixtures) are rerouted too. The default shadow-mcp ruleset decides on MCP
+# evidence instead and only logs these signals; docs/detection.md compares the two.
+ruleset: shadow-mcp-strict
+version: "2026.12.06"
+rules:
+  - id: shadow-mcp-strict-portal
+    match: { host: ["$portal"] }
+    action: allow
+
+  - id: shadow-mcp-strict-host
+    match:
+      host:
+        - "mcp.*"                    # mcp.stripe.com, mcp.linear.app, mcp.notion.com, mcp.sentry.dev, mcp.atlassian.com, ...
+        - "*.mcp.cloudflare.com"     # Cloudflare's hosted servers (docs.mcp.cloudflare.com, ...)
+        - "mcp.stripe.com"
+        - "mcp.linear.app"
+        - "mcp.atlassian.com"
+        - "mcp.notion.com"
+        - "mcp.sentry.dev"
+        - "mcp.asana.com"
+        - "mcp.paypal.com"
+        - "mcp.squareup.com"
+        - "mcp.intercom.com"
+        - "mcp.webflow.com"
+        - "mcp.wix.com"
+        - "mcp.vercel.com"
+        - "mcp.supabase.com"
+        - "mcp.neon.tech"
+        - "mcp.canva.com"
+        - "mcp.deepwiki.com"
+        - "mcp.context7.com"
+        - "mcp.zapier.com"
+        - "server.smithery.ai"
+        - "*.smithery.ai"
+        - "gitmcp.io"
+        - "*.gitmcp.io"
+    action: reroute
+    target: portal
+
+  - id: shadow-mcp-strict-github-copilot
+    # api.githubcopilot.com also serves Copilot's LLM API: only its MCP endpoint is shadow MCP.
+    match: { host: ["api.githubcopilot.com"], path: ["/mcp", "/mcp/*"] }
+    action: reroute
+    target: portal
+
+  - id: shadow-mcp-strict-uri
+    match: { path: ["/mcp", "/mcp/*", "/sse", "/sse/*", "/messages", "/messages/*"] }
+    action: reroute
+    target: portal
+
+  - id: shadow-mcp-strict-body
+    match: { body: [mcp-jsonrpc] }
+    action: reroute
+    target: portal
+
+  - id: shadow-mcp-strict-structural
+    match: { mcp: any }
+    action: reroute
+    target: portal
+
+dlp_profiles:
+  mcp-jsonrpc:
+    patterns:
+      # LSP also has an `initialize` method; MCP's always carries protocolVersion, so require it too,
+      # before or after the method. Written as two orders rather than `^(?=.*"protocolVersion")`:
+      # that lookahead walks the whole body back from its end on every request (25x slower on 64 KiB).
+      - { name: MCP Initialize,       regex: '(?s)"method"\s{0,5}:\s{0,5}"initialize".*?"protocolVersion"\s{0,5}:|"protocolVersion"\s{0,5}:.*?"method"\s{0,5}:\s{0,5}"initialize"' }
+      - { name: MCP Tools Call,       regex: '"method"\s{0,5}:\s{0,5}"tools/call"' }
+      - { name: MCP Resources Read,   regex: '"method"\s{0,5}:\s{0,5}"resources/read"' }
+      - { name: MCP Protocol Version, regex: '"protocolVersion"\s{0,5}:\s{0,5}"202[4-9]' }
+
+tests:
+  - { request: { method: POST, url: "https://$portal/mcp", body: '{"jsonrpc":"2.0","id":1,"method":"tools/list"}' }, expect: allow, rule: shadow-mcp-strict-portal }
+  - { request: { method: POST, url: "https://mcp.linear.app/mcp" }, expect: reroute, rule: shadow-mcp-strict-host }
+  - { request: { method: GET, url: "https://mcp.stripe.com/" }, expect: reroute, rule: shadow-mcp-strict-host }
+  - { request: { method: GET, url: "https://docs.mcp.cloudflare.com/sse" }, expect: reroute, rule: shadow-mcp-strict-host }
+  - { request: { method: POST, url: "https://api.githubcopilot.com/mcp/" }, expect: reroute, rule: shadow-mcp-strict-github-copilot }
+  - { request: { method: POST, url: "https://api.githubcopilot.com/chat/completions", body: '{"model":"gpt-4o","messages":[]}' }, expect: allow }
+  - { request: { method: POST, url: "https://tools.internal.example/mcp" }, expect: reroute, rule: shadow-mcp-strict-uri }
+  - { request: { method: GET, url: "https://legacy.example.net/sse" }, expect: reroute, rule: shadow-mcp-strict-uri }
+  - request: { method: POST, url: "https://api.example.org/v2/rpc", body: '{"jsonrpc":"2.0","id":7,"method":"tools\u002fcall","params":{"name":"x"}}' }
+    expect: reroute
+    rule: shadow-mcp-strict-body
+  - request: { method: POST, url: "https://api.example.org/v2/rpc", body: '{"jsonrpc":"2.0","id":1,"method":"tools/list"}' }
+    expect: reroute
+    rule: shadow-mcp-strict-structural
+  - { request: { method: GET, url: "https://mcpherson.edu/" }, expect: allow }
+  - { request: { method: POST, url: "https://eth.example.com/", body: '{"jsonrpc":"2.0","id":1,"method":"eth_call","params":[]}' }, expect: allow }
+  - { request: { method: POST, url: "https://lsp.example.com/", body: '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"processId":1,"rootUri":"file:///a","capabilities":{}}}' }, expect: allow }
+  - request: { method: POST, url: "https://api.example.org/rpc", body: '{"jsonrpc":"2.0","id":0,"params":{"protocolVersion":"2025-06-18","capabilities":{}},"method":"initialize"}' }
+    expect: reroute
+    rule: shadow-mcp-strict-body
+  - request: { method: POST, url: "https://api.example.org/rpc", body: '{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"c","version":"1"}}}' }
+    expect: reroute
+    rule: shadow-mcp-strict-body
+"""#),
     ]
+
+    /// What a configuration without `rulesets:` runs, in evaluation order; the others are opt-in.
+    static let defaults: [String] = ["shadow-mcp.yaml", "dlp-secrets.yaml"]
 }

@@ -28,18 +28,6 @@ extension MCPRecognizer {
         }
     }
 
-    /// `GET …/sse` asking for an event stream: the 2024-11-05 transport's first request.
-    static func isLegacySSEHandshake(_ request: MCPRequestInfo) -> Bool {
-        guard request.method.uppercased() == "GET" else { return false }
-        let acceptsEventStream = request.headerValues("accept").contains {
-            $0.lowercased().contains("text/event-stream")
-        }
-        guard acceptsEventStream else { return false }
-        var path = pathWithoutQuery(request.path)
-        if path.hasSuffix("/"), path.count > 1 { path = path.dropLast() }
-        return path.lowercased().hasSuffix("/sse")
-    }
-
     /// `POST …/messages?sessionId=…` (TypeScript SDK) or `…/messages/?session_id=…` (Python SDK):
     /// where a legacy client sends its JSON-RPC. Only counts when the body is JSON-RPC, since the
     /// path alone is common.

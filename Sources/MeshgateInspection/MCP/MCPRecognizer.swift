@@ -9,6 +9,8 @@
 ///   `tasks/*` with `taskId`) or other MCP evidence in the same request;
 /// - MCP JSON quoted inside a string, or nested below the top level of some other document
 ///   (an issue body, a log record): only the top-level message or batch elements are read;
+/// - an event-stream `GET …/sse`: the legacy transport's first request looks like any EventSource;
+///   its answer (`event: endpoint`) is the evidence, judged by ``recognizeResponse(contentType:streamPrefix:)``;
 /// - JSON-RPC responses (`result` / `error`) on their own: without a method nothing tells MCP from
 ///   any other JSON-RPC. A client answering a server request also sends `Mcp-Session-Id` or uses
 ///   the legacy `/messages` endpoint, which are recognised.
@@ -18,7 +20,10 @@ public enum MCPRecognizer {
         let headers = HeaderEvidence(request)
         let json = request.json ?? request.body.flatMap { try? JSONParser.parse($0) }
         let body = json.map(JSONRPCEvidence.init) ?? JSONRPCEvidence.none
-        let sse = isLegacySSEHandshake(request) || (isLegacySSEPost(request) && body.isJSONRPC)
+        // `GET …/sse` asking for an event stream is not evidence: a stock ticker's EventSource sends
+        // exactly what a legacy MCP client sends. The answer tells them apart (`event: endpoint`,
+        // recognizeResponse), so the proxy decides on the response; here it is only a signal.
+        let sse = isLegacySSEPost(request) && body.isJSONRPC
         let webSocket = offersMCPSubprotocol(request)
         let llm = json.map(LLMEvidence.init) ?? LLMEvidence.none
 

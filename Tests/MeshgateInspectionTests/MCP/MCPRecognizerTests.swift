@@ -104,16 +104,6 @@ struct RecognizerCase: Sendable, CustomTestStringConvertible {
             detections: [.jsonRPC], mcpMethod: "ping", methods: ["ping", "resources/read"]
         ),
         RecognizerCase(
-            name: "legacy SSE GET",
-            method: "GET", path: "/sse", headers: [("Accept", "text/event-stream"), ("Cache-Control", "no-cache")],
-            detections: [.sse]
-        ),
-        RecognizerCase(
-            name: "legacy SSE GET on a prefixed path with trailing slash",
-            method: "GET", path: "/v1/github/sse/?token=x", headers: [("accept", "text/event-stream, */*")],
-            detections: [.sse]
-        ),
-        RecognizerCase(
             name: "legacy POST /messages?sessionId= with ping",
             path: "/messages?sessionId=2b1e0c", body: #"{"jsonrpc":"2.0","id":1,"method":"ping"}"#,
             detections: [.jsonRPC, .sse], mcpMethod: "ping"
@@ -188,6 +178,10 @@ struct RecognizerCase: Sendable, CustomTestStringConvertible {
         RecognizerCase(name: "LLM request with empty mcp_servers", path: "/v1/messages", body: #"{"model":"claude-sonnet-4","messages":[],"mcp_servers":[]}"#),
         RecognizerCase(name: "not JSON", headers: [("Content-Type", "text/plain")], body: #"jsonrpc 2.0 method tools/call"#),
         RecognizerCase(name: "event stream GET not on /sse", method: "GET", path: "/events", headers: [("Accept", "text/event-stream")]),
+        // A legacy MCP client's first request and a stock ticker's EventSource are the same bytes; the
+        // answer (`event: endpoint`) decides, in recognizeResponse.
+        RecognizerCase(name: "event stream GET on /sse", method: "GET", path: "/sse", headers: [("Accept", "text/event-stream"), ("Cache-Control", "no-cache")]),
+        RecognizerCase(name: "event stream GET on a prefixed /sse/", method: "GET", path: "/v1/github/sse/?token=x", headers: [("accept", "text/event-stream, */*")]),
         RecognizerCase(name: "GET /sse for HTML", method: "GET", path: "/sse", headers: [("Accept", "text/html")]),
         RecognizerCase(name: "POST /messages?sessionId= with a chat message", path: "/messages?sessionId=1", body: #"{"text":"hello","to":"bob"}"#),
         RecognizerCase(name: "WebSocket with other subprotocols", method: "GET", path: "/ws", headers: [("Sec-WebSocket-Protocol", "chat, mcpx, graphql-ws")]),
