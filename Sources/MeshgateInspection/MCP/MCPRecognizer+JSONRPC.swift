@@ -18,6 +18,8 @@ extension MCPRecognizer {
         var isJSONRPC = false
         var hasStrongMethod = false
         var hasWeakMethod = false
+        /// A weak method that takes no params to tell MCP's use of it from others' (`ping`, `tasks/list`).
+        var hasParamlessWeakMethod = false
         /// The MCP method of each message that has one, in body order.
         var methods: [String] = []
         var toolName: String?
@@ -52,6 +54,7 @@ extension MCPRecognizer {
             }
             guard let best else { return }
             if best.strength == .strong { hasStrongMethod = true } else { hasWeakMethod = true }
+            if best.strength == .weak, best.method == "ping" || best.method == "tasks/list" { hasParamlessWeakMethod = true }
             methods.append(best.method)
             if toolName == nil, best.method == "tools/call" {
                 toolName = params.reversed().lazy.compactMap { $0["name"]?.stringValue }.first

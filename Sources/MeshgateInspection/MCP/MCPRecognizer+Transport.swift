@@ -44,6 +44,14 @@ extension MCPRecognizer {
         }
     }
 
+    /// A path whose last segment is `mcp` (`/mcp`, `/v1/mcp/`, `/mcp?x=1`): where streamable HTTP
+    /// servers conventionally listen. Only corroborates a JSON-RPC body; never evidence alone.
+    static func isMCPEndpointPath(_ request: MCPRequestInfo) -> Bool {
+        var path = pathWithoutQuery(request.path)
+        if path.hasSuffix("/"), path.count > 1 { path = path.dropLast() }
+        return path.split(separator: "/").last.map { $0.lowercased() == "mcp" } ?? false
+    }
+
     /// `Sec-WebSocket-Protocol` offering `mcp` (tokens compared case-insensitively).
     static func offersMCPSubprotocol(_ request: MCPRequestInfo) -> Bool {
         request.headerValues("sec-websocket-protocol").contains { value in

@@ -29,7 +29,11 @@ public enum MCPRecognizer {
 
         // A method only other protocols share is MCP when something else in the request is.
         let corroborated = headers.present || sse || webSocket
+        // `ping` and `tasks/list` have no params to tell MCP's from another protocol's; posted to an
+        // `/mcp` endpoint (the streamable HTTP transport's conventional path) they are MCP. LSP's
+        // `initialize` and A2A's `tasks/get` do have params that tell, so the path does not help them.
         let bodyIsMCP = body.hasStrongMethod || (body.hasWeakMethod && corroborated)
+            || (body.hasParamlessWeakMethod && isMCPEndpointPath(request))
 
         var detections: [MCPDetection] = []
         if bodyIsMCP { detections.append(.jsonRPC) }

@@ -104,6 +104,11 @@ struct RecognizerCase: Sendable, CustomTestStringConvertible {
             detections: [.jsonRPC], mcpMethod: "ping", methods: ["ping", "resources/read"]
         ),
         RecognizerCase(
+            name: "ping posted to an /mcp endpoint",
+            path: "/v1/mcp/", body: #"{"jsonrpc":"2.0","id":14,"method":"ping"}"#,
+            detections: [.jsonRPC], mcpMethod: "ping"
+        ),
+        RecognizerCase(
             name: "legacy POST /messages?sessionId= with ping",
             path: "/messages?sessionId=2b1e0c", body: #"{"jsonrpc":"2.0","id":1,"method":"ping"}"#,
             detections: [.jsonRPC, .sse], mcpMethod: "ping"
@@ -162,7 +167,7 @@ struct RecognizerCase: Sendable, CustomTestStringConvertible {
         RecognizerCase(name: "LSP textDocument/didOpen", body: #"{"jsonrpc":"2.0","method":"textDocument/didOpen","params":{"textDocument":{"uri":"file:///a.swift","languageId":"swift","version":1,"text":"let x = 1"}}}"#),
         RecognizerCase(name: "LSP initialized and shutdown batch", body: #"[{"jsonrpc":"2.0","method":"initialized","params":{}},{"jsonrpc":"2.0","id":2,"method":"shutdown"}]"#),
         RecognizerCase(name: "A2A tasks/get with params.id", body: #"{"jsonrpc":"2.0","id":1,"method":"tasks/get","params":{"id":"task-123","historyLength":10}}"#),
-        RecognizerCase(name: "lone ping from some JSON-RPC service", body: #"{"jsonrpc":"2.0","id":1,"method":"ping"}"#),
+        RecognizerCase(name: "lone ping from some JSON-RPC service", path: "/jsonrpc", body: #"{"jsonrpc":"2.0","id":1,"method":"ping"}"#),
         RecognizerCase(
             name: "GitHub issue quoting MCP JSON",
             path: "/repos/acme/app/issues",
@@ -177,6 +182,7 @@ struct RecognizerCase: Sendable, CustomTestStringConvertible {
         RecognizerCase(name: "LLM request without MCP", path: "/v1/chat/completions", body: #"{"model":"gpt-4o","messages":[{"role":"user","content":"explain mcp_servers"}],"tools":[{"type":"function","function":{"name":"f"}}]}"#),
         RecognizerCase(name: "LLM request with empty mcp_servers", path: "/v1/messages", body: #"{"model":"claude-sonnet-4","messages":[],"mcp_servers":[]}"#),
         RecognizerCase(name: "not JSON", headers: [("Content-Type", "text/plain")], body: #"jsonrpc 2.0 method tools/call"#),
+        RecognizerCase(name: "an /mcp path with a JSON body that is not JSON-RPC", path: "/mcp", body: #"{"method":"ping","name":"x"}"#),
         RecognizerCase(name: "event stream GET not on /sse", method: "GET", path: "/events", headers: [("Accept", "text/event-stream")]),
         // A legacy MCP client's first request and a stock ticker's EventSource are the same bytes; the
         // answer (`event: endpoint`) decides, in recognizeResponse.
