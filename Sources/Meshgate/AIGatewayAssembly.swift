@@ -6,6 +6,16 @@ import MeshgateAI
 /// every configured provider, so intercepted calls to them are metered), the `ai` listener's model
 /// routes with provider keys read from the environment, and the budgets.
 enum AIGatewayAssembly {
+    /// What `serve` recognises as an LLM call: the well-known provider hosts plus every configured
+    /// provider. `rules test` uses the same, so it treats LLM calls as the proxy does.
+    static func recognizer(configuration: MeshgateConfiguration) -> LLMCallRecognizer {
+        let sites = configuration.ai.providers.values.sorted(by: { $0.name < $1.name }).compactMap { provider in
+            AIRoutes.Provider(name: provider.name, format: provider.format == .anthropic ? .anthropic : .openai,
+                              baseURL: provider.baseURL.absoluteString, apiKey: nil)?.site
+        }
+        return LLMCallRecognizer(configured: sites)
+    }
+
     static func gateway(configuration: MeshgateConfiguration, runtime: AIRuntime, logger: Logger) -> AIGateway {
         let ai = runtime.settings
         var providers: [AIRoutes.Provider] = []

@@ -210,6 +210,7 @@ public enum MeshgateServer {
             overLimit: configuration.inspection.overLimit == .block ? .block : .inspectPrefix
         )
         proxy.undecodable = configuration.inspection.undecodable == .allow ? .allow : .block
+        proxy.mcpConnectors = configuration.inspection.mcpConnectors
         proxy.allowDestinations = configuration.access.allowDestinations
         proxy.maxHeaderCount = configuration.limits.maxHeaderCount
         proxy.auditRedactor = AuditRedactor(queryKeys: configuration.audit.queryKeys)

@@ -109,7 +109,13 @@ public enum RulesCommands {
             }
         }
         let facts = InspectionRequestInspector().facts(for: policyRequest, body: body)
-        var verdict = refused ?? policy.evaluate(policyRequest.withBody(facts))
+        // The proxy's own decision path: an LLM call (recognised as `serve` recognises it) that names
+        // MCP servers is judged server by server, and connectors per inspection.mcp_connectors.
+        let isLLMCall = AIGatewayAssembly.recognizer(configuration: configuration)
+            .recognize(method: policyRequest.method, host: host, port: policyRequest.port, path: path) != nil
+        let decision = policy.decide(policyRequest.withBody(facts), isLLMCall: isLLMCall && request.body != nil,
+                                     connectors: configuration.inspection.mcpConnectors)
+        var verdict = refused ?? decision.effective
         if undecodable, !verdict.detections.contains(PolicyEngine.undecodableBodyDetection) {
             verdict.detections.insert(PolicyEngine.undecodableBodyDetection, at: 0)
         }
@@ -123,7 +129,24 @@ public enum RulesCommands {
             return String(decoding: out, as: UTF8.self)
         }
         let detections = "[" + verdict.detections.map { string($0) }.joined(separator: ",") + "]"
-        return #"{"action":\#(string(verdict.action.rawValue)),"rule":\#(string(verdict.rule)),"ruleset":\#(string(verdict.ruleset)),"detections":\#(detections),"mcp_method":\#(string(mcpMethod)),"target":\#(string(verdict.target))}"#
+        var json = #"{"action":\#(string(verdict.action.rawValue)),"rule":\#(string(verdict.rule)),"ruleset":\#(string(verdict.ruleset)),"detections":\#(detections),"mcp_method":\#(string(mcpMethod)),"target":\#(string(verdict.target))"#
+        if refused == nil, !decision.servers.isEmpty {
+            // What the proxy does with each MCP server or connector the LLM call names.
+            let servers = decision.servers.map { server -> String in
+                let outcome: String
+                var target: String?
+                switch server.outcome {
+                case .keep: outcome = "keep"
+                case .swap(let to): outcome = "swap"; target = to
+                case .refuse: outcome = "refuse"
+                case .strip: outcome = "strip"
+                }
+                let key = server.isConnector ? "connector" : "url"
+                return #"{"\#(key)":\#(string(server.name)),"action":\#(string(server.verdict.action.rawValue)),"rule":\#(string(server.verdict.rule)),"outcome":\#(string(outcome)),"target":\#(string(target))}"#
+            }
+            json += #","mcp_servers":["# + servers.joined(separator: ",") + "]"
+        }
+        return json + "}"
     }
 
     /// Bad command-line input, named plainly.

@@ -42,6 +42,7 @@ public enum ProviderError {
         case .openai:
             let (type, code): (String, String) = switch status {
             case 401: ("invalid_request_error", "invalid_api_key")
+            case 403: ("invalid_request_error", "blocked_by_policy")
             case 404: ("invalid_request_error", "model_not_found")
             case 429: ("tokens", "rate_limit_exceeded")
             case 400..<500: ("invalid_request_error", "invalid_request")

@@ -36,13 +36,16 @@ public struct MCPFacts: Sendable, Hashable {
     /// MCP servers an LLM request asks its provider to connect to (`mcp_servers[].url`,
     /// `tools[].server_url`), each judged by the policy like a request to it.
     public var serverURLs: [String]
+    /// MCP tools inside an LLM request that name no server URL (provider-run connectors), by id.
+    public var connectors: [String]
 
     /// Creates MCP facts.
-    public init(isMCP: Bool, methods: [String] = [], detections: [String] = [], serverURLs: [String] = []) {
+    public init(isMCP: Bool, methods: [String] = [], detections: [String] = [], serverURLs: [String] = [], connectors: [String] = []) {
         self.isMCP = isMCP
         self.methods = methods
         self.detections = detections
         self.serverURLs = serverURLs
+        self.connectors = connectors
     }
 
     /// Not MCP.

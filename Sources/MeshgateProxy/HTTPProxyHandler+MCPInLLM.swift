@@ -1,51 +1,86 @@
 import MeshgateAI
+import MeshgateCore
+import MeshgateInspection
 import MeshgatePolicy
 import NIOCore
 import NIOHTTP1
 
 extension HTTPProxyHandler {
-    /// MCP servers an allowed LLM request asks its provider to connect to are judged like requests
-    /// to them: one the policy blocks blocks the whole call (the policy's 403); one it reroutes or
-    /// redirects is swapped for the target in the body, so the provider connects to the portal.
-    /// Returns true when the call was answered here.
-    func policeMCPServers(_ tx: HTTPTransaction, facts: BodyFacts, policy: PolicyEngine, context: ChannelHandlerContext) -> Bool {
-        guard !facts.mcp.serverURLs.isEmpty else { return false }
-        var swaps: [(from: String, to: String)] = []
-        for (url, verdict) in policy.evaluateMCPServers(facts.mcp.serverURLs, identity: identity) {
-            for detection in verdict.detections where !tx.detections.contains(detection) { tx.detections.append(detection) }
-            switch verdict.action {
-            case .allow, .log, .limit:
-                if verdict.action == .log, tx.action == .allow { tx.action = .log }
-                continue
-            case .block:
+    /// Carries out what the policy decided about the MCP servers and connectors an allowed LLM call
+    /// names (``PolicyEngine/decide(_:isLLMCall:connectors:)``): a refused one refuses the whole call
+    /// in the provider's error shape, naming the rule; swapped ones are replaced by their target in
+    /// the body, so the provider connects to the portal; stripped connectors are taken out of the
+    /// body. Returns true when the call was answered here.
+    func carryOutServerOutcomes(_ tx: HTTPTransaction, _ decision: PolicyDecision, policy: PolicyEngine) -> Bool {
+        guard !decision.servers.isEmpty else { return false }
+        if let refused = decision.servers.first(where: { $0.outcome == .refuse }) {
+            let what = refused.isConnector ? "the MCP connector '\(refused.name)'" : "the MCP server \(refused.name)"
+            let rule = refused.verdict.rule ?? "-"
+            var message = "meshgate: this call asks the provider to use \(what), which rule '\(rule)' does not allow"
+            if refused.isConnector, refused.verdict.action == .reroute || refused.verdict.action == .redirect {
+                message += " (a connector has no URL to send to the portal; inspection.mcp_connectors: strip removes it instead)"
+            }
+            logger.info("refused an LLM call naming an MCP server the policy refuses", metadata: [
+                "server": "\(ProxyRequestClassifier.quoted(refused.name))", "rule_id": "\(rule)",
+            ])
+            refuseLLMCall(tx, message: message)
+            return true
+        }
+        let swaps = decision.servers.compactMap { server -> (from: String, to: String)? in
+            if case .swap(let target) = server.outcome { (server.name, target) } else { nil }
+        }
+        if let first = swaps.first { tx.redirectTarget = first.to }
+        if !swaps.isEmpty {
+            switch swapServerURLs(tx, swaps) {
+            case .swapped: break
+            case .answered: return true
+            case .notFound:
+                // Written with escapes the plain text does not match: never let the shadow server through.
                 tx.action = .block
-                tx.rule = verdict.rule
-                tx.ruleset = verdict.ruleset
-                logger.info("refused an LLM call naming a blocked MCP server", metadata: ["server_url": "\(ProxyRequestClassifier.quoted(url))", "rule_id": "\(verdict.rule ?? "-")"])
-                respondLocally(tx, PolicyResponse.block(rule: verdict.rule, portal: policy.portal, jsonRPC: nil,
-                                                        accept: tx.head.headers.first(name: "accept")),
-                               close: Self.hasBody(tx.head) && !tx.requestEnded)
+                tx.error = "an MCP server URL to swap for the portal is written in a form meshgate cannot rewrite; the call is refused"
+                refuseLLMCall(tx, message: "meshgate: " + (tx.error ?? ""))
                 return true
-            case .redirect, .reroute:
-                guard let target = verdict.target else { continue }
-                tx.action = verdict.action
-                tx.rule = verdict.rule
-                tx.ruleset = verdict.ruleset
-                tx.redirectTarget = target
-                swaps.append((url, target))
             }
         }
-        guard !swaps.isEmpty else { return false }
-        switch swapServerURLs(tx, swaps) {
-        case .swapped: return false
-        case .answered: return true
-        case .notFound: break
+        let stripped = Set(decision.servers.filter { $0.outcome == .strip }.map(\.name))
+        if !stripped.isEmpty, !stripConnectors(tx, stripped) {
+            tx.action = .block
+            tx.error = "an MCP connector to remove is in a body meshgate cannot rewrite (encoded or not a JSON object); the call is refused"
+            refuseLLMCall(tx, message: "meshgate: " + (tx.error ?? ""))
+            return true
         }
-        // Written with escapes the plain text does not match: never let the shadow server through.
+        return false
+    }
+
+    /// A 403 in the provider's error shape (so the agent's SDK raises its usual permission error),
+    /// or meshgate's own block response when the request is not a recognised LLM call.
+    private func refuseLLMCall(_ tx: HTTPTransaction, message: String) {
         tx.action = .block
-        tx.error = "an MCP server URL to swap for the portal is written in a form meshgate cannot rewrite; the call is refused"
-        respondLocally(tx, PolicyResponse.block(rule: tx.rule, portal: policy.portal, jsonRPC: nil, accept: tx.head.headers.first(name: "accept")),
-                       close: Self.hasBody(tx.head) && !tx.requestEnded)
+        let close = Self.hasBody(tx.head) && !tx.requestEnded
+        guard let call = tx.llmCall else {
+            respondLocally(tx, PolicyResponse.block(rule: tx.rule, portal: tx.policy?.portal, jsonRPC: nil, accept: tx.head.headers.first(name: "accept")),
+                           close: close)
+            return
+        }
+        tx.error = tx.error ?? message
+        var headers = HTTPHeaders([("Content-Type", "application/json"), ("X-Meshgate-Action", PolicyAction.block.rawValue)])
+        if let rule = tx.rule { headers.add(name: "X-Meshgate-Rule", value: rule) }
+        let body = ProviderError.body(format: tx.aiAttempts?.callerFormat ?? call.format, status: 403, message: message)
+        respondLocally(tx, LocalResponse(status: .forbidden, headers: headers, body: body + "\n"), close: close)
+    }
+
+    /// Takes the connectors' tools out of the held body (and the `ai` listener's copy). False when
+    /// the body cannot be rewritten: it is content-encoded, or not a JSON object.
+    private func stripConnectors(_ tx: HTTPTransaction, _ connectors: Set<String>) -> Bool {
+        guard !tx.head.headers.contains(name: "content-encoding"),
+              let held = tx.heldBody.map({ Array($0.readableBytesView) }),
+              let edited = MCPRecognizer.removingConnectors(connectors, from: held) else { return false }
+        tx.replaceHeldBody(ByteBuffer(bytes: edited))
+        if var attempts = tx.aiAttempts {
+            attempts.body = MCPRecognizer.removingConnectors(connectors, from: attempts.body) ?? attempts.body
+            tx.aiAttempts = attempts
+            if !prepareAttempt(tx) { return true }
+        }
         return true
     }
 

@@ -142,24 +142,21 @@ extension HTTPProxyHandler {
         var facts: BodyFacts?
         var evaluated = request
         if let body {
-            var bodyFacts = inspector.facts(for: request, body: body, patternLiterals: policy.canonicalLiterals)
+            let bodyFacts = inspector.facts(for: request, body: body, patternLiterals: policy.canonicalLiterals)
             facts = bodyFacts
-            if tx.llmCall != nil, bodyFacts.mcp.detections == [MCPDetection.llmRequest.rawValue] {
-                // An LLM call that names MCP servers is not itself MCP traffic: it goes to its
-                // provider, and each server it names is judged on its own (policeMCPServers).
-                tx.detections.append(MCPDetection.llmRequest.rawValue)
-                bodyFacts.mcp = MCPFacts(isMCP: false, serverURLs: bodyFacts.mcp.serverURLs)
-            }
             evaluated = request.withBody(bodyFacts)
         } else {
             // Header-only MCP (Mcp-Method, MCP-Protocol-Version, SSE handshake) needs no body.
             evaluated.bodyFacts = { inspector.facts(for: request, body: []) }
         }
-        let verdict = policy.evaluate(evaluated)
-        tx.action = verdict.action
-        tx.rule = verdict.rule
-        tx.ruleset = verdict.ruleset
-        tx.detections += verdict.detections
+        // The same call `meshgate rules test` makes, so the two cannot disagree.
+        let decision = policy.decide(evaluated, isLLMCall: tx.llmCall != nil && body != nil, connectors: configuration.mcpConnectors)
+        let verdict = decision.verdict
+        let effective = decision.effective
+        tx.action = effective.action
+        tx.rule = effective.rule
+        tx.ruleset = effective.ruleset
+        tx.detections += effective.detections
         tx.mcpMethod = verdict.mcpMethod ?? facts?.mcp.methods.first ?? facts.flatMap { Self.jsonRPCMethod($0.canonicalValue) }
         for failure in verdict.matchErrors {
             // The engine applied inspection.on_match_error (under `block` a refusing rule counted the
@@ -174,7 +171,7 @@ extension HTTPProxyHandler {
 
         switch verdict.action {
         case .allow, .log, .limit:
-            if let facts, let policy = tx.policy, policeMCPServers(tx, facts: facts, policy: policy, context: context) { return }
+            if carryOutServerOutcomes(tx, decision, policy: policy) { return }
             admitAndForward(tx, context: context)
         case .block:
             let response = PolicyResponse.block(

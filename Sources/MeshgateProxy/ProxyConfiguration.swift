@@ -1,4 +1,5 @@
 import MeshgateCore
+import MeshgatePolicy
 import NIOCore
 
 /// Everything the HTTP proxy listeners need to decide and forward, already parsed and validated.
@@ -38,6 +39,8 @@ public struct ProxyConfiguration: Sendable {
     public var overLimit: OverLimit
     /// What happens to a body a rule needs whose Content-Encoding cannot be decoded (default: refused).
     public var undecodable: Undecodable = .block
+    /// `inspection.mcp_connectors`: what a refusing verdict does to an MCP connector (no URL) in an LLM call.
+    public var mcpConnectors: MCPConnectorMode = .refuse
     /// Names resolved to fixed addresses instead of DNS, like Squid's `hosts_file` (tests use it).
     public var staticHosts: [String: String]
     /// `SO_MARK` on meshgate's upstream sockets, so node redirect rules can exempt them (nil: none).

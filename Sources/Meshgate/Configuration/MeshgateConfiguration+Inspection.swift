@@ -1,3 +1,5 @@
+import MeshgatePolicy
+
 extension MeshgateConfiguration {
     /// `inspection:` — how much of a request body the policy engine looks at.
     public struct Inspection: Sendable, Hashable {
@@ -9,6 +11,9 @@ extension MeshgateConfiguration {
         public var undecodable: Undecodable = .block
         /// What a rule's pattern that hits a PCRE2 limit means. Default `block`.
         public var onMatchError: OnMatchError = .block
+        /// What a refusing verdict does to an MCP connector (an MCP tool with no server URL) inside
+        /// an LLM call: `refuse` the call (default) or `strip` the tool. Servers with a URL are swapped.
+        public var mcpConnectors: MCPConnectorMode = .refuse
 
         /// `inspection.over_limit`.
         public enum OverLimit: String, Sendable, Hashable, CaseIterable {
@@ -46,7 +51,7 @@ extension MeshgateConfiguration {
 }
 
 extension MeshgateConfiguration.Inspection {
-    static let keys = ["max_body_bytes", "over_limit", "undecodable", "on_match_error"]
+    static let keys = ["max_body_bytes", "over_limit", "undecodable", "on_match_error", "mcp_connectors"]
 
     init(node: ConfigurationNode?) throws(ConfigurationError) {
         self.init()
@@ -56,5 +61,6 @@ extension MeshgateConfiguration.Inspection {
         if let value = map["over_limit"] { overLimit = try value.choice(OverLimit.self) }
         if let value = map["undecodable"] { undecodable = try value.choice(Undecodable.self) }
         if let value = map["on_match_error"] { onMatchError = try value.choice(OnMatchError.self) }
+        if let value = map["mcp_connectors"] { mcpConnectors = try value.choice(MCPConnectorMode.self) }
     }
 }

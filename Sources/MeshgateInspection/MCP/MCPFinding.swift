@@ -13,6 +13,9 @@ public struct MCPFinding: Sendable, Equatable {
     public var methods: [String]
     /// MCP server URLs named inside an LLM request, deduplicated, in order.
     public var serverURLs: [String]
+    /// MCP tools inside an LLM request that name no server URL (provider-run connectors), by
+    /// `connector_id`, else `server_label`, deduplicated, in order.
+    public var connectors: [String]
     /// The protocol version the client declared (initialize params, 2026 `_meta`, or the
     /// `MCP-Protocol-Version` header), when it did.
     public var protocolVersion: String?
@@ -27,6 +30,7 @@ public struct MCPFinding: Sendable, Equatable {
         toolName: String? = nil,
         methods: [String] = [],
         serverURLs: [String] = [],
+        connectors: [String] = [],
         protocolVersion: String? = nil,
         requestIDs: [JSONValue] = []
     ) {
@@ -35,6 +39,7 @@ public struct MCPFinding: Sendable, Equatable {
         self.toolName = toolName
         self.methods = methods
         self.serverURLs = serverURLs
+        self.connectors = connectors
         self.protocolVersion = protocolVersion
         self.requestIDs = requestIDs
     }

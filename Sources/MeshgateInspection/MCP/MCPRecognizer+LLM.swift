@@ -1,11 +1,14 @@
 extension MCPRecognizer {
     /// MCP servers an LLM API request asks the provider to connect to: Anthropic Messages
     /// `mcp_servers: [{type: "url", url, name}]` (with `mcp_toolset` tools), OpenAI Responses
-    /// `tools: [{type: "mcp", server_url, server_label}]`. The provider, not the client, talks to
+    /// `tools: [{type: "mcp", server_url, server_label}]`, and provider-run connectors that name no
+    /// URL (`{type: "mcp", connector_id, server_label}`). The provider, not the client, talks to
     /// those servers, so a host rule never sees them; only the request body names them.
     struct LLMEvidence {
         var present = false
         var serverURLs: [String] = []
+        /// `type: mcp` tools without a `server_url`: `connector_id`, else `server_label`, else "unnamed".
+        var connectors: [String] = []
 
         static let none = LLMEvidence()
 
@@ -24,7 +27,14 @@ extension MCPRecognizer {
                     let types = tool.values(forKey: "type").compactMap(\.stringValue)
                     guard types.contains("mcp") || types.contains("mcp_toolset") else { continue }
                     present = true
-                    for case .string(let url) in tool.values(forKey: "server_url") { add(url) }
+                    let urls = tool.values(forKey: "server_url").compactMap(\.stringValue)
+                    for url in urls { add(url) }
+                    // Anthropic's mcp_toolset refers to an mcp_servers entry by name, which has the URL.
+                    if urls.isEmpty, types.contains("mcp") {
+                        let name = tool.values(forKey: "connector_id").compactMap(\.stringValue).first
+                            ?? tool.values(forKey: "server_label").compactMap(\.stringValue).first ?? "unnamed"
+                        if !connectors.contains(name) { connectors.append(name) }
+                    }
                 }
             }
         }
@@ -32,5 +42,36 @@ extension MCPRecognizer {
         private mutating func add(_ url: String) {
             if !serverURLs.contains(url) { serverURLs.append(url) }
         }
+    }
+}
+
+extension MCPRecognizer {
+    /// `body` (an LLM request) without the `type: mcp` tools that name no server URL and whose
+    /// connector (`connector_id`, else `server_label`) is in `connectors`; a `tools` list left empty
+    /// is dropped with its `tool_choice`. Nil when the body is not a JSON object or nothing was removed.
+    public static func removingConnectors(_ connectors: Set<String>, from body: [UInt8]) -> [UInt8]? {
+        guard case .object(let members) = try? JSONParser.parse(body) else { return nil }
+        var removed = false
+        var kept: [(key: String, value: JSONValue)] = []
+        var emptiedTools = false
+        for member in members {
+            guard member.key == "tools", case .array(let tools) = member.value else {
+                kept.append(member)
+                continue
+            }
+            let remaining = tools.filter { tool in
+                guard tool.values(forKey: "type").contains(.string("mcp")),
+                      tool.values(forKey: "server_url").isEmpty else { return true }
+                let name = tool.values(forKey: "connector_id").compactMap(\.stringValue).first
+                    ?? tool.values(forKey: "server_label").compactMap(\.stringValue).first ?? "unnamed"
+                guard connectors.contains(name) else { return true }
+                removed = true
+                return false
+            }
+            if remaining.isEmpty, !tools.isEmpty { emptiedTools = true } else { kept.append((member.key, .array(remaining))) }
+        }
+        guard removed else { return nil }
+        if emptiedTools { kept.removeAll { $0.key == "tool_choice" } }
+        return JSONWriter.write(.object(kept))
     }
 }

@@ -43,7 +43,7 @@ public enum MCPRecognizer {
         if llm.present { detections.append(.llmRequest) }
         guard !detections.isEmpty else { return nil }
 
-        var finding = MCPFinding(detections: detections.map(\.rawValue), serverURLs: llm.serverURLs)
+        var finding = MCPFinding(detections: detections.map(\.rawValue), serverURLs: llm.serverURLs, connectors: llm.connectors)
         if bodyIsMCP {
             finding.methods = body.methods
             finding.mcpMethod = body.methods.first

@@ -28,7 +28,7 @@ public struct InspectionRequestInspector: RequestInspector {
         ))
         return finding.map {
             MCPFacts(isMCP: true, methods: $0.methods.isEmpty ? ($0.mcpMethod.map { [$0] } ?? []) : $0.methods,
-                     detections: $0.detections, serverURLs: $0.serverURLs)
+                     detections: $0.detections, serverURLs: $0.serverURLs, connectors: $0.connectors)
         } ?? .none
     }
 
