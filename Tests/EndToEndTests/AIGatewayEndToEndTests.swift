@@ -479,6 +479,60 @@ import Testing
         #expect(lines.dropFirst().first?["target"] as? String == "https://portal.test/mcp")
     }
 
+    /// A provider-run MCP connector (OpenAI `type: mcp` with `connector_id`) names no URL to swap for
+    /// the portal: by default the call is refused in the provider's error shape, naming the rule;
+    /// with `inspection.mcp_connectors: strip` the tool is taken out and the call goes on. Both on the
+    /// `ai` listener and intercepted through the explicit proxy.
+    @Test func mcpConnectorsInAnLLMCallAreRefusedOrStripped() async throws {
+        let world = try await Self.makeWorld(budgets: "    []")
+        defer { Task { await world.stop() } }
+        let rules = world.pki.directory.appendingPathComponent("connectors.yaml").path
+        try """
+            ruleset: connectors
+            version: "1"
+            rules:
+              - { id: allow-portal, match: { host: ["$portal"] }, action: allow }
+              - { id: mcp-to-portal, match: { mcp: any }, action: reroute, target: portal }
+            """.write(toFile: rules, atomically: true, encoding: .utf8)
+        let body = #"{"model":"gpt-test","input":"summarise my files","tools":[{"type":"function","name":"lookup","parameters":{"type":"object"}},{"type":"mcp","server_label":"Dropbox","connector_id":"connector_dropbox","authorization":"tok","require_approval":"never"}]}"#
+        func call(_ server: World.Server, intercepted: Bool) async throws -> Curl.Response {
+            let headers = ["-H", "content-type: application/json", "--data", body]
+            if intercepted {
+                return try await Curl.fetch("https://localhost:\(world.providerPort)/v1/responses", proxy: "http://127.0.0.1:\(server.proxyPort)", extra: [
+                    "--cacert", server.dir.appendingPathComponent("state/ca.pem").path, "-H", "authorization: Bearer \(Self.providerKey)",
+                ] + headers)
+            }
+            return try await Curl.fetch(server.ai + "/v1/responses", proxy: nil, extra: ["-H", "authorization: Bearer \(Self.tokens["agent-1"] ?? "")"] + headers)
+        }
+
+        world.extraTopLevel = "portal: https://portal.test/mcp\nrulesets: [\(rules)]"
+        let refusing = try await Self.startServer(world, name: "refuse")
+        for intercepted in [false, true] {
+            let refused = try await call(refusing, intercepted: intercepted)
+            #expect(refused.status == 403, "\(refused.bodyText)")
+            let error = try #require((try? JSONSerialization.jsonObject(with: refused.body)) as? [String: Any])["error"] as? [String: Any]
+            #expect(error?["code"] as? String == "blocked_by_policy", "the OpenAI SDK's error shape: \(refused.bodyText)")
+            let message = error?["message"] as? String ?? ""
+            #expect(message.contains("connector_dropbox") && message.contains("mcp-to-portal"), "\(message)")
+        }
+        #expect(world.providerRequests.isEmpty, "a refused call never reaches the provider")
+
+        world.extraTopLevel += "\ninspection:\n  mcp_connectors: strip"
+        let stripping = try await Self.startServer(world, name: "strip")
+        for intercepted in [false, true] {
+            let stripped = try await call(stripping, intercepted: intercepted)
+            #expect(stripped.status == 200, "\(stripped.bodyText)")
+            let forwarded = try #require(world.providerRequests.last?["body"] as? [String: Any])
+            let tools = forwarded["tools"] as? [[String: Any]] ?? []
+            #expect(tools.map { $0["type"] as? String } == ["function"], "only the connector was taken out: \(forwarded)")
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        let lines = stripping.auditLines.filter { ($0["path"] as? String)?.hasSuffix("/v1/responses") == true }
+        #expect(lines.count == 2 && lines.allSatisfy {
+            $0["action"] as? String == "log" && ($0["detections"] as? [String])?.contains("MCP connector: connector_dropbox") == true
+        }, "\(lines)")
+    }
+
     // MARK: PostgreSQL
 
     static var postgresURL: String? { ProcessInfo.processInfo.environment["MESHGATE_TEST_POSTGRES_URL"] }
