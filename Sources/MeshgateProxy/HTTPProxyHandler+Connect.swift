@@ -110,9 +110,18 @@ final class TunnelSetup {
         case .hostname(let name): sni = ServerName.host(name)
         case .fallback: sni = nil
         }
-        let bypass = services.configuration.doNotInspect.matches(authority.host)
-            || (sni.map { services.configuration.doNotInspect.matches($0) } ?? false)
-            || (transparent?.resolvedNames.first.map { services.configuration.doNotInspect.matches($0) } ?? false)
+        let doNotInspect = services.configuration.doNotInspect
+        let bypass: Bool
+        if transparent == nil {
+            // An explicit tunnel goes to the CONNECT host, so only that host can make it spliced: a
+            // listed SNI in front of another CONNECT host would otherwise carry anything, uninspected,
+            // to a server no rule looked at.
+            bypass = doNotInspect.matches(authority.host)
+        } else {
+            bypass = doNotInspect.matches(authority.host)
+                || (sni.map { doNotInspect.matches($0) } ?? false)
+                || (transparent?.resolvedNames.first.map { doNotInspect.matches($0) } ?? false)
+        }
         guard checkTransparent(sni: sni, bypass: bypass) else {
             return channel.eventLoop.makeFailedFuture(ChannelError.inputClosed)
         }

@@ -239,6 +239,25 @@ import Testing
         await world.close()
     }
 
+    /// A ClientHello naming a host on `do_not_inspect` in a tunnel to another CONNECT host is
+    /// intercepted, not spliced: the tunnel would go to the CONNECT host, which no rule looked at.
+    @Test func aSplicedSNIInATunnelToAnotherHostIsInspected() async throws {
+        let world = try await PolicyWorld.make()
+        let proxy = try await world.proxy(try world.shippedPolicy()) {
+            $0.doNotInspect = .init([.init("*.spliced.test")].compactMap { $0 })
+        }
+        let port = world.shadow.port
+        // curl sends CONNECT api.shadow.test and a ClientHello for x.spliced.test.
+        let response = try await Curl.fetch("https://x.spliced.test:\(port)/v2/rpc", proxy: proxy.url, extra: [
+            "--connect-to", "x.spliced.test:\(port):api.shadow.test:\(port)", "--insecure",  // as an evader would: any certificate will do
+            "-H", "Content-Type: application/json", "--data-binary", #"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x"}}"#,
+        ])
+        #expect(response.bodyText.hasPrefix("origin portal got POST /mcp"), "intercepted and rerouted: \(response.status) \(response.stderr.suffix(400))")
+        #expect(world.shadow.requests.isEmpty, "nothing reached the CONNECT host uninspected")
+        await proxy.stop()
+        await world.close()
+    }
+
     @Test func legacySSEHandshakeInTheResponseIsCut() async throws {
         let world = try await PolicyWorld.make()
         let proxy = try await world.proxy(try world.shippedPolicy())
