@@ -9,7 +9,7 @@ import Testing
     static let runner = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("Fixtures/readme/run-blocks.sh").path
     /// Blocks the assertions below depend on: removing a marker must fail this test, not skip a check.
-    static let required = ["laptop", "shadow-mcp", "rules"]
+    static let required = ["laptop", "shadow-mcp", "rules", "health"]
 
     struct Block: Equatable {
         var id: String
@@ -143,5 +143,10 @@ import Testing
         let mode = (try files.attributesOfItem(atPath: signingKey)[.posixPermissions] as? Int) ?? 0
         #expect(mode & 0o077 == 0, "the private key is readable by others: \(String(mode, radix: 8))")
         #expect(files.fileExists(atPath: work.appendingPathComponent("rulesets/shadow-mcp.yaml.sig").path))
+
+        // Health, metrics and usage, asked from the same shell (with the proxy variables exported).
+        let health = output["health"] ?? ""
+        #expect(health.contains("meshgate_proxy_requests_total{action=\"block\""), "\(context)")
+        #expect(health.contains("\"status\""), "the healthz document: \(context)")
     }
 }
