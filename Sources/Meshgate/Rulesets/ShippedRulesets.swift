@@ -15,7 +15,8 @@ enum ShippedRulesets {
 #      the top level of the body with an MCP method (of any protocol version, escapes, encodings and key
 #      order undone), MCP's own headers (MCP-Protocol-Version, Mcp-Session-Id, Mcp-Method, ...), a legacy
 #      `/messages?sessionId=` post, the `mcp` WebSocket subprotocol, MCP servers named inside LLM calls; and,
-#      on the response, a legacy SSE stream that opens with `event: endpoint` (the stream is cut);
+#      on the response, a legacy SSE stream that opens with `event: endpoint` (the stream is cut); and an
+#      event-stream GET of /sse on a host named mcp.* (two signals that together are MCP's legacy handshake);
 #   4. signals that are not evidence on their own are allowed and logged (`action: log`), so security teams
 #      see candidates without breaking anyone: a host whose first label is `mcp`, an MCP transport path
 #      (/mcp, /sse, /messages), and the four JSON-RPC regexes of the seed recipe (which also match MCP JSON
@@ -69,6 +70,14 @@ rules:
 
   - id: shadow-mcp-structural
     match: { mcp: any }
+    action: reroute
+    target: portal
+
+  - id: shadow-mcp-sse-on-mcp-host
+    # The legacy transport's first request (an event-stream GET of /sse) is what any EventSource sends,
+    # so on its own it is only a signal and the answer decides (`event: endpoint` is cut). On a host
+    # named mcp.* the two signals together are taken as MCP, so the request never reaches the server.
+    match: { host: ["mcp.*"], method: [GET], path: ["/sse", "/sse/*"], header: { Accept: '(?i)text/event-stream' } }
     action: reroute
     target: portal
 
@@ -139,6 +148,9 @@ tests:
   - request: { method: POST, url: "https://mcp.example-university.edu/mcp", body: '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"grades"}}' }
     expect: reroute
     rule: shadow-mcp-structural
+  - request: { method: GET, url: "https://mcp.example-tools.dev/sse", headers: { Accept: text/event-stream } }
+    expect: reroute
+    rule: shadow-mcp-sse-on-mcp-host
   - request: { method: POST, url: "https://llm.example.com/v1/messages", body: '{"model":"claude-sonnet-4","max_tokens":10,"messages":[],"mcp_servers":[{"type":"url","url":"https://tools.example.net/mcp","name":"t"}]}' }
     expect: reroute
     rule: shadow-mcp-structural
