@@ -63,9 +63,16 @@ public enum JSONValue: Sendable, Equatable, CustomStringConvertible {
 
     /// Compact JSON text of this value (strings re-escaped as valid JSON), for messages and tests.
     public var description: String {
+        String(decoding: jsonText, as: UTF8.self)
+    }
+
+    /// Compact JSON text of this value, for the few edits meshgate makes to a request body: members
+    /// keep their order and duplicates, numbers their source text, so only whitespace and escapes can
+    /// differ from what the client sent.
+    public var jsonText: [UInt8] {
         var out: [UInt8] = []
         JSONValue.appendJSON(self, to: &out)
-        return String(decoding: out, as: UTF8.self)
+        return out
     }
 
     /// Structural equality; object members compare in order, duplicates included.

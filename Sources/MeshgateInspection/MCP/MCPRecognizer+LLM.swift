@@ -72,6 +72,6 @@ extension MCPRecognizer {
         }
         guard removed else { return nil }
         if emptiedTools { kept.removeAll { $0.key == "tool_choice" } }
-        return JSONWriter.write(.object(kept))
+        return JSONValue.object(kept).jsonText
     }
 }

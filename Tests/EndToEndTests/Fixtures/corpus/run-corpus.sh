@@ -20,38 +20,24 @@ work=$1 meshgate=$2 cert=$3 key=$4 ca=$5
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 origin_address=10.88.0.2
 
-mount --make-rprivate /
-ip link set lo up
-ip addr add "$origin_address/32" dev lo
-{
-	echo "127.0.0.1 localhost"
-	while read -r host; do [[ -n $host ]] && echo "$origin_address $host"; done <"$work/hosts.txt"
-} >"$work/etc-hosts"
-mount --bind "$work/etc-hosts" /etc/hosts
-system_bundle=/etc/ssl/certs/ca-certificates.crt
-[[ -f $system_bundle ]] || { echo "run-corpus.sh: $system_bundle is missing (apt-get install ca-certificates)" >&2; exit 2; }
-cat "$system_bundle" "$ca" >"$work/ca-certificates.crt"
-mount --bind "$work/ca-certificates.crt" "$system_bundle"
-
-origin_pid= serve_pid=
-stop() {
-	local pid
-	for pid in $serve_pid $origin_pid; do
-		kill -TERM "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
-}
-trap stop EXIT
+# shellcheck source=../private-world.sh
+source "$here/../private-world.sh"
+mapfile -t hosts <"$work/hosts.txt"
+private_world "$work" "$origin_address" "$ca" "${hosts[@]}"
+STOP_PIDS=
+trap stop_started EXIT
 
 python3 "$here/corpus_origin.py" "$origin_address" "$cert" "$key" "$(paste -sd, "$work/endpoint-hosts.txt")" >"$work/origin.log" 2>"$work/origin.err" &
 origin_pid=$!
-for _ in $(seq 1 100); do grep -q listening "$work/origin.log" && break; sleep 0.1; done
+STOP_PIDS=$origin_pid
+for _ in $(seq 1 100); do grep -q listening "$work/origin.log" 2>/dev/null && break; sleep 0.1; done
 grep -q listening "$work/origin.log" || { echo "run-corpus.sh: the origin did not start:" >&2; cat "$work/origin.err" >&2; exit 3; }
 
 for dir in "$work"/tier-*/; do
 	tier=$(basename "$dir")
 	(cd "$dir" && exec "$meshgate" serve --config meshgate.yaml) >"$dir/serve.log" 2>&1 &
 	serve_pid=$!
+	STOP_PIDS="$serve_pid $origin_pid"
 	for _ in $(seq 1 300); do
 		grep -q "explicit proxy listening" "$dir/serve.log" && break
 		kill -0 "$serve_pid" 2>/dev/null || break
@@ -65,5 +51,5 @@ for dir in "$work"/tier-*/; do
 	done
 	kill -TERM "$serve_pid"
 	wait "$serve_pid" || true
-	serve_pid=
+	STOP_PIDS=$origin_pid
 done

@@ -22,36 +22,19 @@ origin_address=10.88.0.2
 out=$work/.readme
 mkdir -p "$out/bin"
 
-# Mounts made here stay in this namespace.
-mount --make-rprivate /
-ip link set lo up
-# On lo, so no kernel module is needed; meshgate refuses loopback destinations by address, not by
-# interface, so this address is an ordinary remote origin to it.
-ip addr add "$origin_address/32" dev lo
-printf '127.0.0.1 localhost\n%s api.openai.com mcp.linear.app\n' "$origin_address" >"$out/hosts"
-mount --bind "$out/hosts" /etc/hosts
-system_bundle=/etc/ssl/certs/ca-certificates.crt
-[[ -f $system_bundle ]] || { echo "run-blocks.sh: $system_bundle is missing (apt-get install ca-certificates)" >&2; exit 2; }
-cat "$system_bundle" "$ca" >"$out/ca-certificates.crt"
-mount --bind "$out/ca-certificates.crt" "$system_bundle"
+# shellcheck source=../private-world.sh
+source "$here/../private-world.sh"
+private_world "$out" "$origin_address" "$ca" api.openai.com mcp.linear.app
 ln -sfn "$meshgate" "$out/bin/meshgate"
 export PATH=$out/bin:$PATH
-
-origin_pid= serve_pid=
-stop() {
-	local pid
-	for pid in $serve_pid $origin_pid; do
-		kill -TERM "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
-}
-trap stop EXIT
+trap stop_started EXIT
 
 python3 "$here/../origin_server.py" "$origin_address" 443 "$cert" "$key" >"$out/origin.log" 2>&1 &
 origin_pid=$!
 cd "$work"
 meshgate serve --config meshgate.yaml >"$out/serve.log" 2>&1 &
 serve_pid=$!
+STOP_PIDS="$serve_pid $origin_pid"
 for _ in $(seq 1 300); do
 	grep -q "listening" "$out/origin.log" 2>/dev/null && grep -q "explicit proxy listening" "$out/serve.log" && grep -q "admin listener started" "$out/serve.log" && break
 	kill -0 "$serve_pid" 2>/dev/null || { echo "run-blocks.sh: meshgate serve exited:" >&2; cat "$out/serve.log" >&2; exit 3; }
