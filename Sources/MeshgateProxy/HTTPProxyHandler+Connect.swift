@@ -118,9 +118,15 @@ final class TunnelSetup {
             // to a server no rule looked at.
             bypass = doNotInspect.matches(authority.host)
         } else {
+            // A redirected connection goes to the address the client dialled. Where the DNS filter
+            // answered this client for that address, a listed SNI splices only if it is one of the
+            // names it answered; otherwise any process could carry anything uninspected to any
+            // address behind a pinned app's name.
+            let resolved = transparent?.resolvedNames ?? []
+            let sniNamesDestination = sni.map { resolved.isEmpty || resolved.contains($0) } ?? false
             bypass = doNotInspect.matches(authority.host)
-                || (sni.map { doNotInspect.matches($0) } ?? false)
-                || (transparent?.resolvedNames.first.map { doNotInspect.matches($0) } ?? false)
+                || (sniNamesDestination && (sni.map { doNotInspect.matches($0) } ?? false))
+                || (resolved.first.map { doNotInspect.matches($0) } ?? false)
         }
         guard checkTransparent(sni: sni, bypass: bypass) else {
             return channel.eventLoop.makeFailedFuture(ChannelError.inputClosed)

@@ -89,7 +89,7 @@ import Testing
         let allowed = try await curl(["--cacert", ca, "https://allowed.test/hello"])
         #expect(allowed.status == 200, "\(allowed.body)")
         #expect(allowed.body.contains("origin host=allowed.test path=/hello"))
-        #expect(try await issuer("allowed.test").contains("meshgate"), "intercepted with meshgate's CA")
+        #expect(try await issuer("allowed.test").contains("meshgate local CA"), "intercepted with meshgate's CA")
 
         // A shadow MCP host is rerouted to the portal, over HTTPS and over plain HTTP (by Host).
         let shadow = try await curl(["--cacert", ca, "-X", "POST", "-H", "Content-Type: application/json",
@@ -150,6 +150,12 @@ import Testing
             print(s.recv(4096).decode(errors="replace"))
             """])
         #expect(noHost.stdoutText.contains("200"), "\(noHost.stdoutText) \(noHost.stderr)")
+        // Now that the DNS filter has named the origin's address for this client, a listed SNI that
+        // is not one of those names does not splice (it could front any server at any address): the
+        // connection is intercepted, with meshgate's certificate.
+        let reissued = try await issuer("spliced.test")
+        #expect(reissued.contains("meshgate local CA") && !reissued.contains("test origin CA"),
+                "a listed SNI the DNS filter did not give for this address is inspected: \(reissued)")
         let blockedName = try await Self.exec(id, "client", ["dig", "+short", "+time=5", "+tries=1", "mcp.stripe.com"])
         #expect(blockedName.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines) != Self.originAddress, "\(blockedName.stdoutText)")
 
