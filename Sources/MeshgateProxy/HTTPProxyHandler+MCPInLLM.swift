@@ -11,7 +11,7 @@ extension HTTPProxyHandler {
     /// in the provider's error shape, naming the rule; swapped ones are replaced by their target in
     /// the body, so the provider connects to the portal; stripped connectors are taken out of the
     /// body. Returns true when the call was answered here.
-    func carryOutServerOutcomes(_ tx: HTTPTransaction, _ decision: PolicyDecision, policy: PolicyEngine) -> Bool {
+    func carryOutServerOutcomes(_ tx: HTTPTransaction, _ decision: PolicyDecision) -> Bool {
         guard !decision.servers.isEmpty else { return false }
         if let refused = decision.servers.first(where: { $0.outcome == .refuse }) {
             let what = refused.isConnector ? "the MCP connector '\(refused.name)'" : "the MCP server \(refused.name)"

@@ -171,7 +171,7 @@ extension HTTPProxyHandler {
 
         switch verdict.action {
         case .allow, .log, .limit:
-            if carryOutServerOutcomes(tx, decision, policy: policy) { return }
+            if carryOutServerOutcomes(tx, decision) { return }
             admitAndForward(tx, context: context)
         case .block:
             let response = PolicyResponse.block(

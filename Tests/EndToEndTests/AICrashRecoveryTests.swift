@@ -57,6 +57,7 @@ import Testing
     }
 
     @Test func aKilledInstanceGivesBackWhatItHeldWhenItStartsAgain() async throws {
+        let started = Date()
         let world = try await E2E.makeWorld(budgets: "    - { team: platform, tokens: 100000, window: 1d }")
         defer { Task { await world.stop() } }
         let server = try await E2E.startServer(world)
@@ -71,7 +72,7 @@ import Testing
         // Dead, nothing frees them (the default heartbeat is 10 s, but no other instance runs).
         let orphaned = try await Self.totals(server, team: "platform")
         #expect(orphaned.reserved >= 20 * 1000, "\(orphaned)")
-        #expect(orphaned.used == 4 * 22, "the four finished calls are recorded: \(orphaned)")
+        if E2E.sameUTCDay(since: started) { #expect(orphaned.used == 4 * 22, "the four finished calls are recorded: \(orphaned)") }
 
         // The same node starts again (same state_dir, so the same instance-id).
         world.servers.removeAll()
@@ -79,7 +80,7 @@ import Testing
         let freed = try await Self.waitUntilFreed(restarted, team: "platform", limit: .seconds(30))
         print("budget back \(freed.map { "\($0)" } ?? "never") after the restart")
         #expect(freed != nil, "the restarted instance gives back its previous run's reservations")
-        #expect(try await Self.totals(restarted, team: "platform").used == 4 * 22)
+        if E2E.sameUTCDay(since: started) { #expect(try await Self.totals(restarted, team: "platform").used == 4 * 22) }
         #expect(restarted.process.text.contains("gave back token reservations this instance held"), "\(restarted.process.text)")
         // And the budget is usable again.
         let after = try await E2E.sdk("openai", baseURL: restarted.ai + "/v1", apiKey: E2E.tokens["agent-1"] ?? "")
@@ -88,6 +89,7 @@ import Testing
 
     @Test(arguments: ["sqlite", "postgres"])
     func anotherInstanceReclaimsADeadOnesReservationsWithinThreeHeartbeats(ledger: String) async throws {
+        let started = Date()
         let postgres = ledger == "postgres" ? ProcessInfo.processInfo.environment["MESHGATE_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 } : nil
         guard ledger == "sqlite" || postgres != nil else { return }  // PostgreSQL only where the test database is set up
         let team = "crash-\(UUID().uuidString.prefix(8))"
@@ -108,7 +110,9 @@ import Testing
         let freed = try await Self.waitUntilFreed(b, team: team, limit: .seconds(30))
         print("\(ledger): budget back \(freed.map { "\($0)" } ?? "never") after kill -9, reclaimed by the other instance")
         #expect(freed != nil, "b reclaims a's reservations within 30 s")
-        #expect(try await Self.totals(b, team: team).used == 4 * 22, "finished calls are recorded once, nothing else is charged")
+        if E2E.sameUTCDay(since: started) {
+            #expect(try await Self.totals(b, team: team).used == 4 * 22, "finished calls are recorded once, nothing else is charged")
+        }
         #expect(b.process.text.contains("reclaimed token reservations of a meshgate instance"), "\(b.process.text)")
         // b itself kept serving.
         let after = try await E2E.sdk("anthropic", baseURL: b.ai, apiKey: E2E.tokens["agent-1"] ?? "")
