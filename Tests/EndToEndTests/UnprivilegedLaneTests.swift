@@ -20,11 +20,14 @@ import Testing
     }
 
     /// A copy of the binary where the user can run it (the checkout may sit under a private home).
-    static func installBinary(into dir: URL) throws -> String {
+    /// Written by `install` in a child process, not by this one: a process that tests in parallel
+    /// fork while this one holds the copy open for writing inherits that descriptor, and exec then
+    /// fails with "Text file busy" (it did, once in a CI run).
+    static func installBinary(into dir: URL) async throws -> String {
         let copy = dir.appendingPathComponent("bin/meshgate")
         try FileManager.default.createDirectory(at: copy.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: ServeCommandTests.binary, toPath: copy.path)
-        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: copy.path)
+        let installed = try await ProcessRunner.run("install", ["-m", "0755", ServeCommandTests.binary, copy.path])
+        try #require(installed.exitCode == 0, "install \(ServeCommandTests.binary): \(installed.stderr)")
         return copy.path
     }
 
@@ -36,7 +39,7 @@ import Testing
         let prefix = try await Self.dropPrivileges()
         let pki = try TestPKI.make()
         let dir = pki.directory
-        let binary = try Self.installBinary(into: dir)
+        let binary = try await Self.installBinary(into: dir)
 
         // Origins run as root, as they would elsewhere on the network.
         let plain = try await TestOrigin(group: TestGroup.shared)
