@@ -40,7 +40,7 @@ extension HTTPProxyHandler {
         tx.llmCall = LLMCall(provider: "", endpoint: endpoint)
         tx.policy = services.policy.current
         tx.inspection = ByteBuffer()
-        state = .inspecting(tx)
+        machine.enter(.inspecting(tx))
     }
 
     /// Resolves a held `ai` listener call's model to its candidates (the provider, then the
@@ -129,7 +129,7 @@ extension HTTPProxyHandler {
     func startAttempt(_ tx: HTTPTransaction, context: ChannelHandlerContext) {
         if let ai = services.ai, tx.aiAttempts != nil {
             tx.attemptTimer?.cancel()
-            tx.attemptTimer = context.eventLoop.scheduleTask(in: TimeAmount(ai.requestTimeout)) { [self] in
+            tx.attemptTimer = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(ai.requestTimeout)) { [self] in
                 attemptTimedOut(tx)
             }
         }
@@ -162,8 +162,8 @@ extension HTTPProxyHandler {
         logger.info("LLM provider failed; trying the model's fallback", metadata: [
             "failed": "\(failed)", "outcome": "\(outcome)", "next": "\(attempts.current.label)",
         ])
-        state = .admitting(tx)
-        context.eventLoop.scheduleTask(in: delay) { [self] in
+        machine.enter(.admitting(tx))
+        context.eventLoop.assumeIsolated().scheduleTask(in: delay) { [self] in
             guard case .admitting(let current) = state, current === tx, let context = self.context else { return }
             if prepareAttempt(tx) {
                 askForStreamUsage(tx)
@@ -260,7 +260,7 @@ extension HTTPProxyHandler {
         tx.responseEnded = true
         finishAudit(tx)
         context.write(wrapOutboundOut(.body(.byteBuffer(out))), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { [self] _ in closeConnection() }
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { [self] _ in closeConnection() }
     }
 
     /// What the translation still owes the caller when the provider's response ends. A held answer
@@ -286,17 +286,19 @@ extension HTTPProxyHandler {
                 return nil
             }
         }
-        state = .admitting(tx)
+        machine.enter(.admitting(tx))
         let promise = context.eventLoop.makePromise(of: Result<[UInt8], TranslationError>.self)
-        Task.detached { promise.succeed(Self.translate(bytes, from: from, to: to, model: model)) }
-        promise.futureResult.whenSuccess { [self] result in
+        Task.detached {
+            promise.succeed(Result { () throws(TranslationError) in try ResponseTranslator.translate(bytes, from: from, to: to, model: model) })
+        }
+        promise.futureResult.assumeIsolated().whenSuccess { [self] result in
             guard case .admitting(let current) = state, current === tx, let context = self.context else {
                 // The client left meanwhile (its exchange was audited then).
                 connection.delegate = nil
                 connection.close()
                 return
             }
-            state = .forwarding(tx, connection)
+            machine.enter(.forwarding(tx, connection))
             switch result {
             case .success(let translated):
                 var body = heldAnswer(tx, translation, translated)

@@ -10,7 +10,7 @@ extension HTTPProxyHandler {
     /// Accepts a CONNECT: answers 200, removes the HTTP handlers and peeks at the ClientHello to choose
     /// between interception and splicing.
     func startTunnel(_ tx: HTTPTransaction, authority: HostPort, context: ChannelHandlerContext) {
-        state = .handedOff
+        machine.handOff()
         cancelTimers()
         tx.status = 200
         let setup = TunnelSetup(

@@ -17,10 +17,10 @@ extension HTTPProxyHandler {
         let metered = MeteredCall(call: call, facts: tx.llmFacts ?? LLMRequestFacts(),
                                   defaultMaxOutputTokens: ai.defaultMaxOutputTokens, hardCap: ai.hardCap(for: identity))
         tx.metered = metered
-        state = .admitting(tx)
+        machine.enter(.admitting(tx))
         let caller = identity
         let facts = metered.facts, endpoint = call.endpoint
-        context.eventLoop.makeFutureWithTask { await ai.admit(facts: facts, endpoint: endpoint, identity: caller) }.whenSuccess { [self] admission in
+        context.eventLoop.makeFutureWithTask { await ai.admit(facts: facts, endpoint: endpoint, identity: caller) }.assumeIsolated().whenSuccess { [self] admission in
             guard case .admitting(let current) = state, current === tx, let context = self.context else {
                 // The client left while the ledger answered.
                 if case .admitted(let reservation) = admission { Task { await ai.release(reservation) } }
@@ -112,7 +112,7 @@ extension HTTPProxyHandler {
             return true
         }
         if let ai = services.ai, let amount = tx.metered?.growthWanted(), let reservation = tx.metered?.reservation {
-            context.eventLoop.makeFutureWithTask { await ai.grow(reservation, by: amount) }.whenSuccess { [self] grown in
+            context.eventLoop.makeFutureWithTask { await ai.grow(reservation, by: amount) }.assumeIsolated().whenSuccess { [self] grown in
                 streamGrew(tx, grown, connection: connection)
             }
         }
@@ -173,7 +173,7 @@ extension HTTPProxyHandler {
         finishAudit(tx)
         context.write(wrapOutboundOut(.body(.byteBuffer(event))), promise: nil)
         // The connection closes after the end: a response whose length was announced cannot end early.
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { [self] _ in closeConnection() }
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { [self] _ in closeConnection() }
     }
 
     /// Charges (or releases) a metered call when its exchange ends, however it ends.

@@ -10,46 +10,31 @@ extension HTTPProxyHandler {
     /// until the previous response has ended, but delivers it before this handler has settled that
     /// exchange). Logged at debug level, at most once per interval per listener: clients choose how
     /// many malformed requests they send.
-    func refuseMalformedRequest(_ error: HTTPParserError, behindDeferredRequests: Bool) {
+    func refuseMalformedRequest(_ error: HTTPParserError) {
         services.metrics.badRequests.increment()
         logMalformedRequest(error)
-        let response = Self.malformedResponse(error, maxHeaderBytes: configuration.maxHeaderBytes)
-        switch state {
-        case .idle where behindDeferredRequests:
-            deferredMalformedRequest = error
-        case .idle:
+        let tx = machine.current
+        switch machine.malformedRequest(error, requestEnded: tx?.requestEnded ?? false) {
+        case .deferred:
+            break
+        case .answer:
             answerMalformedRequest(error)
-        case .connecting(let tx), .inspecting(let tx), .admitting(let tx), .forwarding(let tx, _), .localResponse(let tx, _):
-            if tx.requestEnded {
-                // This request is whole, so the error belongs to the next one: answered once this one is.
-                deferredMalformedRequest = error
-                return
-            }
-            if case .localResponse = state {
-                // Our answer is already going out and the connection closes after it.
-                closeConnection()
-                return
-            }
+        case .close:
+            closeConnection()
+        case .refuseCurrent:
+            guard let tx else { return closeConnection() }
             if case .forwarding(_, let connection) = state {
                 connection.delegate = nil
                 connection.close()
             }
+            let response = Self.malformedResponse(error, maxHeaderBytes: configuration.maxHeaderBytes)
             tx.error = response.errorMessage
             respondLocally(tx, response, close: true)
-        case .handedOff, .closed, .connectPending:
-            closeConnection()
         }
     }
 
-    /// Answers a malformed request that waited for the exchanges before it (call when idle).
-    func answerDeferredMalformedRequest() {
-        guard let error = deferredMalformedRequest else { return }
-        deferredMalformedRequest = nil
-        answerMalformedRequest(error)
-    }
-
     /// A 400 (or 431) with its own audit line; nothing of the request is known.
-    private func answerMalformedRequest(_ error: HTTPParserError) {
+    func answerMalformedRequest(_ error: HTTPParserError) {
         let tx = HTTPTransaction(
             head: HTTPRequestHead(version: .http1_1, method: .RAW(value: "-"), uri: ""),
             scheme: "http", host: "", port: 0, path: "", intercepted: false

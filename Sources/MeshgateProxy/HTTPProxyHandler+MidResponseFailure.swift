@@ -30,6 +30,6 @@ extension HTTPProxyHandler {
         finishAudit(tx)
         context.write(wrapOutboundOut(.body(.byteBuffer(event))), promise: nil)
         // The exchange is over for both sides: the connection closes once the end is out.
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { [self] _ in closeConnection() }
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { [self] _ in closeConnection() }
     }
 }

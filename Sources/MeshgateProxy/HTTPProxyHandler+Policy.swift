@@ -27,7 +27,7 @@ extension HTTPProxyHandler {
         // An LLM call's body sizes its token reservation, so it is held too.
         if Self.hasBody(tx.head), (policy.needsBody && policy.requiresBody(for: request)) || Self.isSmallJSON(tx.head) || tx.llmCall != nil {
             tx.inspection = Self.inspectionBuffer(for: tx.head, cap: configuration.maxInspectedBodyBytes)
-            state = .inspecting(tx)
+            machine.enter(.inspecting(tx))
             return
         }
         decide(tx, request: request, body: nil, context: context)

@@ -6,7 +6,7 @@ extension HTTPProxyHandler {
     /// After a 101 both connections stop speaking HTTP: remove the HTTP handlers on both sides and glue
     /// the raw byte streams (WebSocket frames pass through unchanged).
     func completeUpgrade(_ tx: HTTPTransaction, _ connection: UpstreamConnection, context: ChannelHandlerContext) {
-        state = .handedOff
+        machine.handOff()
         connection.delegate = nil
         let (clientGlue, upstreamGlue) = GlueHandler.matchedPair()
         let audit = services.audit

@@ -10,26 +10,14 @@ import NIOSSL
 /// pooled upstream connection with back-pressure both ways. CONNECT and protocol upgrades hand the
 /// connection over to a tunnel (see the `+Connect` and `+Upgrade` extensions).
 final class HTTPProxyHandler {
-    enum State {
-        case idle
-        case connecting(HTTPTransaction)
-        /// An LLM call waits for its token reservation; body parts are buffered meanwhile.
-        case admitting(HTTPTransaction)
-        case forwarding(HTTPTransaction, UpstreamConnection)
-        /// Our own response is going out; the rest of the request body is discarded.
-        case localResponse(HTTPTransaction, closeAfter: Bool)
-        /// The body is held while a rule that needs it decides.
-        case inspecting(HTTPTransaction)
-        /// A CONNECT head arrived; the tunnel starts once the decoder has delivered its end.
-        case connectPending(HTTPTransaction, HostPort)
-        /// The connection now belongs to a tunnel (CONNECT or upgrade).
-        case handedOff
-        case closed
-    }
+    typealias Machine = ExchangeStateMachine<HTTPTransaction, UpstreamConnection>
+    typealias State = Machine.State
 
     let services: ProxyServices
     let mode: ProxyRequestMode
-    var state: State = .idle
+    /// The connection's lifecycle; this handler performs what it decides.
+    var machine = Machine(now: .now())
+    var state: State { machine.state }
     var context: ChannelHandlerContext?
     var clientAddress: SocketAddress? {
         didSet { if clientAddress != oldValue { clientAuditDescription = clientAddress?.auditDescription } }
@@ -37,27 +25,9 @@ final class HTTPProxyHandler {
     /// `clientAddress` as the audit line writes it, formatted once per connection.
     private(set) var clientAuditDescription: String?
     var identity: Identity?
-    var transactionsServed = 0
     /// Set for requests on redirected connections, for their audit lines.
     var transparent: TransparentFacts?
-    /// The pending header-read check. It is not rescheduled per request: a check that finds the
-    /// connection busy lapses, and one that finds it idle for less than the timeout waits the rest.
     private var headerTimer: Scheduled<Void>?
-    private var idleSince = NIODeadline.now()
-    private var readsHeld = false
-    /// A pipelined request that `HTTPServerPipelineHandler` delivered from inside our write of the
-    /// previous response's end, before that exchange was settled here. Replayed once idle.
-    private var deferredParts: [HTTPServerRequestPart] = []
-    /// A malformed request pipelined behind one not yet answered; answered once idle (+Malformed).
-    var deferredMalformedRequest: HTTPParserError?
-    private var replayingDeferred = false
-    private var pendingRead = false
-    /// The client shut down its sending side (FIN): nothing after the requests already read will come,
-    /// so the connection closes once they are answered instead of waiting for a timer in CLOSE-WAIT.
-    private var clientInputClosed = false
-    /// The request decoder stopped parsing after an `Upgrade` or `CONNECT` request (llhttp treats what
-    /// follows as the new protocol); if it is declined, a fresh decoder must take over before the next request.
-    var requestDecoderStopped = false
     /// Bytes buffered while an upstream connects before reading from the client pauses.
     private static let maxBufferedWhileConnecting = 256 * 1024
 
@@ -73,14 +43,13 @@ final class HTTPProxyHandler {
     // MARK: request head
 
     func receivedHead(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
-        guard case .idle = state else {
+        // llhttp also stops after a CONNECT: a refused one (403, 407) must not wedge the connection.
+        guard machine.beginExchange(decoderStops: head.method == .CONNECT || HeaderRewriter.decoderStopsAfter(head.headers)) else {
             // HTTPServerPipelineHandler hands over one request at a time, and one it delivers while the
             // previous exchange settles is deferred in channelRead; anything else is a bug or abuse.
             context.close(promise: nil)
             return
         }
-        // llhttp also stops after a CONNECT: a refused one (403, 407) must not wedge the connection.
-        requestDecoderStopped = head.method == .CONNECT || HeaderRewriter.decoderStopsAfter(head.headers)
         let intercepted: Bool
         if case .intercepted = mode { intercepted = true } else { intercepted = false }
         let tx = HTTPTransaction(
@@ -159,7 +128,7 @@ final class HTTPProxyHandler {
             if configuration.doNotInspect.matches(authority.host), refuseByHostPolicy(tx, host: authority.host, port: authority.port) {
                 return
             }
-            state = .connectPending(tx, authority)
+            machine.enter(.connectPending(tx, authority))
         case .forward(let target):
             tx.target = target
             tx.scheme = target.scheme
@@ -203,8 +172,8 @@ final class HTTPProxyHandler {
             return
         }
         tx.usedPooledConnection = false
-        state = .connecting(tx)
-        services.connector.connect(key, on: context.eventLoop).hop(to: context.eventLoop).whenComplete { [self] result in
+        machine.enter(.connecting(tx))
+        services.connector.connect(key, on: context.eventLoop).hop(to: context.eventLoop).assumeIsolated().whenComplete { [self] result in
             guard case .connecting(let current) = state, current === tx else {
                 if case .success(let connection) = result { connection.close() }
                 return
@@ -229,7 +198,7 @@ final class HTTPProxyHandler {
     private func attach(_ connection: UpstreamConnection, to tx: HTTPTransaction) {
         guard let target = tx.target else { return }
         connection.delegate = self
-        state = .forwarding(tx, connection)
+        machine.enter(.forwarding(tx, connection))
         if tx.buffered.contains(where: { if case .body = $0 { true } else { false } }) { tx.bodyForwarded = true }
         connection.write(.head(HeaderRewriter.upstreamRequestHead(tx.head, target: target, via: services.viaToken)))
         for part in tx.buffered { connection.write(part) }
@@ -309,10 +278,10 @@ final class HTTPProxyHandler {
         tx.responseHeadSent = true
         tx.bytesOut += response.bodyByteCount + 120
         if tx.error == nil, let message = response.errorMessage { tx.error = message }
-        state = .localResponse(tx, closeAfter: closeAfter)
+        machine.enter(.localResponse(tx, closeAfter: closeAfter))
         // Recorded before the last byte goes out, so whoever reads the response can find its line.
         finishAudit(tx)
-        response.write(to: context, version: tx.head.version, close: closeAfter, wrap: wrapOutboundOut).whenComplete { [self] _ in
+        response.write(to: context, version: tx.head.version, close: closeAfter, wrap: wrapOutboundOut).assumeIsolated().whenComplete { [self] _ in
             tx.responseEnded = true
             if tx.requestEnded || closeAfter {
                 finishLocal(tx, closeAfter: closeAfter)
@@ -354,85 +323,59 @@ final class HTTPProxyHandler {
         chargeLLMCall(tx)
         services.metrics.countRequest(action: tx.action, status: tx.status ?? 499)
         services.audit.record(tx.auditEvent(client: clientAuditDescription, identity: identity))
-        transactionsServed += 1
+        machine.exchangeRecorded()
     }
 
     func becomeIdle() {
-        state = .idle
-        readsHeld = false
-        if requestDecoderStopped, let context {
-            requestDecoderStopped = false
+        let actions = machine.becameIdle(now: .now(), headerTimeout: configuration.headerReadTimeout)
+        if actions.restartDecoder, let context {
             ProxyPipeline.restartRequestDecoder(in: context.pipeline.syncOperations, services: services)
         }
-        armHeaderTimer()
-        if pendingRead, let context {
-            pendingRead = false
-            context.read()
-        }
+        if let deadline = actions.scheduleHeaderCheck { scheduleHeaderCheck(at: deadline) }
+        if actions.read { context?.read() }
         replayDeferredParts()
-        if isIdle, deferredParts.isEmpty { answerDeferredMalformedRequest() }
-        if clientInputClosed, isIdle, deferredParts.isEmpty { closeConnection() }
+        switch machine.afterReplay() {
+        case .answerMalformed(let error): answerMalformedRequest(error)
+        case .close: closeConnection()
+        case .none: break
+        }
     }
 
-    /// The client half-closed. An exchange whose request has fully arrived is still answered (a client
-    /// may shut down its sending side and wait for the response); one cut off mid-request is abandoned.
-    /// So is an LLM call: no SDK half-closes, so its FIN means the caller gave up (a timeout, a
-    /// cancelled stream), and a provider call left running would hold its reservation and keep
-    /// generating tokens nobody reads, possibly for minutes. Closing settles it (channelInactive).
+    /// The client half-closed; the machine says what that means for the exchange in progress.
     func clientClosedInput() {
-        clientInputClosed = true
-        switch state {
-        case .idle:
-            if deferredParts.isEmpty { closeConnection() }
-        case .connecting(let tx), .admitting(let tx), .inspecting(let tx), .forwarding(let tx, _):
-            if tx.requestEnded, tx.llmCall != nil {
-                logger.info("client left an LLM call in progress; cancelling the provider call", metadata: [
-                    "host": "\(tx.host)", "identity": "\(identity?.name ?? "-")",
-                ])
-                abandonExchange()
-                context?.close(promise: nil)
-            } else if !tx.requestEnded {
-                closeConnection()
-            }
-        case .localResponse(let tx, _):
-            // Our answer is already going out; the rest of the body it would have discarded never comes.
-            guard !tx.requestEnded else { break }
+        let tx = machine.current
+        switch machine.clientClosedInput(requestEnded: tx?.requestEnded ?? false, isLLMCall: tx?.llmCall != nil) {
+        case .none:
+            break
+        case .close:
+            closeConnection()
+        case .abandonAndClose:
+            logger.info("client left an LLM call in progress; cancelling the provider call", metadata: [
+                "host": "\(tx?.host ?? "-")", "identity": "\(identity?.name ?? "-")",
+            ])
+            // Closing settles it (abandonExchange; channelInactive finds the machine closed).
+            abandonExchange()
+            context?.close(promise: nil)
+        case .endLocalRequest:
+            guard case .localResponse(let tx, _) = state else { break }
             tx.requestEnded = true
             if tx.responseEnded { finishLocal(tx, closeAfter: true) }
-        case .connectPending:
-            closeConnection()
-        case .handedOff, .closed:
-            break
         }
     }
 
     private func replayDeferredParts() {
-        guard !replayingDeferred, !deferredParts.isEmpty, let context else { return }
-        replayingDeferred = true
-        defer { replayingDeferred = false }
-        while let part = deferredParts.first {
-            // The next request waits until the one just started is answered (becomeIdle comes back here).
-            if case .head = part, !isIdle { break }
-            deferredParts.removeFirst()
+        guard let context, machine.beginReplay() else { return }
+        while let part = machine.nextDeferredPart() {
             dispatch(part, context: context)
         }
+        machine.endReplay()
         receivedReadComplete()
     }
 
-    private var isIdle: Bool {
-        if case .idle = state { return true }
-        return false
-    }
-
-    private var isHandedOff: Bool {
-        if case .handedOff = state { return true }
-        return false
-    }
-
     func closeConnection() {
-        if case .closed = state { return }
-        state = .closed
+        guard machine.close() else { return }
         headerTimer?.cancel()
+        headerTimer = nil
         context?.close(promise: nil)
     }
 
@@ -449,40 +392,37 @@ final class HTTPProxyHandler {
         default:
             hold = false
         }
-        readsHeld = hold
-        if !hold, pendingRead, let context {
-            pendingRead = false
-            context.read()
-        }
+        if machine.setReadsHeld(hold) { context?.read() }
     }
 
     func armHeaderTimer() {
-        idleSince = .now()
-        if headerTimer == nil { scheduleHeaderCheck(at: idleSince + configuration.headerReadTimeout) }
-    }
-
-    private func scheduleHeaderCheck(at deadline: NIODeadline) {
-        guard let context else { return }
-        headerTimer = context.eventLoop.scheduleTask(deadline: deadline) { [self] in
-            headerTimer = nil
-            // Busy: becomeIdle arms a new check when the exchange ends.
-            guard case .idle = state else { return }
-            let due = idleSince + configuration.headerReadTimeout
-            if due > .now() {
-                scheduleHeaderCheck(at: due)
-                return
-            }
-            headerReadTimedOut()
+        if let deadline = machine.armHeaderCheck(now: .now(), headerTimeout: configuration.headerReadTimeout) {
+            scheduleHeaderCheck(at: deadline)
         }
     }
 
-    private func headerReadTimedOut() {
-        if transactionsServed == 0, let context {
+    private func scheduleHeaderCheck(at deadline: NIODeadline) {
+        guard let context else {
+            machine.headerCheckCancelled()
+            return
+        }
+        headerTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
+            headerTimer = nil
+            switch machine.headerCheckDue(now: .now(), headerTimeout: configuration.headerReadTimeout) {
+            case .lapse: break
+            case .recheck(let at): scheduleHeaderCheck(at: at)
+            case .timedOut(let explain): headerReadTimedOut(explain: explain)
+            }
+        }
+    }
+
+    private func headerReadTimedOut(explain: Bool) {
+        if explain, let context {
             // A client that connected but never finished a request head learns why it was dropped.
             // The serialising handler only lets responses follow requests, so it leaves first.
             ProxyPipeline.removeSerialisation(from: context.pipeline.syncOperations)
             let response = LocalResponse(status: .requestTimeout, message: "no complete request head within \(configuration.headerReadTimeout.nanoseconds / 1_000_000_000)s (limits.header_read_timeout)")
-            response.write(to: context, version: .http1_1, close: true, wrap: wrapOutboundOut).whenComplete { _ in
+            response.write(to: context, version: .http1_1, close: true, wrap: wrapOutboundOut).assumeIsolated().whenComplete { _ in
                 self.closeConnection()
             }
         } else {
@@ -493,14 +433,7 @@ final class HTTPProxyHandler {
     func cancelTimers() {
         headerTimer?.cancel()
         headerTimer = nil
-    }
-
-    func shouldPassRead() -> Bool {
-        if readsHeld {
-            pendingRead = true
-            return false
-        }
-        return true
+        machine.headerCheckCancelled()
     }
 }
 
@@ -527,20 +460,8 @@ extension HTTPProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let part = unwrapInboundIn(data)
-        if mustDefer(part) {
-            deferredParts.append(part)
-            return
-        }
-        dispatch(part, context: context)
-    }
-
-    private func mustDefer(_ part: HTTPServerRequestPart) -> Bool {
-        if !deferredParts.isEmpty { return true }
-        guard case .head = part else { return false }
-        switch state {
-        case .forwarding, .localResponse: return true
-        default: return false
+        if let part = machine.received(unwrapInboundIn(data)) {
+            dispatch(part, context: context)
         }
     }
 
@@ -562,7 +483,6 @@ extension HTTPProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         cancelTimers()
-        deferredParts.removeAll()
         abandonExchange()
         context.fireChannelInactive()
     }
@@ -570,7 +490,7 @@ extension HTTPProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// The client is gone: the exchange in progress ends here, its upstream call is cancelled, its
     /// audit line written and a metered call settled or released. Leaves the state `.closed`.
     func abandonExchange() {
-        switch state {
+        switch machine.connectionLost() {
         case .connecting(let tx), .admitting(let tx), .inspecting(let tx):
             tx.error = "client closed the connection"
             finishAudit(tx)
@@ -584,7 +504,6 @@ extension HTTPProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .idle, .handedOff, .closed, .connectPending:
             break
         }
-        state = .closed
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -601,7 +520,7 @@ extension HTTPProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             // nobody is left to answer, and writing after the serialising handler finished
             // quiescing is a precondition failure.
             guard context.channel.isActive else { return }
-            refuseMalformedRequest(parserError, behindDeferredRequests: !deferredParts.isEmpty)
+            refuseMalformedRequest(parserError)
             return
         }
         if case .handedOff = state {
@@ -623,7 +542,7 @@ extension HTTPProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             closeConnection()
             return
         }
-        if case ChannelEvent.inputClosed = event, !isHandedOff {
+        if case ChannelEvent.inputClosed = event, !machine.isHandedOff {
             clientClosedInput()
             return
         }
@@ -631,9 +550,11 @@ extension HTTPProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func read(context: ChannelHandlerContext) {
-        if shouldPassRead() { context.read() }
+        if machine.readRequested() { context.read() }
     }
 }
 
-// Confined to its channel's event loop: futures it waits on are hopped there before they call back.
-extension HTTPProxyHandler: @unchecked Sendable {}
+// Not Sendable: confined to its channel's event loop. Futures it waits on are hopped there and
+// observed through `assumeIsolated()`, which checks that they call back on it.
+@available(*, unavailable)
+extension HTTPProxyHandler: Sendable {}
