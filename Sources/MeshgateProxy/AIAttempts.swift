@@ -65,36 +65,3 @@ struct AIAttempts {
         return .milliseconds(Int64(100 << min(outcomes.count, 4)))
     }
 }
-
-/// How a translated response goes back to the caller. A class, so that the held body grows in
-/// place: a `ByteBuffer` inside an enum payload was copied out, appended to and stored back, which
-/// copied the whole buffer on every chunk (50 MB took 14 s and stalled the event loop).
-final class ResponseTranslation {
-    /// Event by event (a stream), or nil when the answer is held whole.
-    var stream: StreamTranslator?
-    /// The provider's body so far, when held whole.
-    var body = ByteBuffer()
-    /// The caller's response head, held until the whole body is translated (nil for streams).
-    var heldHead: HTTPResponseHead?
-    /// The provider's status.
-    let status: Int
-    let from: LLMFormat
-    let to: LLMFormat
-    /// The model the caller asked for (the translated answer names it).
-    let model: String
-    /// At most this many bytes of a held provider body (ai.max_response_bytes).
-    static let defaultMaxResponseBytes = 32 << 20
-
-    init(stream: StreamTranslator?, status: Int, from: LLMFormat, to: LLMFormat, model: String) {
-        self.stream = stream
-        self.status = status
-        self.from = from
-        self.to = to
-        self.model = model
-    }
-
-    var isWhole: Bool { stream == nil }
-}
-
-// Confined to the client channel's event loop, as the transaction that holds it.
-extension ResponseTranslation: @unchecked Sendable {}

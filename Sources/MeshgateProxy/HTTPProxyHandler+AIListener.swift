@@ -121,7 +121,6 @@ extension HTTPProxyHandler {
             headers.add(name: "anthropic-version", value: "2023-06-01")
         }
         tx.head.headers = headers
-        tx.responseTranslation = nil
         return true
     }
 
@@ -153,7 +152,7 @@ extension HTTPProxyHandler {
     /// caller has seen nothing yet. Returns false when the failure must be answered as it is.
     func retryAttempt(_ tx: HTTPTransaction, outcome: String, retryAfter: String?, context: ChannelHandlerContext) -> Bool {
         // A provider that answered and then failed mid-body is not retried, even while its head is held.
-        guard var attempts = tx.aiAttempts, attempts.canFallBack, !tx.responseHeadSent, tx.responseTranslation?.heldHead == nil else { return false }
+        guard var attempts = tx.aiAttempts, attempts.canFallBack, !tx.responseHeadSent, !tx.responseHeadHeld else { return false }
         tx.attemptTimer?.cancel()
         let delay = attempts.backoff(retryAfter: retryAfter)
         let failed = attempts.current.label
@@ -171,183 +170,6 @@ extension HTTPProxyHandler {
             }
         }
         return true
-    }
-
-    /// Decides at a provider's response head whether the caller gets it (translated as needed) or
-    /// the call moves on to a fallback. Returns true when it moved on.
-    func providerAnswered(_ tx: HTTPTransaction, _ head: HTTPResponseHead, connection: UpstreamConnection,
-                          context: ChannelHandlerContext) -> Bool {
-        guard var attempts = tx.aiAttempts else { return false }
-        tx.attemptTimer?.cancel()
-        let status = Int(head.status.code)
-        if AIAttempts.isRetryable(status: status), attempts.canFallBack {
-            connection.delegate = nil
-            connection.close()
-            return retryAttempt(tx, outcome: String(status), retryAfter: head.headers.first(name: "retry-after"), context: context)
-        }
-        attempts.answered(String(status))
-        tx.aiAttempts = attempts
-        let from = attempts.current.provider.format
-        guard from != attempts.callerFormat else { return false }
-        if status < 400, UsageMeter.isEventStream(contentType: head.headers.first(name: "content-type")) {
-            tx.responseTranslation = ResponseTranslation(stream: StreamTranslator(from: from, to: attempts.callerFormat, model: attempts.callerModel),
-                                                         status: status, from: from, to: attempts.callerFormat, model: attempts.callerModel)
-            // A translated OpenAI stream ends with a usage chunk; a caller that did not ask for one does not get it.
-            if attempts.callerFormat == .openai, LLMRequestFacts.includeUsageEdit(body: attempts.body, endpoint: attempts.callerEndpoint) != nil {
-                tx.usageFilter = UsageChunkFilter()
-            }
-        } else {
-            tx.responseTranslation = ResponseTranslation(stream: nil, status: status, from: from, to: attempts.callerFormat, model: attempts.callerModel)
-        }
-        return false
-    }
-
-    /// The caller's response head on the `ai` listener: it says what meshgate decided
-    /// (`X-Meshgate-Action`, like every decided response). A response translated whole keeps its
-    /// head until the translation succeeded or failed (then the caller gets 502 instead of a 200
-    /// with an error body). Returns true when the head is held.
-    func prepareAIResponseHead(_ tx: HTTPTransaction, _ out: inout HTTPResponseHead) -> Bool {
-        out.headers.replaceOrAdd(name: "X-Meshgate-Action", value: tx.action.rawValue)
-        if let rule = tx.rule { out.headers.replaceOrAdd(name: "X-Meshgate-Rule", value: rule) }
-        guard let translation = tx.responseTranslation, translation.isWhole else { return false }
-        translation.heldHead = out
-        tx.responseHeadSent = false
-        return true
-    }
-
-    /// A response body chunk in the caller's format: translated event by event, or held (nil)
-    /// until the whole answer can be translated. A held body over the cap, or a stream event that
-    /// cannot be translated, ends the exchange here (nil).
-    func translateResponse(_ tx: HTTPTransaction, _ buffer: ByteBuffer) -> ByteBuffer? {
-        guard let translation = tx.responseTranslation else { return buffer }
-        if translation.stream != nil {
-            let out = translation.stream?.translate(buffer) ?? buffer
-            if let failure = translation.stream?.failure {
-                endTranslatedStream(tx, with: out, failure: failure)
-                return nil
-            }
-            return out
-        }
-        let limit = services.ai?.maxResponseBytes ?? ResponseTranslation.defaultMaxResponseBytes
-        guard translation.body.readableBytes + buffer.readableBytes <= limit else {
-            if case .forwarding(_, let connection) = state {
-                connection.delegate = nil
-                connection.close()
-            }
-            translation.heldHead = nil
-            tx.responseTranslation = nil
-            respondAI(tx, format: translation.to, status: .badGateway,
-                      message: "meshgate: the provider's response is larger than \(limit) bytes and cannot be translated (ai.max_response_bytes)")
-            return nil
-        }
-        var chunk = buffer
-        translation.body.writeBuffer(&chunk)
-        return nil
-    }
-
-    /// A translated stream the translator could not continue (an event that is not the provider's
-    /// JSON, or the provider's own error event): the caller got the error event in its format; the
-    /// provider call is cancelled and the response ends.
-    private func endTranslatedStream(_ tx: HTTPTransaction, with out: ByteBuffer, failure: String) {
-        guard let context else { return }
-        if case .forwarding(_, let connection) = state {
-            connection.delegate = nil
-            connection.close()
-        }
-        tx.error = "provider stream could not be translated: \(failure)"
-        tx.responseTranslation = nil
-        tx.bytesOut += out.readableBytes
-        tx.responseEnded = true
-        finishAudit(tx)
-        context.write(wrapOutboundOut(.body(.byteBuffer(out))), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { [self] _ in closeConnection() }
-    }
-
-    /// What the translation still owes the caller when the provider's response ends. A held answer
-    /// is translated now and goes out with its head: 200 and the translation, or 502 in the
-    /// caller's format naming why (returns nil then: the answer went out as a local response). A
-    /// large one is translated off the event loop, so other connections are not stalled meanwhile;
-    /// its exchange waits in `.admitting` and is finished when the translation is back.
-    func finishResponseTranslation(_ tx: HTTPTransaction) -> ByteBuffer? {
-        guard let translation = tx.responseTranslation else { return nil }
-        tx.responseTranslation = nil
-        if translation.stream != nil { return translation.stream?.finish() }
-        let bytes = Array(translation.body.readableBytesView)
-        translation.body = ByteBuffer()
-        if translation.status >= 400 {
-            return heldAnswer(tx, translation, ResponseTranslator.translateError(bytes, status: translation.status, from: translation.from, to: translation.to))
-        }
-        let (from, to, model) = (translation.from, translation.to, translation.model)
-        guard bytes.count > Self.offLoopTranslationBytes, let context, case .forwarding(_, let connection) = state else {
-            switch Self.translate(bytes, from: from, to: to, model: model) {
-            case .success(let translated): return heldAnswer(tx, translation, translated)
-            case .failure(let error):
-                untranslatable(tx, translation, error)
-                return nil
-            }
-        }
-        machine.enter(.admitting(tx))
-        let promise = context.eventLoop.makePromise(of: Result<[UInt8], TranslationError>.self)
-        Task.detached {
-            promise.succeed(Result { () throws(TranslationError) in try ResponseTranslator.translate(bytes, from: from, to: to, model: model) })
-        }
-        promise.futureResult.assumeIsolated().whenSuccess { [self] result in
-            guard case .admitting(let current) = state, current === tx, let context = self.context else {
-                // The client left meanwhile (its exchange was audited then).
-                connection.delegate = nil
-                connection.close()
-                return
-            }
-            machine.enter(.forwarding(tx, connection))
-            switch result {
-            case .success(let translated):
-                var body = heldAnswer(tx, translation, translated)
-                tx.bytesOut += body.readableBytes
-                finishAudit(tx)
-                context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
-                body.clear()
-                context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-                finishForwarded(tx, connection)
-            case .failure(let error):
-                untranslatable(tx, translation, error)
-            }
-        }
-        return nil
-    }
-
-    /// Held bodies larger than this are translated off the event loop (a few ms of work below it).
-    static let offLoopTranslationBytes = 256 << 10
-
-    private static func translate(_ bytes: [UInt8], from: LLMFormat, to: LLMFormat, model: String) -> Result<[UInt8], TranslationError> {
-        do {
-            return .success(try ResponseTranslator.translate(bytes, from: from, to: to, model: model))
-        } catch {
-            return .failure(error)
-        }
-    }
-
-    /// Sends the held head for a translated answer; returns its body.
-    private func heldAnswer(_ tx: HTTPTransaction, _ translation: ResponseTranslation, _ translated: [UInt8]) -> ByteBuffer {
-        if var head = translation.heldHead, let context {
-            head.headers.replaceOrAdd(name: "Content-Type", value: "application/json")
-            head.headers.replaceOrAdd(name: "Content-Length", value: String(translated.count))
-            head.headers.remove(name: "transfer-encoding")
-            tx.responseHeadSent = true
-            tx.bytesOut += HTTPTransaction.estimatedSize(of: head)
-            context.write(wrapOutboundOut(.head(head)), promise: nil)
-        }
-        return ByteBuffer(bytes: translated)
-    }
-
-    /// A held answer that is not what its format promises: 502 in the caller's format.
-    private func untranslatable(_ tx: HTTPTransaction, _ translation: ResponseTranslation, _ error: TranslationError) {
-        let reason = "the provider's response could not be translated to the \(translation.to.rawValue) format: \(error)"
-        if case .forwarding(_, let connection) = state {
-            connection.delegate = nil
-            connection.close()
-        }
-        tx.error = reason
-        respondAI(tx, format: translation.to, status: .badGateway, message: "meshgate: \(reason)")
     }
 
     /// A failure before the provider answered, in the caller's format on the `ai` listener.

@@ -199,15 +199,7 @@ extension HTTPProxyHandler {
     }
 
     func policyRequest(for tx: HTTPTransaction) -> PolicyRequest {
-        PolicyRequest(
-            scheme: tx.scheme,
-            host: tx.host,
-            port: tx.port,
-            method: tx.head.method.rawValue,
-            path: tx.path,
-            headers: tx.head.headers.map { ($0.name, $0.value) },
-            identity: identity
-        )
+        tx.policyRequest(identity: identity)
     }
 
     /// Whether a JSON body is held for the audit's mcp_method when no rule needs it: when it is

@@ -1,115 +1,24 @@
 import MeshgateCore
-import MeshgateInspection
-import MeshgatePolicy
 import NIOCore
 import NIOHTTP1
 
+/// The response path: upstream parts run through the exchange's filters (`ExchangeFilterOrder`) and
+/// what they return is carried out here, the only place that writes a forwarded response.
 extension HTTPProxyHandler: UpstreamConnectionDelegate {
     func upstream(_ connection: UpstreamConnection, didReceive part: HTTPClientResponsePart) {
-        guard case .forwarding(let tx, let current) = state, current === connection, let context else { return }
-        if tx.heldForGrowth != nil {
-            tx.heldForGrowth?.append(part)
+        guard case .forwarding(let tx, let current) = state, current === connection else { return }
+        if tx.heldResponse != nil {
+            // A filter waits for work it started; what the upstream sends meanwhile waits behind it.
+            tx.heldResponse?.append((part, 0))
             return
         }
-        switch part {
-        case .head(let head):
-            if head.status == .continue {
-                // Relay 100-continue only to clients that asked for it.
-                if tx.head.headers.contains(name: "expect") {
-                    let interim = HTTPResponseHead(version: tx.head.version, status: .continue)
-                    context.writeAndFlush(wrapOutboundOut(.head(interim)), promise: nil)
-                }
-                return
-            }
-            if (100..<200).contains(head.status.code), head.status != .switchingProtocols {
-                return
-            }
-            if tx.aiAttempts != nil, providerAnswered(tx, head, connection: connection, context: context) { return }
-            tx.status = Int(head.status.code)
-            tx.responseHeadSent = true
-            var out = HeaderRewriter.clientResponseHead(head, clientVersion: tx.head.version, via: services.viaToken)
-            if let rule = tx.rule {
-                out.headers.replaceOrAdd(name: "X-Meshgate-Rule", value: rule)
-                out.headers.replaceOrAdd(name: "X-Meshgate-Action", value: tx.action.rawValue)
-            }
-            meterResponseHead(tx, head, into: &out)
-            // A translated body has another length; it goes out chunked.
-            if tx.responseTranslation != nil { out.headers.remove(name: "content-length") }
-            if tx.aiAttempts != nil, prepareAIResponseHead(tx, &out) { return }
-            tx.bytesOut += HTTPTransaction.estimatedSize(of: out)
-            if head.status == .switchingProtocols {
-                guard tx.upgradeRequested else {
-                    // An origin may not switch protocols unasked; refuse rather than desynchronise.
-                    connection.delegate = nil
-                    connection.close()
-                    tx.responseHeadSent = false
-                    respondLocally(tx, LocalResponse(status: .badGateway, message: "origin switched protocols without being asked"), close: true)
-                    return
-                }
-                context.writeAndFlush(wrapOutboundOut(.head(out)), promise: nil)
-                // The switch happens at the response's `.end`, which the decoder delivers next.
-                tx.switchingProtocols = true
-                return
-            }
-            tx.responseFramedByLength = out.headers.contains(name: "content-length")
-            context.write(wrapOutboundOut(.head(out)), promise: nil)
-            // Metered LLM calls are charged from what the whole response said, at its end.
-            if tx.responseTranslation == nil, tx.usageFilter == nil, tx.metered == nil, tx.head.method != .HEAD,
-               let length = out.headers.first(name: "content-length").flatMap({ Int($0) }) {
-                tx.responseBodyRemaining = length
-            }
-            if let type = head.headers.first(name: "content-type"), type.containsASCIICaseInsensitive("text/event-stream") {
-                tx.ssePrefix = []
-            }
-        case .body(let buffer):
-            if tx.ssePrefix != nil, watchLegacySSE(tx, buffer) { return }
-            if tx.metered != nil, meterResponseBody(tx, buffer, connection: connection, context: context) { return }
-            var buffer = buffer
-            if tx.responseTranslation != nil {
-                guard let translated = translateResponse(tx, buffer), translated.readableBytes > 0 else { return }
-                buffer = translated
-            }
-            if tx.usageFilter != nil {
-                buffer = tx.usageFilter?.filter(buffer) ?? buffer
-                if buffer.readableBytes == 0 { return }
-            }
-            tx.bytesOut += buffer.readableBytes
-            if let remaining = tx.responseBodyRemaining {
-                tx.responseBodyRemaining = remaining - buffer.readableBytes
-                // A client that counts Content-Length is done with this part; whoever reads the
-                // response must find its line (as for our own responses). The .end that follows is a no-op.
-                if remaining - buffer.readableBytes <= 0, tx.requestEnded { finishAudit(tx) }
-            }
-            // Flushing per part keeps server-sent events flowing event by event.
-            context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
-            if !context.channel.isWritable { connection.setReadsHeld(true) }
-        case .end(let trailers):
-            if tx.switchingProtocols {
-                completeUpgrade(tx, connection, context: context)
-                return
-            }
-            tx.responseEnded = true
-            if let owed = finishResponseTranslation(tx), owed.readableBytes > 0 {
-                tx.bytesOut += owed.readableBytes
-                context.write(wrapOutboundOut(.body(.byteBuffer(owed))), promise: nil)
-            }
-            // An untranslatable held answer went out as a 502 of its own.
-            guard case .forwarding(let current, _) = state, current === tx else { return }
-            if let rest = tx.usageFilter?.flush(), rest.readableBytes > 0 {
-                tx.bytesOut += rest.readableBytes
-                context.write(wrapOutboundOut(.body(.byteBuffer(rest))), promise: nil)
-            }
-            // Recorded before the last byte goes out, so whoever reads the response can find its line.
-            finishAudit(tx)
-            context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
-            finishForwarded(tx, connection)
-        }
+        deliver(part, from: 0, tx, connection)
     }
 
     func upstream(_ connection: UpstreamConnection, didCloseWith error: (any Error)?) {
         guard case .forwarding(let tx, let current) = state, current === connection else { return }
-        if let held = tx.heldForGrowth, held.contains(where: { if case .end = $0 { true } else { false } }) {
-            // The whole answer is here, held for the ledger: not a failure.
+        if let held = tx.heldResponse, held.contains(where: { if case .end = $0.part { true } else { false } }) {
+            // The whole answer is here, held for a filter: not a failure.
             tx.upstreamClosedWhileHeld = true
             return
         }
@@ -137,43 +46,222 @@ extension HTTPProxyHandler: UpstreamConnectionDelegate {
     func upstreamWritabilityChanged(_ connection: UpstreamConnection) {
         updateClientReads()
     }
-}
 
-extension HTTPProxyHandler {
-    /// Legacy MCP over SSE announces itself in the response (`event: endpoint`), whatever the request
-    /// looked like. Seeing it adds the `MCP SSE` detection; if the policy would not let MCP through to
-    /// this host, the stream is cut before the client reads the endpoint. Returns true when cut.
-    func watchLegacySSE(_ tx: HTTPTransaction, _ buffer: ByteBuffer) -> Bool {
-        guard var prefix = tx.ssePrefix else { return false }
-        prefix.append(contentsOf: buffer.readableBytesView.prefix(4096 - prefix.count))
-        switch MCPLegacySSE.inspect(streamPrefix: prefix, maxBytes: 4096) {
-        case .incomplete where prefix.count < 4096:
-            tx.ssePrefix = prefix
-            return false
-        case .incomplete, .notHandshake:
-            tx.ssePrefix = nil
-            return false
-        case .endpoint:
-            tx.ssePrefix = nil
+    /// Runs an upstream part through the filters from `first` on (a part a filter paused is offered
+    /// to that filter again).
+    private func deliver(_ part: HTTPClientResponsePart, from first: Int, _ tx: HTTPTransaction, _ connection: UpstreamConnection) {
+        guard let context else { return }
+        switch part {
+        case .head(let head): responseHead(head, tx, connection, context: context)
+        case .body(let buffer): responseBody(buffer, from: first, tx, connection, context: context)
+        case .end(let trailers): responseEnd(trailers, from: first, tx, connection, context: context)
         }
-        let detection = MCPDetection.sse.rawValue
-        if !tx.detections.contains(detection) { tx.detections.append(detection) }
-        guard tx.action == .allow || tx.action == .log, let policy = tx.policy else { return false }
-        var request = policyRequest(for: tx)
-        request.bodyFacts = { BodyFacts(raw: [], mcp: MCPFacts(isMCP: true, detections: [detection])) }
-        let verdict = policy.evaluate(request)
-        guard verdict.action == .block || verdict.action == .reroute || verdict.action == .redirect else { return false }
-        tx.action = .block
-        tx.rule = verdict.rule
-        tx.ruleset = verdict.ruleset
-        tx.error = "legacy MCP SSE stream cut by rule \(verdict.rule ?? "-")"
-        logger.info("cut a legacy MCP SSE stream", metadata: ["host": "\(tx.host)", "rule_id": "\(verdict.rule ?? "-")"])
-        if case .forwarding(_, let connection) = state {
+    }
+
+    private func responseHead(_ head: HTTPResponseHead, _ tx: HTTPTransaction, _ connection: UpstreamConnection, context: ChannelHandlerContext) {
+        if head.status == .continue {
+            // Relay 100-continue only to clients that asked for it.
+            if tx.head.headers.contains(name: "expect") {
+                context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: tx.head.version, status: .continue))), promise: nil)
+            }
+            return
+        }
+        if (100..<200).contains(head.status.code), head.status != .switchingProtocols { return }
+        var out = HeaderRewriter.clientResponseHead(head, clientVersion: tx.head.version, via: services.viaToken)
+        if let rule = tx.rule {
+            out.headers.replaceOrAdd(name: "X-Meshgate-Rule", value: rule)
+            out.headers.replaceOrAdd(name: "X-Meshgate-Action", value: tx.action.rawValue)
+        }
+        tx.responseFilters = ExchangeFilterOrder.responseFilters(for: tx, head: head, services: services, identity: identity, callbacks: self)
+        for filter in tx.responseFilters {
+            switch filter.responseHead(&out, exchange: tx) {
+            case .continue:
+                continue
+            case .consumed:
+                tx.status = Int(head.status.code)
+                tx.responseHeadHeld = true
+                return
+            case let status:
+                return carryOut(status, tx, connection, context: context)
+            }
+        }
+        tx.status = Int(head.status.code)
+        tx.responseHeadSent = true
+        tx.bytesOut += HTTPTransaction.estimatedSize(of: out)
+        if head.status == .switchingProtocols {
+            guard tx.upgradeRequested else {
+                // An origin may not switch protocols unasked; refuse rather than desynchronise.
+                connection.delegate = nil
+                connection.close()
+                tx.responseHeadSent = false
+                respondLocally(tx, LocalResponse(status: .badGateway, message: "origin switched protocols without being asked"), close: true)
+                return
+            }
+            context.writeAndFlush(wrapOutboundOut(.head(out)), promise: nil)
+            // The switch happens at the response's `.end`, which the decoder delivers next.
+            tx.switchingProtocols = true
+            return
+        }
+        tx.responseFramedByLength = out.headers.contains(name: "content-length")
+        context.write(wrapOutboundOut(.head(out)), promise: nil)
+        // A body the filters change, or charge at its end, is recorded at the end.
+        if tx.responseFilters.allSatisfy(\.passesBodyThrough), tx.head.method != .HEAD,
+           let length = out.headers.first(name: "content-length").flatMap({ Int($0) }) {
+            tx.responseBodyRemaining = length
+        }
+    }
+
+    private func responseBody(_ buffer: ByteBuffer, from first: Int, _ tx: HTTPTransaction, _ connection: UpstreamConnection,
+                              context: ChannelHandlerContext) {
+        var buffer = buffer
+        var index = first
+        while index < tx.responseFilters.count {
+            let given = buffer
+            switch tx.responseFilters[index].responseBody(&buffer, exchange: tx) {
+            case .continue:
+                if buffer.readableBytes == 0 { return }
+                index += 1
+            case .consumed:
+                return
+            case .pause:
+                return hold(.body(given), at: index, tx)
+            case let status:
+                return carryOut(status, tx, connection, context: context)
+            }
+        }
+        tx.bytesOut += buffer.readableBytes
+        if let remaining = tx.responseBodyRemaining {
+            tx.responseBodyRemaining = remaining - buffer.readableBytes
+            // A client that counts Content-Length is done with this part; whoever reads the
+            // response must find its line (as for our own responses). The .end that follows is a no-op.
+            if remaining - buffer.readableBytes <= 0, tx.requestEnded { finishAudit(tx) }
+        }
+        // Flushing per part keeps server-sent events flowing event by event.
+        context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        if !context.channel.isWritable { connection.setReadsHeld(true) }
+    }
+
+    private func responseEnd(_ trailers: HTTPHeaders?, from first: Int, _ tx: HTTPTransaction, _ connection: UpstreamConnection,
+                             context: ChannelHandlerContext) {
+        if tx.switchingProtocols {
+            completeUpgrade(tx, connection, context: context)
+            return
+        }
+        tx.responseEnded = true
+        var tail = tx.pausedTail ?? ResponseTail()
+        tx.pausedTail = nil
+        for index in first..<tx.responseFilters.count {
+            switch tx.responseFilters[index].responseEnd(&tail, exchange: tx) {
+            case .continue, .consumed:
+                continue
+            case .pause:
+                tx.pausedTail = tail
+                return hold(.end(trailers), at: index, tx)
+            case let status:
+                return carryOut(status, tx, connection, context: context)
+            }
+        }
+        if let head = tail.head {
+            tx.responseHeadSent = true
+            tx.responseHeadHeld = false
+            tx.bytesOut += HTTPTransaction.estimatedSize(of: head)
+            context.write(wrapOutboundOut(.head(head)), promise: nil)
+        }
+        if let body = tail.body, body.readableBytes > 0 {
+            tx.bytesOut += body.readableBytes
+            context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        }
+        // Recorded before the last byte goes out, so whoever reads the response can find its line.
+        finishAudit(tx)
+        context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
+        finishForwarded(tx, connection)
+    }
+
+    /// A filter paused on `part`: it waits, ahead of whatever the upstream sends next.
+    private func hold(_ part: HTTPClientResponsePart, at index: Int, _ tx: HTTPTransaction) {
+        tx.heldResponse = [(part, index)] + (tx.heldResponse ?? [])
+    }
+
+    /// Offers the held parts again, in order, until one pauses again.
+    private func resumeHeld(_ tx: HTTPTransaction, _ connection: UpstreamConnection) {
+        guard var held = tx.heldResponse else { return }
+        tx.heldResponse = nil
+        while !held.isEmpty {
+            let (part, from) = held.removeFirst()
+            deliver(part, from: from, tx, connection)
+            if tx.heldResponse != nil {
+                tx.heldResponse?.append(contentsOf: held)
+                return
+            }
+            guard case .forwarding(let current, let currentConnection) = state, current === tx, currentConnection === connection else { return }
+        }
+        if tx.upstreamClosedWhileHeld {
+            tx.upstreamClosedWhileHeld = false
+            upstream(connection, didCloseWith: nil)
+        }
+    }
+
+    /// Does what a filter asked for beyond passing the part on.
+    private func carryOut(_ status: FilterStatus, _ tx: HTTPTransaction, _ connection: UpstreamConnection, context: ChannelHandlerContext) {
+        switch status {
+        case .continue, .consumed, .pause:
+            return
+        case .end(let bytes):
+            tx.heldResponse = nil
             connection.delegate = nil
             connection.close()
+            tx.bytesOut += bytes.readableBytes
+            tx.responseEnded = true
+            finishAudit(tx)
+            if bytes.readableBytes > 0 { context.write(wrapOutboundOut(.body(.byteBuffer(bytes))), promise: nil) }
+            // The connection closes after the end: a response whose length was announced cannot end early.
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { [self] _ in closeConnection() }
+        case .cut:
+            tx.heldResponse = nil
+            connection.delegate = nil
+            connection.close()
+            finishAudit(tx)
+            closeConnection()
+        case .respond(let status, let message):
+            tx.heldResponse = nil
+            connection.delegate = nil
+            connection.close()
+            if let attempts = tx.aiAttempts {
+                respondAI(tx, format: attempts.callerFormat, status: status, message: message)
+            } else {
+                respondLocally(tx, LocalResponse(status: status, message: message), close: true)
+            }
+        case .retry(let outcome, let retryAfter):
+            connection.delegate = nil
+            connection.close()
+            if !retryAttempt(tx, outcome: outcome, retryAfter: retryAfter, context: context) {
+                respondUpstreamFailure(tx, status: .badGateway, message: "the provider answered \(outcome)", close: true)
+            }
         }
-        finishAudit(tx)
-        closeConnection()
-        return true
+    }
+}
+
+extension HTTPProxyHandler: ExchangeFilterCallbacks {
+    func start<T: Sendable>(_ work: @escaping @Sendable () async -> T, then: @escaping (T) -> FilterStatus) {
+        guard let context, case .forwarding(let tx, let connection) = state else { return }
+        context.eventLoop.makeFutureWithTask(work).assumeIsolated().whenSuccess { [self] result in
+            // The filter learns the result even if its exchange ended meanwhile; only a current one acts on it.
+            let status = then(result)
+            guard case .forwarding(let current, let currentConnection) = state, current === tx, currentConnection === connection,
+                  let context = self.context else { return }
+            switch status {
+            case .continue:
+                if context.channel.isWritable { connection.setReadsHeld(false) }
+                resumeHeld(tx, connection)
+            case .pause, .consumed:
+                break
+            default:
+                carryOut(status, tx, connection, context: context)
+            }
+        }
+    }
+
+    func holdUpstreamReads() {
+        if case .forwarding(_, let connection) = state { connection.setReadsHeld(true) }
     }
 }

@@ -53,9 +53,6 @@ final class HTTPTransaction {
     var audited = false
     /// The policy snapshot this request is decided and finished on.
     var policy: PolicyEngine?
-    /// The start of a `text/event-stream` response, kept until it shows whether the stream is the legacy
-    /// MCP SSE handshake (`event: endpoint`); nil when not watching.
-    var ssePrefix: [UInt8]?
     /// The held request body while a rule needs it (nil once decided).
     var inspection: ByteBuffer?
     /// Set when the policy saw only a prefix of the body (`inspection.over_limit: inspect_prefix`):
@@ -72,21 +69,24 @@ final class HTTPTransaction {
     var llmFacts: LLMRequestFacts?
     /// The call's metering, from admission to charge.
     var metered: MeteredCall?
-    /// Response parts held while the ledger decides whether a hard-capped stream that used what it
-    /// holds may grow (nil when nothing is held); the first is the chunk that crossed, already metered.
-    var heldForGrowth: [HTTPClientResponsePart]?
-    /// The next body part was metered before it was held: forward it without metering it again.
-    var skipMeteringOnce = false
+    /// The filters this exchange's response runs through (`ExchangeFilterOrder`), built at its head.
+    var responseFilters: [any ExchangeFilter] = []
+    /// Upstream parts waiting for work a filter started, each with the filter it resumes at (nil when
+    /// nothing waits); the first is the part the filter paused on.
+    var heldResponse: [(part: HTTPClientResponsePart, from: Int)]?
+    /// What the filters before a paused end already added to the response's tail.
+    var pausedTail: ResponseTail?
+    /// A filter holds the response head (a whole-body translation); it goes out with the body.
+    var responseHeadHeld = false
     /// The provider closed the connection while parts, its end among them, were held.
     var upstreamClosedWhileHeld = false
     /// The `ai` listener's candidates and attempts (nil elsewhere).
     var aiAttempts: AIAttempts?
-    /// Turns the provider's response into the caller's format (nil when they speak the same).
-    var responseTranslation: ResponseTranslation?
     /// Gives up on an attempt whose provider sends no response head in time.
     var attemptTimer: Scheduled<Void>?
-    /// Drops the usage chunk meshgate asked for on the caller's behalf from an OpenAI stream.
-    var usageFilter: UsageChunkFilter?
+    /// The caller gets its stream without the usage chunk that meshgate asked for on its behalf, or
+    /// that a translated OpenAI stream ends with (`UsageChunkStripFilter`).
+    var stripUsageChunk = false
     /// What the call was charged (for the audit line), once it ended.
     var chargedUsage: TokenUsage?
 
@@ -102,6 +102,19 @@ final class HTTPTransaction {
     }
 
     var clientKeepAlive: Bool { head.isKeepAlive }
+
+    /// The request as the policy sees it.
+    func policyRequest(identity: Identity?) -> PolicyRequest {
+        PolicyRequest(
+            scheme: scheme,
+            host: host,
+            port: port,
+            method: head.method.rawValue,
+            path: path,
+            headers: head.headers.map { ($0.name, $0.value) },
+            identity: identity
+        )
+    }
 
     /// The held request body, its parts joined (nil if a part is not in memory).
     var heldBody: ByteBuffer? {

@@ -1,0 +1,27 @@
+import MeshgateCore
+import NIOHTTP1
+
+/// The one place that says which filters see an exchange's response, and in what order. Built at
+/// each response head (an AI fallback's next attempt gets a fresh chain); a filter that cannot apply
+/// is not created, so a plain forwarded response runs through none.
+///
+/// The order matters: the AI attempt decides first whether the caller gets this answer at all; the
+/// legacy SSE check and the metering read the provider's own bytes; translation turns them into the
+/// caller's format; the usage chunk is dropped from what the caller would get.
+enum ExchangeFilterOrder {
+    static func responseFilters(for tx: HTTPTransaction, head: HTTPResponseHead, services: ProxyServices,
+                                identity: Identity?, callbacks: any ExchangeFilterCallbacks) -> [any ExchangeFilter] {
+        var filters: [any ExchangeFilter] = []
+        if tx.aiAttempts != nil { filters.append(AIAttemptFilter()) }
+        if LegacySSEFilter.applies(to: head) { filters.append(LegacySSEFilter(identity: identity, logger: services.logger)) }
+        if tx.metered != nil, let ai = services.ai {
+            filters.append(LLMMeteringFilter(ai: ai, identity: identity, logger: services.logger, callbacks: callbacks))
+        }
+        if tx.aiAttempts != nil {
+            filters.append(ResponseTranslationFilter(maxResponseBytes: services.ai?.maxResponseBytes ?? ResponseTranslationFilter.defaultMaxResponseBytes,
+                                                     callbacks: callbacks))
+        }
+        if tx.stripUsageChunk || tx.aiAttempts != nil { filters.append(UsageChunkStripFilter()) }
+        return filters
+    }
+}
