@@ -281,15 +281,21 @@ import Testing
     // MARK: metering
 
     static let hardCapped = [TokenBudget(subject: .team("t"), tokens: 10_000, window: .month, hardEnforcement: true)]
+    static let charge = TokenBudget(subject: .team("t"), tokens: 10_000, window: .month).charge(at: 0)
 
-    @Test func aHardCappedStreamPastWhatItHoldsWaitsForTheLedgerAndIsCutWhenItMayNotGrow() async throws {
-        let gateway = AIGateway(recognizer: LLMCallRecognizer(), budgets: Self.hardCapped, ledger: InMemoryTokenLedger(), spool: nil, failOpen: false)
-        let tx = Self.exchange()
+    /// A hard-capped streaming Anthropic call admitted with `reservation`, and its gateway.
+    static func meteredExchange(_ reservation: LedgerReservation) -> (HTTPTransaction, AIGateway) {
+        let gateway = AIGateway(recognizer: LLMCallRecognizer(), budgets: hardCapped, ledger: InMemoryTokenLedger(), spool: nil, failOpen: false)
+        let tx = exchange()
         var metered = MeteredCall(call: LLMCall(provider: "anthropic", endpoint: .messages),
                                   facts: LLMRequestFacts(model: "claude", stream: true, maxOutputTokens: 10), defaultMaxOutputTokens: 4096, hardCap: true)
-        let charge = TokenBudget(subject: .team("t"), tokens: 10_000, window: .month).charge(at: 0)
-        metered.admitted(LedgerReservation(id: "gone", tokens: 10, charges: [charge], remaining: 0, resetsAt: 100))
+        metered.admitted(reservation)
         tx.metered = metered
+        return (tx, gateway)
+    }
+
+    @Test func aHardCappedStreamPastWhatItHoldsWaitsForTheLedgerAndIsCutWhenItMayNotGrow() async throws {
+        let (tx, gateway) = Self.meteredExchange(LedgerReservation(id: "gone", tokens: 10, charges: [Self.charge], remaining: 0, resetsAt: 100))
         let callbacks = Callbacks()
         let filter = LLMMeteringFilter(ai: gateway, identity: Identity(name: "a", team: "t"), logger: Logger(label: "test"), callbacks: callbacks)
         var head = Self.head([("Content-Type", "text/event-stream")])
@@ -312,13 +318,7 @@ import Testing
     }
 
     @Test func aStreamWithinWhatItHoldsFlows() throws {
-        let gateway = AIGateway(recognizer: LLMCallRecognizer(), budgets: Self.hardCapped, ledger: InMemoryTokenLedger(), spool: nil, failOpen: false)
-        let tx = Self.exchange()
-        var metered = MeteredCall(call: LLMCall(provider: "anthropic", endpoint: .messages),
-                                  facts: LLMRequestFacts(model: "claude", stream: true, maxOutputTokens: 10), defaultMaxOutputTokens: 4096, hardCap: true)
-        let charge = TokenBudget(subject: .team("t"), tokens: 10_000, window: .month).charge(at: 0)
-        metered.admitted(LedgerReservation(id: "r", tokens: 5000, charges: [charge], remaining: 5000, resetsAt: 100))
-        tx.metered = metered
+        let (tx, gateway) = Self.meteredExchange(LedgerReservation(id: "r", tokens: 5000, charges: [Self.charge], remaining: 5000, resetsAt: 100))
         let callbacks = Callbacks()
         let filter = LLMMeteringFilter(ai: gateway, identity: nil, logger: Logger(label: "test"), callbacks: callbacks)
         var head = Self.head([("Content-Type", "text/event-stream")])
