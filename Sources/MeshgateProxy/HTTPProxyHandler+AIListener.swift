@@ -39,89 +39,10 @@ extension HTTPProxyHandler {
         }
         tx.llmCall = LLMCall(provider: "", endpoint: endpoint)
         tx.policy = services.policy.current
+        // Routed and translated whole, so the body is always held.
+        tx.holdingBody = true
         tx.inspection = ByteBuffer()
-        machine.enter(.inspecting(tx))
-    }
-
-    /// Resolves a held `ai` listener call's model to its candidates (the provider, then the
-    /// fallbacks) and points it at the first. Returns false when it answered the call itself.
-    func routeAICall(_ tx: HTTPTransaction, context: ChannelHandlerContext) -> Bool {
-        guard let ai = services.ai, let call = tx.llmCall else { return false }
-        guard let model = tx.llmFacts?.model, !model.isEmpty else {
-            // Both providers answer a request without a model 400 (invalid_request_error).
-            respondAI(tx, format: call.format, status: .badRequest, message: "meshgate: the request names no model (the body's \"model\" field)")
-            return false
-        }
-        switch ai.routes.resolve(model: model, format: call.format) {
-        case .unknownModel(let model, let known):
-            let named = model.map { "model '\($0)' is not configured" } ?? "the request names no model"
-            let list = known.isEmpty ? "none are configured (ai.models)" : "configured: " + known.joined(separator: ", ")
-            respondAI(tx, format: call.format, status: .notFound, message: "meshgate: \(named); \(list)")
-            return false
-        case .candidates(let candidates):
-            tx.aiAttempts = AIAttempts(callerFormat: call.format, callerEndpoint: call.endpoint, callerModel: tx.llmFacts?.model ?? "",
-                                       body: tx.heldBody.map { Array($0.readableBytesView) } ?? [], candidates: candidates)
-            tx.aiAttempts?.headers = tx.head.headers
-            return prepareAttempt(tx)
-        }
-    }
-
-    /// Points the call at its current candidate: the body translated into the provider's format
-    /// (and model name), the provider's target and key instead of the caller's token.
-    func prepareAttempt(_ tx: HTTPTransaction) -> Bool {
-        guard let attempts = tx.aiAttempts else { return false }
-        let candidate = attempts.current
-        let provider = candidate.provider
-        let translating = provider.format != attempts.callerFormat
-        let endpoint: LLMEndpoint = translating ? (provider.format == .anthropic ? .messages : .chatCompletions) : attempts.callerEndpoint
-        let body: [UInt8]
-        if !translating, candidate.upstreamModel == attempts.callerModel {
-            body = attempts.body
-        } else if translating, attempts.callerEndpoint != .chatCompletions, attempts.callerEndpoint != .messages {
-            respondAI(tx, format: attempts.callerFormat, status: .badRequest,
-                      message: "meshgate: \(attempts.callerEndpoint.path) cannot be translated for provider '\(provider.name)' (\(provider.format.rawValue) format); only chat completions and messages translate")
-            return false
-        } else {
-            do {
-                body = try RequestTranslator.translate(attempts.body, from: attempts.callerFormat, to: provider.format, model: candidate.upstreamModel)
-            } catch {
-                respondAI(tx, format: attempts.callerFormat, status: .badRequest, message: "meshgate: \(error)")
-                return false
-            }
-        }
-        tx.replaceHeldBody(ByteBuffer(bytes: body))
-        tx.bodyForwarded = false
-        tx.llmCall = LLMCall(provider: provider.name, endpoint: endpoint)
-        tx.metered?.retarget(LLMCall(provider: provider.name, endpoint: endpoint))
-        let origin = HostPort(host: provider.host, port: provider.port)
-        let query = tx.head.uri.firstIndex(of: "?").map { String(tx.head.uri[$0...]) } ?? ""
-        let target = ForwardTarget(scheme: provider.scheme, origin: origin, path: provider.pathPrefix + endpoint.path + query,
-                                   serverName: provider.scheme == "https" && !origin.isIPLiteral ? provider.host : nil, configured: true)
-        tx.target = target
-        tx.scheme = target.scheme
-        tx.host = origin.host
-        tx.port = origin.port
-        tx.path = target.path
-        var headers = attempts.headers
-        for name in ["authorization", "x-api-key", "proxy-authorization", "api-key"] { headers.remove(name: name) }
-        // The other format's headers (anthropic-version, anthropic-beta; openai-organization,
-        // openai-beta) mean nothing to this provider or, worse, select behaviour by accident.
-        let foreign = provider.format == .openai ? "anthropic-" : "openai-"
-        for (name, _) in headers where name.lowercased().hasPrefix(foreign) { headers.remove(name: name) }
-        // The caller's framing described its own body; this attempt sends `body`.
-        headers.remove(name: "transfer-encoding")
-        headers.replaceOrAdd(name: "Content-Length", value: String(body.count))
-        if let key = provider.apiKey {
-            switch provider.format {
-            case .openai: headers.add(name: "Authorization", value: "Bearer \(key)")
-            case .anthropic: headers.add(name: "x-api-key", value: key)
-            }
-        }
-        if provider.format == .anthropic, !headers.contains(name: "anthropic-version") {
-            headers.add(name: "anthropic-version", value: "2023-06-01")
-        }
-        tx.head.headers = headers
-        return true
+        runRequestFilters(tx)
     }
 
     /// Starts the current attempt, with a deadline for the provider's response head.
@@ -164,10 +85,9 @@ extension HTTPProxyHandler {
         machine.enter(.admitting(tx))
         context.eventLoop.assumeIsolated().scheduleTask(in: delay) { [self] in
             guard case .admitting(let current) = state, current === tx, let context = self.context else { return }
-            if prepareAttempt(tx) {
-                askForStreamUsage(tx)
-                startAttempt(tx, context: context)
-            }
+            if let refusal = AIAttemptPlan.prepare(tx) { return respondLocally(tx, refusal, close: false) }
+            LLMAdmissionFilter.askForStreamUsage(tx)
+            startAttempt(tx, context: context)
         }
         return true
     }

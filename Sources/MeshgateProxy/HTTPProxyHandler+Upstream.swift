@@ -204,8 +204,13 @@ extension HTTPProxyHandler: UpstreamConnectionDelegate {
     /// Does what a filter asked for beyond passing the part on.
     private func carryOut(_ status: FilterStatus, _ tx: HTTPTransaction, _ connection: UpstreamConnection, context: ChannelHandlerContext) {
         switch status {
-        case .continue, .consumed, .pause:
+        case .continue, .consumed, .pause, .holdBody:
             return
+        case .reply(let response, _):
+            tx.heldResponse = nil
+            connection.delegate = nil
+            connection.close()
+            respondLocally(tx, response, close: true)
         case .end(let bytes):
             tx.heldResponse = nil
             connection.delegate = nil
@@ -243,25 +248,48 @@ extension HTTPProxyHandler: UpstreamConnectionDelegate {
 
 extension HTTPProxyHandler: ExchangeFilterCallbacks {
     func start<T: Sendable>(_ work: @escaping @Sendable () async -> T, then: @escaping (T) -> FilterStatus) {
-        guard let context, case .forwarding(let tx, let connection) = state else { return }
+        guard let context, let tx = machine.current else { return }
+        let connection: UpstreamConnection? = if case .forwarding(_, let connection) = state { connection } else { nil }
         context.eventLoop.makeFutureWithTask(work).assumeIsolated().whenSuccess { [self] result in
             // The filter learns the result even if its exchange ended meanwhile; only a current one acts on it.
             let status = then(result)
-            guard case .forwarding(let current, let currentConnection) = state, current === tx, currentConnection === connection,
-                  let context = self.context else { return }
-            switch status {
-            case .continue:
-                if context.channel.isWritable { connection.setReadsHeld(false) }
-                resumeHeld(tx, connection)
-            case .pause, .consumed:
-                break
-            default:
-                carryOut(status, tx, connection, context: context)
+            guard machine.isCurrent(tx), self.context != nil else { return }
+            if let paused = tx.pausedRequest {
+                resumeRequest(tx, paused, status)
+            } else if let connection {
+                resumeResponse(tx, connection, status)
             }
         }
     }
 
     func holdUpstreamReads() {
         if case .forwarding(_, let connection) = state { connection.setReadsHeld(true) }
+    }
+
+    private func resumeRequest(_ tx: HTTPTransaction, _ paused: (body: Bool, filter: Int), _ status: FilterStatus) {
+        switch status {
+        case .continue:
+            tx.pausedRequest = nil
+            if paused.body { runRequestBody(tx, from: paused.filter) } else { runRequestHead(tx, from: paused.filter) }
+        case .pause, .consumed, .holdBody:
+            break
+        default:
+            tx.pausedRequest = nil
+            carryOutRequest(status, tx)
+        }
+    }
+
+    private func resumeResponse(_ tx: HTTPTransaction, _ connection: UpstreamConnection, _ status: FilterStatus) {
+        guard case .forwarding(let current, let currentConnection) = state, current === tx, currentConnection === connection,
+              let context else { return }
+        switch status {
+        case .continue:
+            if context.channel.isWritable { connection.setReadsHeld(false) }
+            resumeHeld(tx, connection)
+        case .pause, .consumed, .holdBody:
+            break
+        default:
+            carryOut(status, tx, connection, context: context)
+        }
     }
 }

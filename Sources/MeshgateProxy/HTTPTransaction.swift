@@ -69,6 +69,16 @@ final class HTTPTransaction {
     var llmFacts: LLMRequestFacts?
     /// The call's metering, from admission to charge.
     var metered: MeteredCall?
+    /// The filters this exchange's request runs through (`ExchangeFilterOrder`), built at its head.
+    var requestFilters: [any ExchangeFilter] = []
+    /// The body is held until a filter decides on it (`.holdBody`).
+    var holdingBody = false
+    /// The held body, its Content-Encoding undone, once inspection ran.
+    var inspectedBody: [UInt8]?
+    /// A request filter waiting for work it started: the phase and the filter it resumes at.
+    var pausedRequest: (body: Bool, filter: Int)?
+    /// What the policy decided (for an allowed request: the MCP servers an LLM call names).
+    var decision: PolicyDecision?
     /// The filters this exchange's response runs through (`ExchangeFilterOrder`), built at its head.
     var responseFilters: [any ExchangeFilter] = []
     /// Upstream parts waiting for work a filter started, each with the filter it resumes at (nil when

@@ -17,11 +17,19 @@ import Testing
     static let sharedCA = Result { try CertificateAuthority.create(commonName: "handler test CA") }
 
     static func makeChannel(_ configure: (inout ProxyConfiguration) -> Void = { _ in }) throws -> (EmbeddedChannel, MemoryAuditSink) {
+        let audit = MemoryAuditSink()
+        let services = try makeServices(audit: audit, configure)
+        let channel = EmbeddedChannel()
+        try channel.connect(to: try SocketAddress(ipAddress: "127.0.0.1", port: 40000)).wait()
+        try ProxyPipeline.addHTTPServerHandlers(to: channel.pipeline.syncOperations, services: services, mode: .explicit, identity: nil)
+        return (channel, audit)
+    }
+
+    static func makeServices(audit: MemoryAuditSink = MemoryAuditSink(), _ configure: (inout ProxyConfiguration) -> Void = { _ in }) throws -> ProxyServices {
         var configuration = ProxyConfiguration()
         configure(&configuration)
         let cache = LeafCertificateCache(minter: try LeafMinter(authority: try sharedCA.get()), capacity: 10)
-        let audit = MemoryAuditSink()
-        let services = try ProxyServices(
+        return try ProxyServices(
             configuration: configuration,
             leafCache: cache,
             upstreamTLSContext: try UpstreamTLS.makeClientContext(trust: .system),
@@ -29,10 +37,6 @@ import Testing
             group: MultiThreadedEventLoopGroup.singleton,
             logger: Logger(label: "test")
         )
-        let channel = EmbeddedChannel()
-        try channel.connect(to: try SocketAddress(ipAddress: "127.0.0.1", port: 40000)).wait()
-        try ProxyPipeline.addHTTPServerHandlers(to: channel.pipeline.syncOperations, services: services, mode: .explicit, identity: nil)
-        return (channel, audit)
     }
 
     static func send(_ channel: EmbeddedChannel, _ text: String) throws {

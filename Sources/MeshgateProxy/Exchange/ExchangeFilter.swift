@@ -1,12 +1,18 @@
 import NIOCore
 import NIOHTTP1
 
-/// One feature's view of an exchange's response on its way to the client (legacy SSE cut, LLM
-/// metering, translation, usage-chunk removal, AI fallback). Filters run in the order that
+/// One feature's view of an exchange: its request on the way upstream (inspection, policy, MCP
+/// servers in LLM calls, AI routing, token admission) and its response on the way back (legacy SSE
+/// cut, LLM metering, translation, usage-chunk removal, AI fallback). Filters run in the orders that
 /// `ExchangeFilterOrder` fixes; each keeps its own state, reads and annotates the exchange, and
 /// never touches a channel: what it wants done it returns as a `FilterStatus` (after Envoy's filter
 /// statuses), which the handler carries out.
 protocol ExchangeFilter: AnyObject {
+    /// The request head, before anything goes upstream. `.holdBody` asks for the body first.
+    func requestHead(exchange: HTTPTransaction) -> FilterStatus
+    /// The request body, held whole (or its first `inspection.max_body_bytes` under `inspect_prefix`):
+    /// raw in `exchange.heldBody`, decoded in `exchange.inspectedBody` once inspection ran.
+    func requestBody(exchange: HTTPTransaction) -> FilterStatus
     /// The response head as the client will get it (already rewritten for the client).
     func responseHead(_ head: inout HTTPResponseHead, exchange: HTTPTransaction) -> FilterStatus
     /// A response body part; the filter may change it (an emptied part is not written).
@@ -19,6 +25,8 @@ protocol ExchangeFilter: AnyObject {
 }
 
 extension ExchangeFilter {
+    func requestHead(exchange: HTTPTransaction) -> FilterStatus { .continue }
+    func requestBody(exchange: HTTPTransaction) -> FilterStatus { .continue }
     func responseHead(_ head: inout HTTPResponseHead, exchange: HTTPTransaction) -> FilterStatus { .continue }
     func responseBody(_ body: inout ByteBuffer, exchange: HTTPTransaction) -> FilterStatus { .continue }
     func responseEnd(_ tail: inout ResponseTail, exchange: HTTPTransaction) -> FilterStatus { .continue }
@@ -45,6 +53,10 @@ enum FilterStatus {
     case respond(HTTPResponseStatus, message: String)
     /// Head only: the provider failed in a way another candidate may not; the call moves on to it.
     case retry(outcome: String, retryAfter: String?)
+    /// Request head only: the filter decides once the body is held.
+    case holdBody
+    /// meshgate answers with this response; `close`: the connection closes after it.
+    case reply(LocalResponse, close: Bool)
 }
 
 /// What goes to the client after the upstream response ended: a head that was held back (whole-body
@@ -61,9 +73,10 @@ struct ResponseTail {
 
 /// What a filter may ask of the exchange besides its status: work off the event loop, and back-pressure.
 protocol ExchangeFilterCallbacks: AnyObject {
-    /// Runs `work` off the event loop; `then` runs back on it while the exchange is still the one
-    /// forwarding, and its status is carried out as the paused hook's would be (`.continue` offers
-    /// the held parts again, from the filter that paused).
+    /// Runs `work` off the event loop; `then` runs back on it (whether or not the exchange is still
+    /// current: a filter may have something to give back), and while the exchange is current its
+    /// status is carried out as the paused hook's would be (`.continue` offers the paused request,
+    /// or the held response parts, to the filter that paused again).
     func start<T: Sendable>(_ work: @escaping @Sendable () async -> T, then: @escaping (T) -> FilterStatus)
     /// Stops reading from the upstream until a `then` returns `.continue` (and the client can take more).
     func holdUpstreamReads()

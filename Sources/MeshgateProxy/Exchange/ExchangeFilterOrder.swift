@@ -25,3 +25,27 @@ enum ExchangeFilterOrder {
         return filters
     }
 }
+
+extension ExchangeFilterOrder {
+    /// The request filters, in order: the body is decoded, an LLM call's body read (and routed on
+    /// the `ai` listener), the policy decides, the MCP servers an allowed LLM call names are dealt
+    /// with, and the call's tokens are reserved. With no rules, no LLM call and no small JSON body
+    /// to name in the audit line, there is nothing to decide and none are created.
+    static func requestFilters(for tx: HTTPTransaction, mode: ProxyRequestMode, services: ProxyServices,
+                               identity: Identity?, callbacks: any ExchangeFilterCallbacks) -> [any ExchangeFilter] {
+        let aiListener: Bool = if case .aiGateway = mode { true } else { false }
+        if !aiListener, tx.llmCall == nil, (tx.policy?.ruleCount ?? 0) == 0,
+           !(HTTPProxyHandler.hasBody(tx.head) && HTTPProxyHandler.isSmallJSON(tx.head)) {
+            return []
+        }
+        let configuration = services.configuration
+        var filters: [any ExchangeFilter] = [
+            InspectionFilter(configuration: configuration, identity: identity, logger: services.logger),
+            LLMRequestFilter(routes: aiListener ? services.ai?.routes : nil),
+            PolicyFilter(configuration: configuration, inspector: services.inspector, identity: identity, logger: services.logger),
+            MCPServersInLLMFilter(logger: services.logger),
+        ]
+        if let ai = services.ai { filters.append(LLMAdmissionFilter(ai: ai, identity: identity, callbacks: callbacks)) }
+        return filters
+    }
+}

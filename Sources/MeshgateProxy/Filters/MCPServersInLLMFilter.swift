@@ -1,3 +1,4 @@
+import Logging
 import MeshgateAI
 import MeshgateCore
 import MeshgateInspection
@@ -5,14 +6,19 @@ import MeshgatePolicy
 import NIOCore
 import NIOHTTP1
 
-extension HTTPProxyHandler {
-    /// Carries out what the policy decided about the MCP servers and connectors an allowed LLM call
-    /// names (``PolicyEngine/decide(_:isLLMCall:connectors:)``): a refused one refuses the whole call
-    /// in the provider's error shape, naming the rule; swapped ones are replaced by their target in
-    /// the body, so the provider connects to the portal; stripped connectors are taken out of the
-    /// body. Returns true when the call was answered here.
-    func carryOutServerOutcomes(_ tx: HTTPTransaction, _ decision: PolicyDecision) -> Bool {
-        guard !decision.servers.isEmpty else { return false }
+/// Carries out what the policy decided about the MCP servers and connectors an allowed LLM call
+/// names (``PolicyEngine/decide(_:isLLMCall:connectors:)``): a refused one refuses the whole call in
+/// the provider's error shape, naming the rule; swapped ones are replaced by their target in the
+/// body, so the provider connects to the portal; stripped connectors are taken out of the body.
+final class MCPServersInLLMFilter: ExchangeFilter {
+    private let logger: Logger
+
+    init(logger: Logger) {
+        self.logger = logger
+    }
+
+    func requestBody(exchange tx: HTTPTransaction) -> FilterStatus {
+        guard let decision = tx.decision, !decision.servers.isEmpty else { return .continue }
         if let refused = decision.servers.first(where: { $0.outcome == .refuse }) {
             let what = refused.isConnector ? "the MCP connector '\(refused.name)'" : "the MCP server \(refused.name)"
             let rule = refused.verdict.rule ?? "-"
@@ -23,72 +29,75 @@ extension HTTPProxyHandler {
             logger.info("refused an LLM call naming an MCP server the policy refuses", metadata: [
                 "server": "\(ProxyRequestClassifier.quoted(refused.name))", "rule_id": "\(rule)",
             ])
-            refuseLLMCall(tx, message: message)
-            return true
+            return refuseLLMCall(tx, message: message)
         }
         let swaps = decision.servers.compactMap { server -> (from: String, to: String)? in
             if case .swap(let target) = server.outcome { (server.name, target) } else { nil }
         }
         if let first = swaps.first { tx.redirectTarget = first.to }
-        if !swaps.isEmpty {
-            switch swapServerURLs(tx, swaps) {
-            case .swapped: break
-            case .answered: return true
-            case .notFound:
-                // Written with escapes the plain text does not match: never let the shadow server through.
-                tx.action = .block
-                tx.error = "an MCP server URL to swap for the portal is written in a form meshgate cannot rewrite; the call is refused"
-                refuseLLMCall(tx, message: "meshgate: " + (tx.error ?? ""))
-                return true
-            }
+        // Written with escapes the plain text does not match: never let the shadow server through.
+        if !swaps.isEmpty, let refusal = settle(swapServerURLs(tx, swaps), tx,
+                                                unrewritable: "an MCP server URL to swap for the portal is written in a form meshgate cannot rewrite; the call is refused") {
+            return refusal
         }
         let stripped = Set(decision.servers.filter { $0.outcome == .strip }.map(\.name))
-        if !stripped.isEmpty, !stripConnectors(tx, stripped) {
-            tx.action = .block
-            tx.error = "an MCP connector to remove is in a body meshgate cannot rewrite (encoded or not a JSON object); the call is refused"
-            refuseLLMCall(tx, message: "meshgate: " + (tx.error ?? ""))
-            return true
+        if !stripped.isEmpty, let refusal = settle(stripConnectors(tx, stripped), tx,
+                                                   unrewritable: "an MCP connector to remove is in a body meshgate cannot rewrite (encoded or not a JSON object); the call is refused") {
+            return refusal
         }
-        return false
+        return .continue
+    }
+
+    /// What an edit of the body means for the call: nil when it goes on.
+    private func settle(_ outcome: EditOutcome, _ tx: HTTPTransaction, unrewritable reason: String) -> FilterStatus? {
+        switch outcome {
+        case .swapped:
+            return nil
+        case .answered(let refusal):
+            return .reply(refusal, close: false)
+        case .notFound:
+            tx.action = .block
+            tx.error = reason
+            return refuseLLMCall(tx, message: "meshgate: " + reason)
+        }
     }
 
     /// A 403 in the provider's error shape (so the agent's SDK raises its usual permission error),
     /// or meshgate's own block response when the request is not a recognised LLM call.
-    private func refuseLLMCall(_ tx: HTTPTransaction, message: String) {
+    private func refuseLLMCall(_ tx: HTTPTransaction, message: String) -> FilterStatus {
         tx.action = .block
-        let close = Self.hasBody(tx.head) && !tx.requestEnded
+        let close = HTTPProxyHandler.hasBody(tx.head) && !tx.requestEnded
         guard let call = tx.llmCall else {
-            respondLocally(tx, PolicyResponse.block(rule: tx.rule, portal: tx.policy?.portal, jsonRPC: nil, accept: tx.head.headers.first(name: "accept")),
-                           close: close)
-            return
+            return .reply(PolicyResponse.block(rule: tx.rule, portal: tx.policy?.portal, jsonRPC: nil, accept: tx.head.headers.first(name: "accept")),
+                          close: close)
         }
         tx.error = tx.error ?? message
         var headers = HTTPHeaders([("Content-Type", "application/json"), ("X-Meshgate-Action", PolicyAction.block.rawValue)])
         if let rule = tx.rule { headers.add(name: "X-Meshgate-Rule", value: rule) }
         let body = ProviderError.body(format: tx.aiAttempts?.callerFormat ?? call.format, status: 403, message: message)
-        respondLocally(tx, LocalResponse(status: .forbidden, headers: headers, body: body + "\n"), close: close)
+        return .reply(LocalResponse(status: .forbidden, headers: headers, body: body + "\n"), close: close)
     }
 
-    /// Takes the connectors' tools out of the held body (and the `ai` listener's copy). False when
-    /// the body cannot be rewritten: it is content-encoded, or not a JSON object.
-    private func stripConnectors(_ tx: HTTPTransaction, _ connectors: Set<String>) -> Bool {
+    /// Takes the connectors' tools out of the held body (and the `ai` listener's copy). `.notFound`
+    /// when the body cannot be rewritten: it is content-encoded, or not a JSON object.
+    private func stripConnectors(_ tx: HTTPTransaction, _ connectors: Set<String>) -> EditOutcome {
         guard !tx.head.headers.contains(name: "content-encoding"),
               let held = tx.heldBody.map({ Array($0.readableBytesView) }),
-              let edited = MCPRecognizer.removingConnectors(connectors, from: held) else { return false }
+              let edited = MCPRecognizer.removingConnectors(connectors, from: held) else { return .notFound }
         tx.replaceHeldBody(ByteBuffer(bytes: edited))
         if var attempts = tx.aiAttempts {
             attempts.body = MCPRecognizer.removingConnectors(connectors, from: attempts.body) ?? attempts.body
             tx.aiAttempts = attempts
-            if !prepareAttempt(tx) { return true }
+            if let refusal = AIAttemptPlan.prepare(tx) { return .answered(refusal) }
         }
-        return true
+        return .swapped
     }
 
     /// Replaces each server URL, as a JSON string, in the held body (and in the `ai` listener's copy
     /// that fallbacks translate from).
-    private enum SwapOutcome { case swapped, notFound, answered }
+    private enum EditOutcome { case swapped, notFound, answered(LocalResponse) }
 
-    private func swapServerURLs(_ tx: HTTPTransaction, _ swaps: [(from: String, to: String)]) -> SwapOutcome {
+    private func swapServerURLs(_ tx: HTTPTransaction, _ swaps: [(from: String, to: String)]) -> EditOutcome {
         var body = tx.heldBody.map { Array($0.readableBytesView) } ?? []
         for (from, to) in swaps {
             let replaced = Self.replacing(Array(UsageReport.quote(from).utf8), with: Array(UsageReport.quote(to).utf8), in: body)
@@ -104,7 +113,7 @@ extension HTTPProxyHandler {
             attempts.body = original
             tx.aiAttempts = attempts
             // Re-derives the forwarded body from the swapped copy (translated as needed).
-            if !prepareAttempt(tx) { return .answered }
+            if let refusal = AIAttemptPlan.prepare(tx) { return .answered(refusal) }
         }
         return .swapped
     }
