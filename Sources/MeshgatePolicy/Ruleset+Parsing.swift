@@ -25,19 +25,13 @@ extension Ruleset {
     /// keys, host and path patterns, actions and targets, profile references, rule ids unique in
     /// the file, test requests. Regexes are compiled later, by ``PolicyEngine``.
     public static func parse(yaml text: String, file: String) throws(RulesetError) -> Ruleset {
-        let root: Node?
-        do {
-            root = try Yams.compose(yaml: text)
-        } catch {
-            throw RulesetError(yaml: error, file: file, text: text)
-        }
-        guard let root else {
+        let absolute = LexicalPath.resolve(file, against: FileManager.default.currentDirectoryPath, home: nil)
+        let source = YAMLSource(file: file, baseDirectory: LexicalPath.directory(of: absolute))
+        guard let root = try YAMLNode.root(of: text, source: source) else {
             throw RulesetError(location: SourceLocation(file: file, line: nil, column: nil), message: "the file is empty",
                                fix: "start with 'ruleset: NAME', 'version: \"1\"' and 'rules:'")
         }
-        let absolute = LexicalPath.resolve(file, against: FileManager.default.currentDirectoryPath, home: nil)
-        let source = YAMLSource(file: file, baseDirectory: LexicalPath.directory(of: absolute))
-        return try RulesetParser(file: file).parse(YAMLNode(node: root, source: source))
+        return try RulesetParser(file: file).parse(root)
     }
 }
 

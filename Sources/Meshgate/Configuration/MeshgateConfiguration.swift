@@ -1,7 +1,6 @@
 import Foundation
 import MeshgateCore
 import MeshgatePolicy
-import Yams
 
 /// The typed contents of `meshgate.yaml`. Every path in it is absolute: relative paths in the
 /// file resolve against the file's folder. Unset keys take the defaults documented in
@@ -97,13 +96,7 @@ public struct MeshgateConfiguration: Sendable, Hashable {
             homeDirectory: ProcessInfo.processInfo.environment["HOME"],
             foldsMergeKeys: true
         )
-        let root: Node?
-        do {
-            root = try Yams.compose(yaml: yaml)
-        } catch {
-            throw ConfigurationError(yaml: error, file: path, text: yaml)
-        }
-        var configuration = try decode(root.map { YAMLNode(node: $0, source: source) }, source: source)
+        var configuration = try decode(try YAMLNode.root(of: yaml, source: source), source: source)
         configuration.sourcePath = absolute
         return configuration
     }

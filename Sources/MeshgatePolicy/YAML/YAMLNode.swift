@@ -81,3 +81,17 @@ package struct YAMLNode {
         }
     }
 }
+
+extension YAMLNode {
+    /// The root of `text` read as one YAML document from `source`, or nil when the document is
+    /// empty; a syntax error comes back located, with a hint for the likely slip.
+    package static func root(of text: String, source: YAMLSource) throws(YAMLError) -> YAMLNode? {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch {
+            throw YAMLError(yaml: error, file: source.file, text: text)
+        }
+        return root.map { YAMLNode(node: $0, source: source) }
+    }
+}

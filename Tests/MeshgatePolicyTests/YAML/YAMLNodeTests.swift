@@ -1,12 +1,11 @@
 import Testing
-import Yams
 @testable import MeshgatePolicy
 
 @Suite("YAMLNode")
 struct YAMLNodeTests {
     private func root(_ text: String, mergeKeys: Bool = false) throws -> YAMLNode {
-        let node = try #require(try Yams.compose(yaml: text))
-        return YAMLNode(node: node, source: YAMLSource(file: "t.yaml", baseDirectory: "/etc/meshgate", foldsMergeKeys: mergeKeys))
+        let source = YAMLSource(file: "t.yaml", baseDirectory: "/etc/meshgate", foldsMergeKeys: mergeKeys)
+        return try #require(try YAMLNode.root(of: text, source: source))
     }
 
     @Test("an error at a scalar carries its position, key path and value")
@@ -53,5 +52,14 @@ struct YAMLNodeTests {
     func paths() throws {
         let top = try root("ca: ../state/ca.pem\n").mapping(keys: ["ca"])
         #expect(try top.required("ca").path() == "/etc/state/ca.pem")
+    }
+
+    @Test("a syntax error is located, with the hint for its likely slip")
+    func syntaxError() throws {
+        let source = YAMLSource(file: "t.yaml", baseDirectory: "/")
+        let error = try #require(throws: YAMLError.self) { try YAMLNode.root(of: "a:\n\t- b\n", source: source) }
+        #expect(error.line == 2 && error.message.hasPrefix("invalid YAML"), "\(error)")
+        #expect(error.fix == "indent with spaces, not tabs")
+        #expect(try YAMLNode.root(of: "# nothing\n", source: source) == nil)
     }
 }
