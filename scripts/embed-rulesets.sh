@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Writes Sources/Meshgate/Rulesets/ShippedRulesets.swift from rulesets/*.yaml: the shipped rulesets
+# Writes Sources/Meshgate/RulesetUpdates/ShippedRulesets.swift from rulesets/*.yaml: the shipped rulesets
 # are built into the binary, so a configuration without `rulesets:` runs them wherever the binary
 # is. Run after editing a file in rulesets/; a test fails while the two differ.
 set -euo pipefail
@@ -27,5 +27,5 @@ out += ["    ]", "",
         "    /// What a configuration without `rulesets:` runs, in evaluation order; the others are opt-in.",
         "    static let defaults: [String] = [" + ", ".join(f'"{d}"' for d in defaults) + "]",
         "}", ""]
-open("Sources/Meshgate/Rulesets/ShippedRulesets.swift", "w", encoding="utf-8").write("\n".join(out))
+open("Sources/Meshgate/RulesetUpdates/ShippedRulesets.swift", "w", encoding="utf-8").write("\n".join(out))
 PY

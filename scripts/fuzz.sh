@@ -56,7 +56,7 @@ declare -A sources=(
   [MeshgatePolicy]="$(find Sources/MeshgatePolicy -name '*.swift' | sort)"
   [MeshgateProxy]="$(ls Sources/MeshgateProxy/ProxyRequestClassifier*.swift Sources/MeshgateProxy/ProxyConfiguration*.swift) scripts/fuzz/support/MeshgateProxyImports.swift"
   [MeshgateAI]="$(ls Sources/MeshgateAI/Streaming/*.swift Sources/MeshgateAI/JSON/*.swift) Sources/MeshgateAI/TokenUsage.swift Sources/MeshgateAI/LLMCall.swift"
-  [Meshgate]="$(ls Sources/Meshgate/Configuration/*.swift) Sources/Meshgate/Rulesets/RulesetVersion.swift Sources/Meshgate/Rulesets/RulesetSource.swift Sources/Meshgate/Rulesets/ShippedRulesets.swift"
+  [Meshgate]="$(ls Sources/Meshgate/Configuration/*.swift) Sources/Meshgate/RulesetUpdates/RulesetVersion.swift Sources/Meshgate/RulesetUpdates/RulesetSource.swift Sources/Meshgate/RulesetUpdates/ShippedRulesets.swift"
   [MeshgateFuzz]="$(ls scripts/fuzz/*.swift)"
 )
 # Modules in one stage compile in parallel (the machine has 2 cores).

@@ -111,7 +111,7 @@ public enum RulesCommands {
         let facts = InspectionRequestInspector().facts(for: policyRequest, body: body)
         // The proxy's own decision path: an LLM call (recognised as `serve` recognises it) that names
         // MCP servers is judged server by server, and connectors per inspection.mcp_connectors.
-        let isLLMCall = AIGatewayAssembly.recognizer(configuration: configuration)
+        let isLLMCall = AIAssembly.recognizer(configuration: configuration)
             .recognize(method: policyRequest.method, host: host, port: policyRequest.port, path: path) != nil
         let decision = policy.decide(policyRequest.withBody(facts), isLLMCall: isLLMCall && request.body != nil,
                                      connectors: configuration.inspection.mcpConnectors)

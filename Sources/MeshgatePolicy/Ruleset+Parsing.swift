@@ -25,17 +25,13 @@ extension Ruleset {
     /// keys, host and path patterns, actions and targets, profile references, rule ids unique in
     /// the file, test requests. Regexes are compiled later, by ``PolicyEngine``.
     public static func parse(yaml text: String, file: String) throws(RulesetError) -> Ruleset {
-        let root: Node?
-        do {
-            root = try Yams.compose(yaml: text)
-        } catch {
-            throw RulesetError(yaml: error, file: file)
-        }
-        guard let root else {
+        let absolute = LexicalPath.resolve(file, against: FileManager.default.currentDirectoryPath, home: nil)
+        let source = YAMLSource(file: file, baseDirectory: LexicalPath.directory(of: absolute))
+        guard let root = try YAMLNode.root(of: text, source: source) else {
             throw RulesetError(location: SourceLocation(file: file, line: nil, column: nil), message: "the file is empty",
                                fix: "start with 'ruleset: NAME', 'version: \"1\"' and 'rules:'")
         }
-        return try RulesetParser(file: file).parse(RulesetNode(node: root, keyPath: "", file: file))
+        return try RulesetParser(file: file).parse(root)
     }
 }
 
@@ -48,7 +44,7 @@ struct RulesetParser {
     static let matchKeys = ["host", "path", "method", "header", "body", "mcp", "identity", "team"]
     static let actions: [PolicyAction] = [.allow, .block, .redirect, .reroute, .log]
 
-    func parse(_ root: RulesetNode) throws(RulesetError) -> Ruleset {
+    func parse(_ root: YAMLNode) throws(RulesetError) -> Ruleset {
         var misplaced: [String: String] = [
             "profiles": "write 'dlp_profiles:'",
             "patterns": "'patterns' belongs under a profile name in 'dlp_profiles:'",
@@ -70,7 +66,7 @@ struct RulesetParser {
 
     // MARK: Profiles
 
-    func parseProfiles(_ node: RulesetNode) throws(RulesetError) -> [DLPProfile] {
+    func parseProfiles(_ node: YAMLNode) throws(RulesetError) -> [DLPProfile] {
         var profiles: [DLPProfile] = []
         for (name, keyNode, value) in try node.namedEntries(expected: "a mapping of profile names to their patterns") {
             _ = try keyNode.identifier(expected: "profile name")
@@ -102,7 +98,7 @@ struct RulesetParser {
 
     // MARK: Rules
 
-    func parseRules(_ node: RulesetNode, profiles: [DLPProfile]) throws(RulesetError) -> [Rule] {
+    func parseRules(_ node: YAMLNode, profiles: [DLPProfile]) throws(RulesetError) -> [Rule] {
         var rules: [Rule] = []
         var seen: [String: SourceLocation] = [:]
         var misplaced: [String: String] = [:]
@@ -140,7 +136,7 @@ struct RulesetParser {
         return rules
     }
 
-    func parseAction(_ node: RulesetNode) throws(RulesetError) -> PolicyAction {
+    func parseAction(_ node: YAMLNode) throws(RulesetError) -> PolicyAction {
         let allowed = Self.actions.map(\.rawValue)
         let text = try node.string(expected: "an action (" + allowed.joined(separator: ", ") + ")")
         if let action = PolicyAction(rawValue: text), Self.actions.contains(action) { return action }
@@ -149,7 +145,7 @@ struct RulesetParser {
         throw node.error("unknown action '\(text)'", fix: fix)
     }
 
-    func parseTarget(_ node: RulesetNode) throws(RulesetError) -> RuleTarget {
+    func parseTarget(_ node: YAMLNode) throws(RulesetError) -> RuleTarget {
         let text = try node.string(expected: "'portal' or an absolute URL")
         if text == "portal" { return .portal }
         guard AbsoluteURL(text) != nil else {
@@ -159,7 +155,7 @@ struct RulesetParser {
         return .url(text)
     }
 
-    func parseMatch(_ node: RulesetNode, profiles: [DLPProfile]) throws(RulesetError) -> RuleMatch {
+    func parseMatch(_ node: YAMLNode, profiles: [DLPProfile]) throws(RulesetError) -> RuleMatch {
         var misplaced: [String: String] = [:]
         for key in ["id", "action", "target", "description"] { misplaced[key] = "'\(key)' belongs beside 'match:', not inside it" }
         misplaced["url"] = "write the host under 'host:' and the path under 'path:'"
@@ -246,7 +242,7 @@ struct RulesetParser {
         return match
     }
 
-    func parseMCP(_ node: RulesetNode) throws(RulesetError) -> MCPSelector {
+    func parseMCP(_ node: YAMLNode) throws(RulesetError) -> MCPSelector {
         let fix = "write 'mcp: any' or a list of MCP methods such as 'mcp: [tools/call, initialize]'"
         if case .scalar = node.node, try node.string(expected: "'any' or a list of MCP method names") == "any" {
             return .any
@@ -266,7 +262,7 @@ struct RulesetParser {
 
     // MARK: Tests
 
-    func parseTests(_ node: RulesetNode, rules: [Rule]) throws(RulesetError) -> [RulesetTest] {
+    func parseTests(_ node: YAMLNode, rules: [Rule]) throws(RulesetError) -> [RulesetTest] {
         var misplaced: [String: String] = ["action": "did you mean 'expect'?"]
         for key in ["url", "method", "headers", "body", "identity", "team"] { misplaced[key] = "'\(key)' belongs under 'request:'" }
         var tests: [RulesetTest] = []
@@ -291,7 +287,7 @@ struct RulesetParser {
         return tests
     }
 
-    func parseTestRequest(_ node: RulesetNode) throws(RulesetError) -> TestRequest {
+    func parseTestRequest(_ node: YAMLNode) throws(RulesetError) -> TestRequest {
         let map = try node.mapping(keys: ["method", "url", "headers", "body", "identity", "team"],
                                    expected: "a request { method, url, headers, body, identity, team }")
         let urlNode = try map.required("url", fix: "add url: \"https://mcp.example.com/mcp\"")
@@ -336,34 +332,5 @@ enum HTTPToken {
         default:
             false
         }
-    }
-}
-
-extension RulesetError {
-    /// Translates a Yams syntax error, keeping its line and column.
-    init(yaml error: any Error, file: String) {
-        var line: Int?
-        var column: Int?
-        var message = "invalid YAML: \(error)"
-        var fix: String? = "check the indentation and quoting around this spot"
-        if let yamlError = error as? YamlError {
-            switch yamlError {
-            case .scanner(let context, let problem, let mark, _),
-                 .parser(let context, let problem, let mark, _),
-                 .composer(let context, let problem, let mark, _):
-                line = mark.line
-                column = mark.column
-                message = "invalid YAML: " + problem
-                if let context { message += " (\(context.text) at line \(context.mark.line))" }
-            case .duplicatedKeysInMapping(let duplicates, let context):
-                line = context.mark.line
-                column = context.mark.column
-                message = "duplicate key " + duplicates.map { "'\($0)'" }.joined(separator: ", ")
-                fix = "keep one of them"
-            default:
-                fix = nil
-            }
-        }
-        self.init(location: SourceLocation(file: file, line: line, column: column), message: message, fix: fix)
     }
 }

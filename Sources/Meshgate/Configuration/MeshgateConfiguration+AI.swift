@@ -1,5 +1,6 @@
 import Foundation
 import MeshgateCore
+import MeshgatePolicy
 
 extension MeshgateConfiguration {
     /// `ai:` — the AI gateway's providers, model routing, token budgets and ledger.
@@ -162,20 +163,20 @@ extension MeshgateConfiguration.AI {
     static let keys = ["ledger", "providers", "models", "budgets", "ledger_unavailable", "request_timeout", "max_response_bytes",
                        "default_max_tokens", "ledger_timeout", "lease_heartbeat"]
 
-    init(node: ConfigurationNode?, stateDirectory: String, identities: [MeshgateConfiguration.Identity]) throws(ConfigurationError) {
+    init(node: YAMLNode?, stateDirectory: String, identities: [MeshgateConfiguration.Identity]) throws(ConfigurationError) {
         self = .defaults(stateDirectory: stateDirectory)
         guard let node else { return }
         let map = try node.mapping(keys: Self.keys)
         if let value = map["ledger"] { ledger = try Self.ledger(value) }
         if let value = map["providers"] {
-            for (name, entry) in try value.namedEntries() {
+            for (name, _, entry) in try value.namedEntries() {
                 providers[name] = try Self.provider(name: name, node: entry)
             }
         }
         if let value = map["models"] {
             let entries = try value.namedEntries()
             let names = entries.map(\.name)
-            for (name, entry) in entries {
+            for (name, _, entry) in entries {
                 models[name] = try Self.model(name: name, node: entry, providers: providers, models: names)
             }
         }
@@ -204,12 +205,12 @@ extension MeshgateConfiguration.AI {
         }
     }
 
-    private static func ledger(_ node: ConfigurationNode) throws(ConfigurationError) -> Ledger {
+    private static func ledger(_ node: YAMLNode) throws(ConfigurationError) -> Ledger {
         let text = try node.string(expected: "sqlite:PATH or a postgres:// URL")
         if text.hasPrefix("sqlite:") {
             let path = text.dropFirst("sqlite:".count)
             guard !path.isEmpty else { throw node.error("'\(text)' names no database file", fix: "write e.g. sqlite:state/ledger.db") }
-            return .sqlite(path: node.context.resolve(String(path)))
+            return .sqlite(path: node.source.resolve(String(path)))
         }
         if text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") {
             guard let url = URL(string: text), url.host?.isEmpty == false else {
@@ -221,7 +222,7 @@ extension MeshgateConfiguration.AI {
                          fix: "write sqlite:PATH (one node) or postgres://user:pass@host:5432/db (shared)")
     }
 
-    private static func provider(name: String, node: ConfigurationNode) throws(ConfigurationError) -> Provider {
+    private static func provider(name: String, node: YAMLNode) throws(ConfigurationError) -> Provider {
         let map = try node.mapping(keys: ["format", "base_url", "api_key_env"])
         let format = try map.required("format", fix: "add format: openai or format: anthropic").choice(Format.self)
         let urlNode = try map.required("base_url", fix: "add e.g. base_url: https://api.openai.com")
@@ -237,7 +238,7 @@ extension MeshgateConfiguration.AI {
         return Provider(name: name, format: format, baseURL: baseURL, apiKeyEnvironment: keyEnvironment)
     }
 
-    private static func model(name: String, node: ConfigurationNode, providers: [String: Provider],
+    private static func model(name: String, node: YAMLNode, providers: [String: Provider],
                               models: [String]) throws(ConfigurationError) -> Model {
         let map = try node.mapping(keys: ["provider", "fallback", "model"])
         let providerNode = try map.required("provider", fix: "name one of ai.providers")
@@ -263,7 +264,7 @@ extension MeshgateConfiguration.AI {
         return Model(name: name, provider: provider, fallback: fallback, upstreamModel: upstream)
     }
 
-    private static func budget(_ node: ConfigurationNode, identities: [MeshgateConfiguration.Identity]) throws(ConfigurationError) -> Budget {
+    private static func budget(_ node: YAMLNode, identities: [MeshgateConfiguration.Identity]) throws(ConfigurationError) -> Budget {
         let map = try node.mapping(keys: ["team", "identity", "tokens", "window", "enforce"])
         let subject: Subject
         switch (map["team"], map["identity"]) {
@@ -292,7 +293,7 @@ extension MeshgateConfiguration.AI {
     }
 }
 
-extension ConfigurationNode {
+extension YAMLNode {
     /// `month` or a duration of at least a minute.
     func budgetWindow() throws(ConfigurationError) -> MeshgateConfiguration.AI.Window {
         let text = try string(expected: "a window such as 1d or month")

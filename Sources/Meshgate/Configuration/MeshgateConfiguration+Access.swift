@@ -1,5 +1,6 @@
 import Foundation
 import MeshgateCore
+import MeshgatePolicy
 
 extension MeshgateConfiguration {
     /// `access:` — who may use the proxy listeners and where CONNECT may go.
@@ -33,7 +34,7 @@ extension MeshgateConfiguration {
 extension MeshgateConfiguration.Access {
     static let keys = ["allow_clients", "require_identity", "connect_ports", "allow_destinations"]
 
-    init(node: ConfigurationNode?) throws(ConfigurationError) {
+    init(node: YAMLNode?) throws(ConfigurationError) {
         self.init()
         guard let node else { return }
         let map = try node.mapping(keys: Self.keys)
@@ -50,7 +51,7 @@ extension MeshgateConfiguration.Access {
     }
 }
 
-extension ConfigurationNode {
+extension YAMLNode {
     /// An IPv4 or IPv6 network such as `10.0.0.0/8`; a bare address is a single host.
     func cidr() throws(ConfigurationError) -> CIDR {
         let text = try string(expected: "a network such as 10.0.0.0/8")

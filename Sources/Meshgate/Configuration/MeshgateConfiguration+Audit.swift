@@ -1,3 +1,5 @@
+import MeshgatePolicy
+
 extension MeshgateConfiguration {
     /// `audit:` — where the JSON-lines audit log goes.
     public struct Audit: Sendable, Hashable {
@@ -30,13 +32,13 @@ extension MeshgateConfiguration {
 extension MeshgateConfiguration.Audit {
     static let keys = ["path", "query_keys"]
 
-    init(node: ConfigurationNode?, stateDirectory: String) throws(ConfigurationError) {
+    init(node: YAMLNode?, stateDirectory: String) throws(ConfigurationError) {
         self = .defaults(stateDirectory: stateDirectory)
         guard let node else { return }
         let map = try node.mapping(keys: Self.keys)
         if let value = map["path"] {
             let text = try value.string(expected: "a file path or \"-\" for stdout")
-            destination = text == "-" ? .stdout : .file(path: value.context.resolve(text))
+            destination = text == "-" ? .stdout : .file(path: value.source.resolve(text))
         }
         if let value = map["query_keys"] {
             queryKeys = try value.list().map { (item) throws(ConfigurationError) in

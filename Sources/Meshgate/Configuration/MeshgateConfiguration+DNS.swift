@@ -1,4 +1,5 @@
 import MeshgateCore
+import MeshgatePolicy
 
 extension MeshgateConfiguration {
     /// `dns:` — the filtering DNS forwarder behind `listeners.dns`.
@@ -35,7 +36,7 @@ extension MeshgateConfiguration {
 extension MeshgateConfiguration.DNS {
     static let keys = ["upstreams", "block_answer", "redirect_ipv4", "redirect_ipv6"]
 
-    init(node: ConfigurationNode?) throws(ConfigurationError) {
+    init(node: YAMLNode?) throws(ConfigurationError) {
         self.init()
         guard let node else { return }
         let map = try node.mapping(keys: Self.keys)
@@ -55,7 +56,7 @@ extension MeshgateConfiguration.DNS {
     }
 }
 
-extension ConfigurationNode {
+extension YAMLNode {
     /// An IPv4 (4 bytes) or IPv6 (16 bytes) address literal.
     func ipAddress(byteCount: Int) throws(ConfigurationError) -> [UInt8] {
         let family = byteCount == 4 ? "IPv4" : "IPv6"

@@ -1,11 +1,11 @@
 import Foundation
-import Yams
+import MeshgatePolicy
 
 extension MeshgateConfiguration {
     static let topLevelKeys = ["state_dir", "listeners", "access", "tls", "limits", "portal", "rulesets",
                                "ruleset_updates", "inspection", "audit", "identities", "dns", "ai", "transparent"]
 
-    /// Section keys written at the top level by mistake, mapped to the section they belong in.
+    /// Section keys written at the top level by mistake, mapped to a hint naming the section they belong in.
     static let misplacedKeys: [String: String] = {
         let sections: [(String, [String])] = [
             ("listeners", Listeners.keys), ("access", Access.keys), ("tls", TLSSettings.keys),
@@ -21,15 +21,15 @@ extension MeshgateConfiguration {
             }
         }
         for key in ambiguous { homes[key] = nil }
-        return homes
+        return Dictionary(uniqueKeysWithValues: homes.map { key, section in (key, "'\(key)' belongs under '\(section):'") })
     }()
 
-    static func decode(_ root: ConfigurationNode?, context: ConfigurationContext) throws(ConfigurationError) -> MeshgateConfiguration {
+    static func decode(_ root: YAMLNode?, source: YAMLSource) throws(ConfigurationError) -> MeshgateConfiguration {
         guard let root, !root.isNull else {
-            return embeddedDefaults(baseDirectory: context.baseDirectory)
+            return embeddedDefaults(baseDirectory: source.baseDirectory)
         }
         let top = try root.mapping(keys: topLevelKeys, misplaced: misplacedKeys)
-        let state = try top["state_dir"]?.path() ?? context.resolve("state")
+        let state = try top["state_dir"]?.path() ?? source.resolve("state")
         let identities = try Identity.list(node: top["identities"])
         var configuration = MeshgateConfiguration(
             sourcePath: nil,
@@ -57,9 +57,9 @@ extension MeshgateConfiguration {
     }
 
     /// Rules that span sections.
-    private func validate(_ top: ConfigurationMapping) throws(ConfigurationError) {
+    private func validate(_ top: YAMLMapping) throws(ConfigurationError) {
         let listenerNodes = top["listeners"]
-        func location(_ key: String) -> ConfigurationNode {
+        func location(_ key: String) -> YAMLNode {
             listenerNodes?.peek(key) ?? listenerNodes ?? top.owner
         }
 
@@ -86,66 +86,5 @@ extension MeshgateConfiguration {
             throw location("dns").error("the DNS listener (\(address)) is on but dns.upstreams is empty",
                                         fix: "add e.g. dns: { upstreams: [1.1.1.1:53] }")
         }
-    }
-}
-
-extension ConfigurationError {
-    /// Translates a Yams syntax error, keeping its line and column.
-    init(yaml error: any Error, file: String, text: String) {
-        var line: Int?
-        var column: Int?
-        var message = "invalid YAML"
-        var fix: String? = "check the indentation and quoting around this spot"
-        func describe(_ problem: String, _ context: YamlError.Context?, _ mark: Mark) {
-            line = mark.line
-            column = mark.column
-            message = "invalid YAML: " + problem
-            if let context { message += " (\(context.text) at line \(context.mark.line))" }
-        }
-        if let yamlError = error as? YamlError {
-            switch yamlError {
-            case .scanner(let context, let problem, let mark, _),
-                 .parser(let context, let problem, let mark, _),
-                 .composer(let context, let problem, let mark, _):
-                describe(problem, context, mark)
-                fix = Self.syntaxHint(text: text, line: mark.line) ?? fix
-            case .reader(let problem, let offset, _, _):
-                message = "invalid YAML: " + problem
-                if let offset {
-                    let prefix = text.prefix(offset)
-                    line = prefix.reduce(1) { $1 == "\n" ? $0 + 1 : $0 }
-                    column = prefix.count - (prefix.lastIndex(of: "\n").map { prefix.distance(from: prefix.startIndex, to: $0) + 1 } ?? 0) + 1
-                }
-                fix = "save the file as UTF-8 text"
-            case .duplicatedKeysInMapping(let duplicates, let context):
-                line = context.mark.line
-                column = context.mark.column
-                message = "duplicate key " + duplicates.map { "'\($0)'" }.joined(separator: ", ")
-                fix = "keep one of them"
-            default:
-                message = "invalid YAML: \(yamlError)"
-                fix = nil
-            }
-        } else {
-            message = "invalid YAML: \(error)"
-            fix = nil
-        }
-        self.init(file: file, line: line, column: column, keyPath: "", message: message, fix: fix)
-    }
-
-    /// libyaml's messages describe the parser's state, not the user's slip; these are the slips
-    /// that produce them most often.
-    private static func syntaxHint(text: String, line: Int) -> String? {
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        guard line >= 1, line <= lines.count else { return nil }
-        let source = lines[line - 1]
-        if source.prefix(while: { $0 == " " || $0 == "\t" }).contains("\t") {
-            return "indent with spaces, not tabs"
-        }
-        // Inside [ ] a plain scalar may not start with ':', so [::1/128] is a syntax error.
-        if source.contains("["), source.contains("::") {
-            return "quote IPv6 addresses inside [ ] and listener addresses starting with '[', e.g. [\"::1/128\"] or \"[::1]:3128\""
-        }
-        return nil
     }
 }

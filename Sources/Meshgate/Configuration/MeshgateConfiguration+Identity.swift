@@ -1,4 +1,5 @@
 import MeshgateCore
+import MeshgatePolicy
 
 extension MeshgateConfiguration {
     /// One entry of `identities:` — a named client, recognised by token, address, uid or cgroup.
@@ -37,7 +38,7 @@ extension MeshgateConfiguration {
 extension MeshgateConfiguration.Identity {
     static let keys = ["name", "team", "token_sha256", "cidrs", "uid", "cgroup"]
 
-    init(node: ConfigurationNode) throws(ConfigurationError) {
+    init(node: YAMLNode) throws(ConfigurationError) {
         let map = try node.mapping(keys: Self.keys)
         name = try map.required("name").string(expected: "a name")
         team = try map["team"].map { (value) throws(ConfigurationError) in try value.string(expected: "a team name") }
@@ -64,7 +65,7 @@ extension MeshgateConfiguration.Identity {
 
     /// Decodes the whole list, refusing duplicate names and tokens (either would make the
     /// audit log ambiguous about who did something).
-    static func list(node: ConfigurationNode?) throws(ConfigurationError) -> [Self] {
+    static func list(node: YAMLNode?) throws(ConfigurationError) -> [Self] {
         guard let node else { return [] }
         var result: [Self] = []
         for item in try node.list() {
@@ -84,7 +85,7 @@ extension MeshgateConfiguration.Identity {
     }
 }
 
-extension ConfigurationNode {
+extension YAMLNode {
     /// 64 hex digits (a SHA-256), e.g. from `printf %s "$TOKEN" | sha256sum`.
     func sha256Hex() throws(ConfigurationError) -> [UInt8] {
         let text = try string(expected: "a SHA-256 as 64 hex digits")

@@ -53,7 +53,7 @@ extension MeshgateConfiguration {
 extension MeshgateConfiguration.Inspection {
     static let keys = ["max_body_bytes", "over_limit", "undecodable", "on_match_error", "mcp_connectors"]
 
-    init(node: ConfigurationNode?) throws(ConfigurationError) {
+    init(node: YAMLNode?) throws(ConfigurationError) {
         self.init()
         guard let node else { return }
         let map = try node.mapping(keys: Self.keys)

@@ -1,3 +1,5 @@
+import MeshgatePolicy
+
 extension MeshgateConfiguration {
     /// `limits:` — request-size caps and timeouts of the proxy listeners.
     public struct Limits: Sendable, Hashable {
@@ -39,7 +41,7 @@ extension MeshgateConfiguration.Limits {
     static let keys = ["max_header_bytes", "max_url_bytes", "header_read_timeout", "idle_timeout",
                        "upstream_connect_timeout", "shutdown_grace", "max_header_count"]
 
-    init(node: ConfigurationNode?) throws(ConfigurationError) {
+    init(node: YAMLNode?) throws(ConfigurationError) {
         self.init()
         guard let node else { return }
         let map = try node.mapping(keys: Self.keys)

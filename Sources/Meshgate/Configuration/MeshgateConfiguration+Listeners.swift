@@ -1,3 +1,5 @@
+import MeshgatePolicy
+
 extension MeshgateConfiguration {
     /// `listeners:` — where each server accepts connections. Nil means the listener is off;
     /// `explicit` and `admin` are on by default and can be switched off with `off`.
@@ -39,7 +41,7 @@ extension MeshgateConfiguration {
 extension MeshgateConfiguration.Listeners {
     static let keys = ["explicit", "transparent", "dns", "ai", "admin"]
 
-    init(node: ConfigurationNode?) throws(ConfigurationError) {
+    init(node: YAMLNode?) throws(ConfigurationError) {
         self.init()
         guard let node else { return }
         let map = try node.mapping(keys: Self.keys)
@@ -51,7 +53,7 @@ extension MeshgateConfiguration.Listeners {
         try checkForClashes(map)
     }
 
-    private static func address(_ node: ConfigurationNode?, default value: ListenAddress?) throws(ConfigurationError) -> ListenAddress? {
+    private static func address(_ node: YAMLNode?, default value: ListenAddress?) throws(ConfigurationError) -> ListenAddress? {
         guard let node else { return value }
         if node.isFalse { return nil }
         if case .sequence = node.node {
@@ -68,7 +70,7 @@ extension MeshgateConfiguration.Listeners {
 
     /// Two listeners on one port of overlapping addresses would fail at bind time with a far
     /// less helpful message than this one.
-    private func checkForClashes(_ map: ConfigurationMapping) throws(ConfigurationError) {
+    private func checkForClashes(_ map: YAMLMapping) throws(ConfigurationError) {
         let all = enabled
         for (index, later) in all.enumerated() where later.address.port != 0 {
             for earlier in all[..<index] where earlier.address.port == later.address.port {

@@ -1,4 +1,5 @@
 import Foundation
+import MeshgatePolicy
 
 extension MeshgateConfiguration {
     /// `ruleset_updates:` — where `meshgate rules update` fetches signed rulesets from.
@@ -39,12 +40,12 @@ extension MeshgateConfiguration {
 extension MeshgateConfiguration.RulesetUpdates {
     static let keys = ["source", "public_key", "public_keys", "interval"]
 
-    init(node: ConfigurationNode) throws(ConfigurationError) {
+    init(node: YAMLNode) throws(ConfigurationError) {
         let map = try node.mapping(keys: Self.keys)
         let sourceNode = try map.required("source", fix: "set it to the ruleset's https:// URL or a file path")
         source = try Self.source(sourceNode)
 
-        let keyNodes: [ConfigurationNode]
+        let keyNodes: [YAMLNode]
         switch (map["public_key"], map["public_keys"]) {
         case (let one?, nil): keyNodes = [one]
         case (nil, let many?): keyNodes = try many.list()
@@ -61,7 +62,7 @@ extension MeshgateConfiguration.RulesetUpdates {
         interval = try map["interval"].map { (value) throws(ConfigurationError) in try value.duration() }
     }
 
-    private static func source(_ node: ConfigurationNode) throws(ConfigurationError) -> Source {
+    private static func source(_ node: YAMLNode) throws(ConfigurationError) -> Source {
         let text = try node.string(expected: "a URL or file path")
         let lower = text.lowercased()
         if lower.hasPrefix("https://") || lower.hasPrefix("http://") {
@@ -72,16 +73,16 @@ extension MeshgateConfiguration.RulesetUpdates {
         }
         if lower.hasPrefix("file://") {
             guard let url = URL(string: text), !url.path.isEmpty else { throw node.error("invalid URL '\(text)'") }
-            return .file(path: ConfigurationPath.normalise(url.path))
+            return .file(path: LexicalPath.normalise(url.path))
         }
         if let colon = text.firstIndex(of: ":"), text[..<colon].count > 1, !text[..<colon].contains("/") {
             throw node.error("unsupported URL scheme in '\(text)'", fix: "use https://, http:// or a file path")
         }
-        return .file(path: node.context.resolve(text))
+        return .file(path: node.source.resolve(text))
     }
 }
 
-extension ConfigurationNode {
+extension YAMLNode {
     /// The base64 of a raw 32-byte Ed25519 public key, as `meshgate rules keygen` prints it.
     func ed25519PublicKey() throws(ConfigurationError) -> [UInt8] {
         let text = try string(expected: "a base64 Ed25519 public key")

@@ -1,3 +1,5 @@
+import MeshgatePolicy
+
 extension MeshgateConfiguration {
     /// `tls:` — the interception CA, upstream verification and what is never decrypted.
     public struct TLSSettings: Sendable, Hashable {
@@ -62,7 +64,7 @@ extension MeshgateConfiguration {
 extension MeshgateConfiguration.TLSSettings {
     static let keys = ["ca_cert", "ca_key", "upstream_ca", "do_not_inspect", "leaf_cache_size", "leaf_validity", "ca_key_type"]
 
-    init(node: ConfigurationNode?, stateDirectory: String) throws(ConfigurationError) {
+    init(node: YAMLNode?, stateDirectory: String) throws(ConfigurationError) {
         self = .defaults(stateDirectory: stateDirectory)
         guard let node else { return }
         let map = try node.mapping(keys: Self.keys)
@@ -70,7 +72,7 @@ extension MeshgateConfiguration.TLSSettings {
         if let value = map["ca_key"] { caKeyPath = try value.path() }
         if let value = map["upstream_ca"] {
             let text = try value.string(expected: "'system' or a PEM bundle path")
-            upstreamCA = text == "system" ? .system : .bundle(path: value.context.resolve(text))
+            upstreamCA = text == "system" ? .system : .bundle(path: value.source.resolve(text))
         }
         if let list = map["do_not_inspect"] {
             doNotInspect = try list.list().map { (item) throws(ConfigurationError) in try item.hostPattern() }
@@ -81,7 +83,7 @@ extension MeshgateConfiguration.TLSSettings {
     }
 }
 
-extension ConfigurationNode {
+extension YAMLNode {
     /// A host pattern as rulesets use them: `example.com`, `*.example.com` (any depth below) or
     /// `mcp.*` (first label), lowercased and without a trailing dot.
     func hostPattern() throws(ConfigurationError) -> String {

@@ -1,3 +1,5 @@
+import MeshgatePolicy
+
 extension MeshgateConfiguration {
     /// `transparent:` — how the transparent listener's node setup and meshgate cooperate.
     public struct Transparent: Sendable, Hashable {
@@ -17,7 +19,7 @@ extension MeshgateConfiguration {
 extension MeshgateConfiguration.Transparent {
     static let keys = ["mark"]
 
-    init(node: ConfigurationNode?) throws(ConfigurationError) {
+    init(node: YAMLNode?) throws(ConfigurationError) {
         self.init()
         guard let node else { return }
         let map = try node.mapping(keys: Self.keys)

@@ -1,6 +1,6 @@
 import Foundation
 import MeshgateCore
-import Yams
+import MeshgatePolicy
 
 /// The typed contents of `meshgate.yaml`. Every path in it is absolute: relative paths in the
 /// file resolve against the file's folder. Unset keys take the defaults documented in
@@ -89,20 +89,14 @@ public struct MeshgateConfiguration: Sendable, Hashable {
     /// relative paths (a relative `path` is taken against the working directory).
     public static func parse(yaml: String, path: String) throws -> MeshgateConfiguration {
         let cwd = FileManager.default.currentDirectoryPath
-        let absolute = ConfigurationPath.resolve(path, against: cwd, home: nil)
-        let context = ConfigurationContext(
+        let absolute = LexicalPath.resolve(path, against: cwd, home: nil)
+        let source = YAMLSource(
             file: path,
-            baseDirectory: ConfigurationPath.directory(of: absolute),
-            homeDirectory: ProcessInfo.processInfo.environment["HOME"]
+            baseDirectory: LexicalPath.directory(of: absolute),
+            homeDirectory: ProcessInfo.processInfo.environment["HOME"],
+            foldsMergeKeys: true
         )
-        let root: Node?
-        do {
-            root = try Yams.compose(yaml: yaml)
-        } catch {
-            throw ConfigurationError(yaml: error, file: path, text: yaml)
-        }
-        var configuration = try decode(root.map { ConfigurationNode(node: $0, keyPath: "", context: context) },
-                                       context: context)
+        var configuration = try decode(try YAMLNode.root(of: yaml, source: source), source: source)
         configuration.sourcePath = absolute
         return configuration
     }
@@ -110,7 +104,7 @@ public struct MeshgateConfiguration: Sendable, Hashable {
     /// The built-in defaults, equal to what the repository's `meshgate.yaml` loads to when it
     /// sits in `baseDirectory` (pass the working directory when no file is used).
     public static func embeddedDefaults(baseDirectory: String) -> MeshgateConfiguration {
-        let base = ConfigurationPath.normalise(
+        let base = LexicalPath.normalise(
             baseDirectory.hasPrefix("/") ? baseDirectory : FileManager.default.currentDirectoryPath + "/" + baseDirectory)
         let state = base + "/state"
         return MeshgateConfiguration(

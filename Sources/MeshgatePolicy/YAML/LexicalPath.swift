@@ -1,25 +1,9 @@
-/// What every part of the decoder needs to know about the file being read: its name for
-/// messages and the folder that relative paths resolve against.
-struct ConfigurationContext: Sendable {
-    /// The file name as the user gave it, used in error messages.
-    let file: String
-    /// Absolute folder that relative paths resolve against.
-    let baseDirectory: String
-    /// The home directory for `~/` paths, when known.
-    let homeDirectory: String?
-
-    /// Resolves a path from the file to an absolute, lexically normalised one.
-    func resolve(_ path: String) -> String {
-        ConfigurationPath.resolve(path, against: baseDirectory, home: homeDirectory)
-    }
-}
-
 /// Lexical path handling: no file-system access, so a missing directory is not an error here
 /// (the state directory, for one, is created later by `ca init`).
-enum ConfigurationPath {
+package enum LexicalPath {
     /// Makes `path` absolute against `base` (expanding a leading `~/`) and removes `.`, `..`
     /// and repeated slashes.
-    static func resolve(_ path: String, against base: String, home: String?) -> String {
+    package static func resolve(_ path: String, against base: String, home: String?) -> String {
         var expanded = path
         if let home, expanded == "~" || expanded.hasPrefix("~/") {
             expanded = home + expanded.dropFirst()
@@ -29,7 +13,7 @@ enum ConfigurationPath {
     }
 
     /// `/a/./b/../c//d` becomes `/a/c/d`; `..` above the root stays at the root.
-    static func normalise(_ absolutePath: String) -> String {
+    package static func normalise(_ absolutePath: String) -> String {
         var parts: [Substring] = []
         for component in absolutePath.split(separator: "/", omittingEmptySubsequences: true) {
             switch component {
@@ -42,7 +26,7 @@ enum ConfigurationPath {
     }
 
     /// The folder holding `absolutePath`.
-    static func directory(of absolutePath: String) -> String {
+    package static func directory(of absolutePath: String) -> String {
         guard let slash = absolutePath.lastIndex(of: "/") else { return "/" }
         let folder = String(absolutePath[..<slash])
         return folder.isEmpty ? "/" : folder

@@ -1,4 +1,4 @@
-/// A spot in a ruleset file, for error messages and test failures.
+/// A spot in a YAML file (a ruleset or the configuration), for error messages and test failures.
 public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
     /// The file as the user named it.
     public var file: String

@@ -28,7 +28,7 @@ public struct AdminClient: Sendable {
             throw StoreError("listeners.admin has port 0 (any free port), so this command cannot find the running server; give it a fixed port, or send SIGHUP: \(signal)")
         }
         self.otherwise = otherwise ?? "pass --no-reload to install for its next start"
-        baseURL = "http://" + MeshgateServer.pacAddress(for: admin)
+        baseURL = "http://" + AdminAssembly.pacAddress(for: admin)
         host = admin.isWildcard || admin.host.isEmpty ? "127.0.0.1" : admin.host
         port = admin.port
         token = try AdminToken.load(path: (configuration.stateDirectory as NSString).appendingPathComponent(AdminToken.fileName))

@@ -1,11 +1,24 @@
 import Foundation
 import Logging
 import MeshgateAI
+import MeshgateAdmin
 
-/// Builds the AI gateway's request path from `ai:`: the recognizer (well-known provider hosts plus
-/// every configured provider, so intercepted calls to them are metered), the `ai` listener's model
-/// routes with provider keys read from the environment, and the budgets.
-enum AIGatewayAssembly {
+/// Builds the AI gateway from `ai:`: the runtime (budgets, ledger, spool, metrics), the
+/// recognizer (well-known provider hosts plus every configured provider, so intercepted calls to
+/// them are metered), and the request path with the `ai` listener's model routes and provider
+/// keys read from the environment.
+enum AIAssembly {
+    /// The runtime, registered as the `ai_ledger` health check; nil when no listener can carry
+    /// LLM traffic. Its services go before the proxies' so the ledger outlives their drain
+    /// (in-flight calls settle).
+    static func runtime(configuration: MeshgateConfiguration, health: HealthRegistry, logger: Logger) async throws -> AIRuntime? {
+        let ai = try await AIRuntime.make(configuration: configuration, logger: logger)
+        if let ai {
+            health.register("ai_ledger") { ai.healthStatus() }
+        }
+        return ai
+    }
+
     /// What `serve` recognises as an LLM call: the well-known provider hosts plus every configured
     /// provider. `rules test` uses the same, so it treats LLM calls as the proxy does.
     static func recognizer(configuration: MeshgateConfiguration) -> LLMCallRecognizer {
@@ -16,6 +29,7 @@ enum AIGatewayAssembly {
         return LLMCallRecognizer(configured: sites)
     }
 
+    /// The proxies' AI request path: admission against the budgets, routes, metering.
     static func gateway(configuration: MeshgateConfiguration, runtime: AIRuntime, logger: Logger) -> AIGateway {
         let ai = runtime.settings
         var providers: [AIRoutes.Provider] = []
