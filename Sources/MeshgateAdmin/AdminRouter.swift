@@ -1,6 +1,7 @@
 import Logging
 import MeshgateAudit
 import MeshgateCore
+import MeshgateJSON
 import NIOConcurrencyHelpers
 import NIOHTTP1
 import Prometheus

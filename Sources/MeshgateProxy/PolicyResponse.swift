@@ -1,4 +1,5 @@
 import MeshgateAudit
+import MeshgateJSON
 import NIOCore
 import NIOHTTP1
 

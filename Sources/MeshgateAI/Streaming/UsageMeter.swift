@@ -1,3 +1,4 @@
+import MeshgateJSON
 import NIOCore
 
 /// What one server-sent event of an LLM stream contributed to metering.

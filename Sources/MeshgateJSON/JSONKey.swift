@@ -2,7 +2,7 @@
 ///
 /// Interning keys into a small enum lets the scanner report a value's path without allocating a
 /// string per key, which matters on streams that carry one JSON document per token.
-enum JSONKey: UInt8, Sendable, CaseIterable {
+package enum JSONKey: UInt8, Sendable, CaseIterable {
     /// An array element (arrays have no keys).
     case element
     /// Any key not listed here.
@@ -46,7 +46,7 @@ enum JSONKey: UInt8, Sendable, CaseIterable {
     case messages
 
     /// The key's JSON spelling; nil for `.element` and `.other`.
-    var spelling: String? {
+    package var spelling: String? {
         switch self {
         case .element, .other: nil
         case .model: "model"
@@ -90,7 +90,7 @@ enum JSONKey: UInt8, Sendable, CaseIterable {
     }
 
     /// Longest spelling, so the scanner can stop collecting a key's bytes early.
-    static let maxLength = 32
+    package static let maxLength = 32
 
     /// Spellings bucketed by length for a cheap lookup.
     private static let table: [[(bytes: [UInt8], key: JSONKey)]] = {
@@ -105,7 +105,7 @@ enum JSONKey: UInt8, Sendable, CaseIterable {
     }()
 
     /// The key spelled by `bytes`, or `.other`.
-    static func lookup(_ bytes: ArraySlice<UInt8>) -> JSONKey {
+    package static func lookup(_ bytes: ArraySlice<UInt8>) -> JSONKey {
         guard bytes.count <= maxLength else { return .other }
         for entry in table[bytes.count] where entry.bytes.elementsEqual(bytes) { return entry.key }
         return .other
