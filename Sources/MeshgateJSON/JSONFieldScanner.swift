@@ -68,12 +68,7 @@ package struct JSONFieldScanner: Sendable {
                 i = structure(byte, at: i, visitor: &visitor)
             case .string:
                 // Fast path: run to the next quote or backslash.
-                var j = i
-                while j < count {
-                    let b = bytes[j]
-                    if b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") { break }
-                    j += 1
-                }
+                let j = JSONLexer.firstQuoteOrBackslash(in: bytes, from: i)
                 if collectsText {
                     for k in i..<j { appendText(bytes[k]) }
                 }
@@ -90,25 +85,16 @@ package struct JSONFieldScanner: Sendable {
             case .escape:
                 stringRawLength += 1
                 mode = .string
-                switch byte {
-                case UInt8(ascii: "u"): mode = .unicode(remaining: 4, value: 0)
-                case UInt8(ascii: "n"): appendText(0x0A)
-                case UInt8(ascii: "t"): appendText(0x09)
-                case UInt8(ascii: "r"): appendText(0x0D)
-                case UInt8(ascii: "b"): appendText(0x08)
-                case UInt8(ascii: "f"): appendText(0x0C)
-                default: appendText(byte)
+                if byte == UInt8(ascii: "u") {
+                    mode = .unicode(remaining: 4, value: 0)
+                } else {
+                    // Lenient: an escape JSON does not define stands for its own byte.
+                    appendText(JSONLexer.decodedEscape(byte) ?? byte)
                 }
                 i += 1
             case .unicode(let remaining, let value):
                 stringRawLength += 1
-                let digit: UInt32 = switch byte {
-                case UInt8(ascii: "0")...UInt8(ascii: "9"): UInt32(byte - UInt8(ascii: "0"))
-                case UInt8(ascii: "a")...UInt8(ascii: "f"): UInt32(byte - UInt8(ascii: "a") + 10)
-                case UInt8(ascii: "A")...UInt8(ascii: "F"): UInt32(byte - UInt8(ascii: "A") + 10)
-                default: 0
-                }
-                let next = value << 4 | digit
+                let next = value << 4 | UInt32(JSONLexer.hexValue(byte) ?? 0)
                 if remaining == 1 {
                     // Only ASCII matters for keys and model names; anything else stands in as '?'.
                     appendText(next < 0x80 ? UInt8(next) : UInt8(ascii: "?"))
