@@ -1,3 +1,4 @@
+import MeshgateInspection
 import MeshgateJSON
 import NIOCore
 
