@@ -1,5 +1,4 @@
 import Foundation
-import MeshgateAudit
 import MeshgateCore
 import MeshgateInspection
 import MeshgateJSON

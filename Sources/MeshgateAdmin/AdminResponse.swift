@@ -1,4 +1,3 @@
-import MeshgateAudit
 import MeshgateJSON
 import NIOHTTP1
 

@@ -1,5 +1,4 @@
 import Logging
-import MeshgateAudit
 import MeshgateCore
 import MeshgateJSON
 import NIOConcurrencyHelpers

@@ -1,4 +1,3 @@
-import MeshgateAudit
 import MeshgateCore
 import MeshgateJSON
 
