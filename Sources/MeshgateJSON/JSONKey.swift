@@ -7,42 +7,79 @@ package enum JSONKey: UInt8, Sendable, CaseIterable {
     case element
     /// Any key not listed here.
     case other
+    /// `"model"`.
     case model
+    /// `"stream"`.
     case stream
+    /// `"stream_options"`.
     case streamOptions
+    /// `"include_usage"`.
     case includeUsage
+    /// `"max_tokens"`.
     case maxTokens
+    /// `"max_completion_tokens"`.
     case maxCompletionTokens
+    /// `"max_output_tokens"`.
     case maxOutputTokens
+    /// `"usage"`.
     case usage
+    /// `"prompt_tokens"`.
     case promptTokens
+    /// `"completion_tokens"`.
     case completionTokens
+    /// `"prompt_tokens_details"`.
     case promptTokensDetails
+    /// `"input_tokens_details"`.
     case inputTokensDetails
+    /// `"cached_tokens"`.
     case cachedTokens
+    /// `"input_tokens"`.
     case inputTokens
+    /// `"output_tokens"`.
     case outputTokens
+    /// `"cache_creation_input_tokens"`.
     case cacheCreationInputTokens
+    /// `"cache_read_input_tokens"`.
     case cacheReadInputTokens
+    /// `"message"`.
     case message
+    /// `"response"`.
     case response
+    /// `"choices"`.
     case choices
+    /// `"delta"`.
     case delta
+    /// `"content"`.
     case content
+    /// `"tool_calls"`.
     case toolCalls
+    /// `"function"`.
     case function
+    /// `"arguments"`.
     case arguments
+    /// `"text"`.
     case text
+    /// `"partial_json"`.
     case partialJSON
+    /// `"thinking"`.
     case thinking
+    /// `"refusal"`.
     case refusal
+    /// `"reasoning_content"`.
     case reasoningContent
+    /// `"type"`.
     case type
+    /// `"error"`.
     case error
+    /// `"data"`.
     case data
+    /// `"url"`.
     case url
+    /// `"image_url"`.
     case imageURL
+    /// `"file_data"`.
     case fileData
+    /// `"messages"`.
     case messages
 
     /// The key's JSON spelling; nil for `.element` and `.other`.
