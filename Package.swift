@@ -34,9 +34,10 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CBrotli", pkgConfig: "libbrotlidec", providers: [.apt(["libbrotli-dev"]), .brew(["brotli"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"]), .brew(["zstd"])]),
+        .target(name: "MeshgateJSON", swiftSettings: strict),
         .target(
             name: "MeshgateInspection",
-            dependencies: ["CPCRE2", "CZlib", "CBrotli", "CZstd", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["MeshgateJSON", "CPCRE2", "CZlib", "CBrotli", "CZstd", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strict
         ),
         .target(
@@ -46,7 +47,7 @@ let package = Package(
         ),
         .target(
             name: "MeshgatePolicy",
-            dependencies: ["MeshgateCore", "MeshgateInspection", .product(name: "Yams", package: "Yams")],
+            dependencies: ["MeshgateCore", "MeshgateInspection", "MeshgateJSON", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
         .target(
@@ -67,7 +68,7 @@ let package = Package(
         .target(
             name: "MeshgateAI",
             dependencies: [
-                "MeshgateCore", "MeshgateAudit", "MeshgateInspection",
+                "MeshgateCore", "MeshgateAudit", "MeshgateInspection", "MeshgateJSON",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -79,13 +80,13 @@ let package = Package(
         ),
         .executableTarget(
             name: "MeshgateLedgerBench",
-            dependencies: ["MeshgateAI", "MeshgateInspection", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["MeshgateAI", "MeshgateInspection", "MeshgateJSON", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .target(
             name: "MeshgateAudit",
             dependencies: [
-                "MeshgateCore",
+                "MeshgateCore", "MeshgateJSON",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -97,7 +98,7 @@ let package = Package(
         .target(
             name: "MeshgateProxy",
             dependencies: [
-                "MeshgateCore", "MeshgateTLS", "MeshgateAudit", "MeshgatePolicy", "MeshgateInspection", "MeshgateAI",
+                "MeshgateCore", "MeshgateTLS", "MeshgateAudit", "MeshgatePolicy", "MeshgateJSON", "MeshgateAI",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -128,7 +129,7 @@ let package = Package(
         .target(
             name: "MeshgateAdmin",
             dependencies: [
-                "MeshgateCore", "MeshgateAudit",
+                "MeshgateCore", "MeshgateAudit", "MeshgateJSON",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -143,7 +144,7 @@ let package = Package(
         .target(
             name: "Meshgate",
             dependencies: [
-                "MeshgateCore", "MeshgateTLS", "MeshgateAudit", "MeshgateProxy", "MeshgateDNS", "MeshgateAdmin", "MeshgatePolicy", "MeshgateAI",
+                "MeshgateCore", "MeshgateTLS", "MeshgateAudit", "MeshgateProxy", "MeshgateDNS", "MeshgateAdmin", "MeshgatePolicy", "MeshgateJSON", "MeshgateAI",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -171,9 +172,10 @@ let package = Package(
         ),
         .testTarget(name: "MeshgateCoreTests", dependencies: ["MeshgateCore", .product(name: "NIOCore", package: "swift-nio")], swiftSettings: strict),
         .testTarget(name: "MeshgatePolicyTests", dependencies: ["MeshgatePolicy", "MeshgateCore", "MeshgateInspection"], swiftSettings: strict),
+        .testTarget(name: "MeshgateJSONTests", dependencies: ["MeshgateJSON"], swiftSettings: strict),
         .testTarget(
             name: "MeshgateInspectionTests",
-            dependencies: ["MeshgateInspection", "CZlib", "CBrotli", "CZstd", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["MeshgateInspection", "MeshgateJSON", "CZlib", "CBrotli", "CZstd", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strict
         ),
         .testTarget(
@@ -241,7 +243,7 @@ let package = Package(
         .testTarget(
             name: "MeshgateAITests",
             dependencies: [
-                "MeshgateAI", "MeshgateCore", "MeshgateInspection",
+                "MeshgateAI", "MeshgateCore", "MeshgateInspection", "MeshgateJSON",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),

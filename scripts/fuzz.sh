@@ -51,16 +51,17 @@ mkdir -p "$out/modules" "$out/obj" "$out/logs" "$out/crashes" "$out/corpus"
 # compiled as a module of the same name.
 declare -A sources=(
   [MeshgateCore]="$(ls Sources/MeshgateCore/*.swift)"
+  [MeshgateJSON]="$(ls Sources/MeshgateJSON/*.swift)"
   [MeshgateInspection]="$(find Sources/MeshgateInspection -name '*.swift' | sort)"
   [MeshgateDNS]="$(ls Sources/MeshgateDNS/Codec/*.swift)"
   [MeshgatePolicy]="$(find Sources/MeshgatePolicy -name '*.swift' | sort)"
   [MeshgateProxy]="$(ls Sources/MeshgateProxy/ProxyRequestClassifier*.swift Sources/MeshgateProxy/ProxyConfiguration*.swift) scripts/fuzz/support/MeshgateProxyImports.swift"
-  [MeshgateAI]="$(ls Sources/MeshgateAI/Streaming/*.swift Sources/MeshgateAI/JSON/*.swift) Sources/MeshgateAI/TokenUsage.swift Sources/MeshgateAI/LLMCall.swift"
+  [MeshgateAI]="$(ls Sources/MeshgateAI/Streaming/*.swift) Sources/MeshgateAI/TokenUsage.swift Sources/MeshgateAI/LLMCall.swift"
   [Meshgate]="$(ls Sources/Meshgate/Configuration/*.swift) Sources/Meshgate/RulesetUpdates/RulesetVersion.swift Sources/Meshgate/RulesetUpdates/RulesetSource.swift Sources/Meshgate/RulesetUpdates/ShippedRulesets.swift"
   [MeshgateFuzz]="$(ls scripts/fuzz/*.swift)"
 )
 # Modules in one stage compile in parallel (the machine has 2 cores).
-stages=("MeshgateCore MeshgateInspection" "MeshgateDNS MeshgatePolicy" "MeshgateProxy MeshgateAI" "Meshgate" "MeshgateFuzz")
+stages=("MeshgateCore MeshgateJSON" "MeshgateInspection MeshgateDNS" "MeshgatePolicy MeshgateAI" "MeshgateProxy" "Meshgate" "MeshgateFuzz")
 
 # The C module maps SwiftPM passes (dependencies' and ours), plus any system-library module of
 # ours that the build plan does not list yet.

@@ -1,7 +1,7 @@
 import Foundation
-import MeshgateAudit
 import MeshgateCore
 import MeshgateInspection
+import MeshgateJSON
 import MeshgatePolicy
 
 /// `meshgate rules check` and `meshgate rules test`.

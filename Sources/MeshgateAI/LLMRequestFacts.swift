@@ -1,3 +1,4 @@
+import MeshgateJSON
 import NIOCore
 
 /// What metering needs from an LLM request body, read in one pass without building a tree.

@@ -1,4 +1,4 @@
-import MeshgateAudit
+import MeshgateJSON
 import NIOHTTP1
 
 /// A complete admin response; the handler adds `Content-Length` and `Connection: close`.

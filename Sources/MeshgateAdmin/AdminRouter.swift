@@ -1,6 +1,6 @@
 import Logging
-import MeshgateAudit
 import MeshgateCore
+import MeshgateJSON
 import NIOConcurrencyHelpers
 import NIOHTTP1
 import Prometheus

@@ -1,4 +1,5 @@
 import MeshgateAudit
+import MeshgateJSON
 import NIOConcurrencyHelpers
 
 /// The result of one named health check.

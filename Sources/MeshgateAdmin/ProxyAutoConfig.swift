@@ -1,5 +1,5 @@
-import MeshgateAudit
 import MeshgateCore
+import MeshgateJSON
 
 /// The `/proxy.pac` file: everything through the explicit listener, except loopback
 /// destinations and the proxy itself, which a proxy on this machine could not reach for the

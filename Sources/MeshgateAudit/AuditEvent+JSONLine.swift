@@ -1,4 +1,5 @@
 import MeshgateCore
+import MeshgateJSON
 
 extension AuditEvent {
     /// The event as one JSON object on one line, without the trailing newline. Field order:

@@ -8,6 +8,7 @@ import Foundation
 import Logging
 import MeshgateAI
 import MeshgateInspection
+import MeshgateJSON
 
 func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data((message + "\n").utf8))

@@ -1,4 +1,5 @@
 import MeshgateInspection
+import MeshgateJSON
 
 /// Every literal some body pattern of a policy needs (one per alternative of each pattern), made
 /// ready for searching once per policy rather than once per request. A body holding none of them

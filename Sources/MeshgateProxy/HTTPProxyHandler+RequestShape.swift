@@ -1,6 +1,7 @@
 import MeshgateAI
 import MeshgateCore
 import MeshgateInspection
+import MeshgateJSON
 import MeshgatePolicy
 import NIOCore
 import NIOHTTP1

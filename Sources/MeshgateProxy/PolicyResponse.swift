@@ -1,4 +1,4 @@
-import MeshgateAudit
+import MeshgateJSON
 import NIOCore
 import NIOHTTP1
 

@@ -1,4 +1,5 @@
 import MeshgateInspection
+import MeshgateJSON
 import Testing
 @testable import MeshgateAI
 

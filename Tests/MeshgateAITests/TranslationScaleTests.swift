@@ -1,4 +1,5 @@
 import MeshgateInspection
+import MeshgateJSON
 import NIOCore
 import Testing
 @testable import MeshgateAI

@@ -1,5 +1,6 @@
 import Foundation
 import MeshgateInspection
+import MeshgateJSON
 import NIOCore
 import Testing
 @testable import MeshgateAI

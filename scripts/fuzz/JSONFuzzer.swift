@@ -1,4 +1,5 @@
 import MeshgateInspection
+import MeshgateJSON
 
 // The JSON scanner behind the canonicaliser and the parser. For every body:
 // - canonicalising is idempotent: canonical text that is JSON canonicalises to itself and the same tree;

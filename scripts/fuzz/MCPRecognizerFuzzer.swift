@@ -1,4 +1,5 @@
 import MeshgateInspection
+import MeshgateJSON
 
 // The MCP recognizer: JSON-RPC bodies, MCP headers, the legacy SSE handshake, WebSocket
 // subprotocols and MCP servers inside LLM requests. It is pure, so handing it the body or the body

@@ -1,3 +1,4 @@
+import MeshgateInspection
 @testable import MeshgateAI
 
 // The SSE parser and the usage scan that meters LLM responses (UsageMeter: SSEParser feeding

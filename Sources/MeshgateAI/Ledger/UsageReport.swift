@@ -1,5 +1,5 @@
-import MeshgateAudit
 import MeshgateCore
+import MeshgateJSON
 
 /// Token usage per team and identity against their caps: what `meshgate usage` and `GET /admin/usage` show.
 ///

@@ -1,3 +1,5 @@
+import MeshgateInspection
+import MeshgateJSON
 import NIOCore
 
 /// What one server-sent event of an LLM stream contributed to metering.

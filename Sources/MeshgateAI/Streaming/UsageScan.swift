@@ -1,3 +1,5 @@
+import MeshgateJSON
+
 /// Reads usage numbers, the model and generated-text byte counts out of one JSON document: a whole
 /// non-streamed response, or one server-sent event's data.
 ///

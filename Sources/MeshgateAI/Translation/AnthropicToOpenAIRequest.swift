@@ -1,4 +1,5 @@
 import MeshgateInspection
+import MeshgateJSON
 
 /// An Anthropic Messages request as an OpenAI Chat Completions request.
 ///

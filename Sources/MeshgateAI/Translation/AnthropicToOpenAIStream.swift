@@ -1,4 +1,5 @@
 import MeshgateInspection
+import MeshgateJSON
 import NIOCore
 
 /// Anthropic Messages stream events as OpenAI `chat.completion.chunk`s.

@@ -1,4 +1,5 @@
 import MeshgateInspection
+import MeshgateJSON
 
 /// The value-level correspondences both directions (and streams) share.
 enum FormatMapping {

@@ -1,4 +1,5 @@
 import MeshgateInspection
+import MeshgateJSON
 
 /// An OpenAI Chat Completions request as an Anthropic Messages request.
 ///

@@ -1,4 +1,5 @@
 import MeshgateInspection
+import MeshgateJSON
 import NIOCore
 
 /// OpenAI `chat.completion.chunk`s as Anthropic Messages stream events.

@@ -1,4 +1,5 @@
 import MeshgateInspection
+import MeshgateJSON
 
 /// Translates request bodies between OpenAI Chat Completions (`/v1/chat/completions`) and
 /// Anthropic Messages (`/v1/messages`). Pure: bytes in, bytes out.

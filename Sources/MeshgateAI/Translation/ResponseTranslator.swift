@@ -1,5 +1,6 @@
 import Foundation
 import MeshgateInspection
+import MeshgateJSON
 
 /// Translates complete (non-streamed) response bodies and error bodies between the formats.
 public enum ResponseTranslator {

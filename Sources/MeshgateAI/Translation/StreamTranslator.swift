@@ -1,4 +1,5 @@
 import MeshgateInspection
+import MeshgateJSON
 import NIOCore
 
 /// Translates a provider's server-sent event stream into the caller's format, event by event.

@@ -1,4 +1,5 @@
 import MeshgateInspection
+import MeshgateJSON
 
 /// Reading and writing helpers the translators share. `JSONValue` keeps object members in order
 /// and numbers as their source text, so `0.7` stays `0.7` and `100` stays `100` on the way through.

@@ -1,3 +1,5 @@
+import MeshgateJSON
+
 /// What the recognizer found: why the request is MCP, and what it asks for.
 public struct MCPFinding: Sendable, Equatable {
     /// Detection names (`MCPDetection` raw values) in a fixed order: JSON-RPC, Header, SSE,

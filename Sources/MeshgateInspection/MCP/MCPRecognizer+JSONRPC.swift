@@ -1,3 +1,5 @@
+import MeshgateJSON
+
 extension MCPRecognizer {
     /// How strongly one method name says "MCP".
     enum MethodStrength: Comparable {

@@ -1,3 +1,5 @@
+import MeshgateJSON
+
 extension MCPRecognizer {
     /// MCP servers an LLM API request asks the provider to connect to: Anthropic Messages
     /// `mcp_servers: [{type: "url", url, name}]` (with `mcp_toolset` tools), OpenAI Responses

@@ -1,3 +1,5 @@
+import MeshgateJSON
+
 /// Decides whether an HTTP request is MCP traffic by its structure, never by host name: the
 /// JSON-RPC body, MCP's own headers, the legacy SSE handshake, the WebSocket subprotocol, or MCP
 /// servers named inside an LLM API request. Pure and deterministic.

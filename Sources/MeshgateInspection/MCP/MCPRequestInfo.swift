@@ -1,3 +1,5 @@
+import MeshgateJSON
+
 /// What the recognizer looks at in one HTTP request.
 public struct MCPRequestInfo: Sendable {
     /// The HTTP method (`GET`, `POST`, ...).

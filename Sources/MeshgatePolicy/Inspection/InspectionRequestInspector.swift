@@ -1,4 +1,5 @@
 import MeshgateInspection
+import MeshgateJSON
 
 /// The proxy's view of a body: JSON canonicalised (escapes decoded, so they cannot hide a method name)
 /// and MCP recognised by structure. The body given is already de-chunked and content-decoded.

@@ -1,4 +1,5 @@
 import MeshgateInspection
+import MeshgateJSON
 import Testing
 
 /// One row of the recognizer tables.

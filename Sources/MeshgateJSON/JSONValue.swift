@@ -91,8 +91,6 @@ public enum JSONValue: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
-
     // Iterative so that printing a deep (but within-limit) value cannot exhaust the stack either.
     private static func appendJSON(_ root: JSONValue, to out: inout [UInt8]) {
         enum Work {
@@ -106,7 +104,7 @@ public enum JSONValue: Sendable, Equatable, CustomStringConvertible {
             case .raw(let byte):
                 out.append(byte)
             case .key(let key):
-                appendQuoted(key, to: &out)
+                JSONText.appendString(key, to: &out)
                 out.append(UInt8(ascii: ":"))
             case .value(let value):
                 switch value {
@@ -125,30 +123,12 @@ public enum JSONValue: Sendable, Equatable, CustomStringConvertible {
                         work.append(.value(element))
                         if i > 0 { work.append(.raw(UInt8(ascii: ","))) }
                     }
-                case .string(let s): appendQuoted(s, to: &out)
+                case .string(let s): JSONText.appendString(s, to: &out)
                 case .number(let n): out.append(contentsOf: n.utf8)
                 case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
                 case .null: out.append(contentsOf: "null".utf8)
                 }
             }
         }
-    }
-
-    private static func appendQuoted(_ s: String, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        for byte in s.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"):
-                out.append(UInt8(ascii: "\\"))
-                out.append(byte)
-            case 0..<0x20:
-                out.append(contentsOf: Array("\\u00".utf8))
-                out.append(hex[Int(byte >> 4)])
-                out.append(hex[Int(byte & 0x0F)])
-            default:
-                out.append(byte)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
     }
 }

@@ -1,60 +1,3 @@
-/// A scalar value as `JSONFieldScanner` reports it.
-enum JSONScalar: Equatable, Sendable {
-    /// A string: its length in raw (still escaped) bytes between the quotes, and its decoded text
-    /// when the visitor asked for it (ASCII escapes decoded; capped at `JSONFieldScanner.maxCapture` bytes).
-    case string(rawLength: Int, text: String?)
-    /// A number: its value when it is an integer that fits in `Int`, else nil.
-    case number(Int?)
-    /// `true` or `false`.
-    case bool(Bool)
-    /// `null`.
-    case null
-}
-
-/// The keys from the document's root down to a value; array elements appear as `.element`.
-struct JSONPath {
-    fileprivate(set) var keys: [JSONKey] = []
-
-    /// Number of keys (0 for the root value).
-    var count: Int { keys.count }
-
-    /// The key at `index`.
-    subscript(index: Int) -> JSONKey { keys[index] }
-
-    /// Whether the path is exactly `a`.
-    func `is`(_ a: JSONKey) -> Bool { keys.count == 1 && keys[0] == a }
-    /// Whether the path is exactly `a.b`.
-    func `is`(_ a: JSONKey, _ b: JSONKey) -> Bool { keys.count == 2 && keys[0] == a && keys[1] == b }
-    /// Whether the path is exactly `a.b.c`.
-    func `is`(_ a: JSONKey, _ b: JSONKey, _ c: JSONKey) -> Bool {
-        keys.count == 3 && keys[0] == a && keys[1] == b && keys[2] == c
-    }
-    /// Whether the path is exactly `a.b.c.d`.
-    func `is`(_ a: JSONKey, _ b: JSONKey, _ c: JSONKey, _ d: JSONKey) -> Bool {
-        keys.count == 4 && keys[0] == a && keys[1] == b && keys[2] == c && keys[3] == d
-    }
-    /// The last key, `.other` at the root.
-    var last: JSONKey { keys.last ?? .other }
-}
-
-/// Receives what `JSONFieldScanner` finds. Offsets count bytes from the start of the document.
-protocol JSONScanVisitor {
-    /// An object or array opens at `offset` (the bracket's position).
-    mutating func containerStart(path: JSONPath, isObject: Bool, offset: Int)
-    /// An object or array closes at `offset` (the bracket's position); `isEmpty` when it held nothing.
-    mutating func containerEnd(path: JSONPath, isObject: Bool, offset: Int, isEmpty: Bool)
-    /// A scalar spans `start..<end`.
-    mutating func scalar(path: JSONPath, value: JSONScalar, start: Int, end: Int)
-    /// Whether the string at `path` should be decoded and handed over as text.
-    func wantsText(path: JSONPath) -> Bool
-}
-
-extension JSONScanVisitor {
-    mutating func containerStart(path: JSONPath, isObject: Bool, offset: Int) {}
-    mutating func containerEnd(path: JSONPath, isObject: Bool, offset: Int, isEmpty: Bool) {}
-    func wantsText(path: JSONPath) -> Bool { false }
-}
-
 /// A resumable, lenient JSON tokenizer that reports each value with its key path, fed in chunks
 /// split anywhere.
 ///
@@ -62,11 +5,11 @@ extension JSONScanVisitor {
 /// the request side only needs byte offsets of a few members. Strings are skipped without copying
 /// unless the visitor asks for their text; keys are interned into `JSONKey`. Nesting deeper than
 /// `maxDepth` is skipped (counted, not reported), so memory stays bounded on hostile input.
-struct JSONFieldScanner {
+package struct JSONFieldScanner: Sendable {
     /// Longest string text handed to a visitor; longer text is cut here.
-    static let maxCapture = 256
+    package static let maxCapture = 256
     /// Deepest nesting reported.
-    static let maxDepth = 128
+    package static let maxDepth = 128
 
     private struct Frame {
         var isObject: Bool
@@ -88,7 +31,7 @@ struct JSONFieldScanner {
     private var mode = Mode.structure
     private var hiddenDepth = 0
     /// Bytes consumed before the current chunk.
-    private(set) var offset = 0
+    package private(set) var offset = 0
 
     // The token in progress.
     private var tokenStart = 0
@@ -102,10 +45,10 @@ struct JSONFieldScanner {
     private var literalFirst: UInt8 = 0
 
     /// Creates a scanner at the start of a document (allocates nothing until it sees input).
-    init() {}
+    package init() {}
 
     /// Returns to the start of a new document, keeping the buffers' capacity.
-    mutating func reset() {
+    package mutating func reset() {
         frames.removeAll(keepingCapacity: true)
         path.keys.removeAll(keepingCapacity: true)
         textBuffer.removeAll(keepingCapacity: true)
@@ -115,7 +58,7 @@ struct JSONFieldScanner {
     }
 
     /// Scans the next chunk of the document.
-    mutating func scan<V: JSONScanVisitor>(_ bytes: UnsafeRawBufferPointer, visitor: inout V) {
+    package mutating func scan<V: JSONScanVisitor>(_ bytes: UnsafeRawBufferPointer, visitor: inout V) {
         let count = bytes.count
         var i = 0
         while i < count {
@@ -125,12 +68,7 @@ struct JSONFieldScanner {
                 i = structure(byte, at: i, visitor: &visitor)
             case .string:
                 // Fast path: run to the next quote or backslash.
-                var j = i
-                while j < count {
-                    let b = bytes[j]
-                    if b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") { break }
-                    j += 1
-                }
+                let j = JSONLexer.firstQuoteOrBackslash(in: bytes, from: i)
                 if collectsText {
                     for k in i..<j { appendText(bytes[k]) }
                 }
@@ -147,25 +85,16 @@ struct JSONFieldScanner {
             case .escape:
                 stringRawLength += 1
                 mode = .string
-                switch byte {
-                case UInt8(ascii: "u"): mode = .unicode(remaining: 4, value: 0)
-                case UInt8(ascii: "n"): appendText(0x0A)
-                case UInt8(ascii: "t"): appendText(0x09)
-                case UInt8(ascii: "r"): appendText(0x0D)
-                case UInt8(ascii: "b"): appendText(0x08)
-                case UInt8(ascii: "f"): appendText(0x0C)
-                default: appendText(byte)
+                if byte == UInt8(ascii: "u") {
+                    mode = .unicode(remaining: 4, value: 0)
+                } else {
+                    // Lenient: an escape JSON does not define stands for its own byte.
+                    appendText(JSONLexer.decodedEscape(byte) ?? byte)
                 }
                 i += 1
             case .unicode(let remaining, let value):
                 stringRawLength += 1
-                let digit: UInt32 = switch byte {
-                case UInt8(ascii: "0")...UInt8(ascii: "9"): UInt32(byte - UInt8(ascii: "0"))
-                case UInt8(ascii: "a")...UInt8(ascii: "f"): UInt32(byte - UInt8(ascii: "a") + 10)
-                case UInt8(ascii: "A")...UInt8(ascii: "F"): UInt32(byte - UInt8(ascii: "A") + 10)
-                default: 0
-                }
-                let next = value << 4 | digit
+                let next = value << 4 | UInt32(JSONLexer.hexValue(byte) ?? 0)
                 if remaining == 1 {
                     // Only ASCII matters for keys and model names; anything else stands in as '?'.
                     appendText(next < 0x80 ? UInt8(next) : UInt8(ascii: "?"))
@@ -199,7 +128,7 @@ struct JSONFieldScanner {
     }
 
     /// Scans the next chunk of the document.
-    mutating func scan<V: JSONScanVisitor>(_ bytes: some Collection<UInt8>, visitor: inout V) {
+    package mutating func scan<V: JSONScanVisitor>(_ bytes: some Collection<UInt8>, visitor: inout V) {
         let done: Void? = bytes.withContiguousStorageIfAvailable { buffer in
             scan(UnsafeRawBufferPointer(buffer), visitor: &visitor)
         }
@@ -210,7 +139,7 @@ struct JSONFieldScanner {
     }
 
     /// Ends the document: a number or literal at the very end is reported now.
-    mutating func finish<V: JSONScanVisitor>(visitor: inout V) {
+    package mutating func finish<V: JSONScanVisitor>(visitor: inout V) {
         switch mode {
         case .number: endNumber(end: offset, visitor: &visitor)
         case .literal: endLiteral(end: offset, visitor: &visitor)

@@ -370,7 +370,7 @@ struct JSONScanner {
             // Stored whole (the room is there) and then only its clean prefix counted.
             UnsafeMutableRawPointer(o + oc).storeBytes(of: vector, as: SIMD16<UInt8>.self)
             // The two words of the mask, in memory order (a same-size reinterpretation).
-            let mask = unsafeBitCast(attentionMask(vector), to: SIMD2<UInt64>.self)
+            let mask = unsafeBitCast(JSONLexer.stringAttentionMask(vector), to: SIMD2<UInt64>.self)
             // A branch, not a select: a clean vector then advances by a constant, so the next
             // load does not wait on this one.
             if _fastPath(mask[0] | mask[1] == 0) {
@@ -388,7 +388,7 @@ struct JSONScanner {
         if pos + 8 <= n {
             let word = UnsafeRawPointer(base + pos).loadUnaligned(as: UInt64.self)
             UnsafeMutableRawPointer(o + oc).storeBytes(of: word, as: UInt64.self)
-            let mask = attentionMask(word)
+            let mask = JSONLexer.stringAttentionMask(word)
             let clean = mask == 0 ? 8 : mask.trailingZeroBitCount >> 3
             pos += clean
             oc += clean
@@ -403,51 +403,11 @@ struct JSONScanner {
         }
     }
 
-    /// 0x80 in each lane of `vector` that is `"`, `\`, below 0x20, or 0x80 and above, else 0.
-    /// Comparisons on Swift's SIMD types are not lowered to vector compares (they become a loop
-    /// over the lanes), but this lane-wise wrapping arithmetic is; and unlike the word version
-    /// no borrow crosses lanes, so every lane is exact.
-    @inline(__always)
-    private static func attentionMask(_ vector: SIMD16<UInt8>) -> SIMD16<UInt8> {
-        let ones = SIMD16<UInt8>(repeating: 1)
-        let quote = vector ^ SIMD16<UInt8>(repeating: UInt8(ascii: "\""))
-        let backslash = vector ^ SIMD16<UInt8>(repeating: UInt8(ascii: "\\"))
-        let hasQuote = (quote &- ones) & ~quote
-        let hasBackslash = (backslash &- ones) & ~backslash
-        let hasControl = (vector &- SIMD16<UInt8>(repeating: 0x20)) & ~vector
-        return (hasQuote | hasBackslash | hasControl | vector) & SIMD16<UInt8>(repeating: 0x80)
-    }
-
-    /// The high bit of each byte of `word` (memory order = little-endian) that is `"`, `\`, below
-    /// 0x20, or 0x80 and above. Bits above the lowest one may be spurious (a borrow carries up),
-    /// but the lowest set bit is always exact, which is all the caller uses.
-    @inline(__always)
-    private static func attentionMask(_ word: UInt64) -> UInt64 {
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let highs: UInt64 = 0x8080_8080_8080_8080
-        let quote = word ^ (ones &* 0x22)
-        let backslash = word ^ (ones &* 0x5C)
-        let hasQuote = (quote &- ones) & ~quote
-        let hasBackslash = (backslash &- ones) & ~backslash
-        let hasControl = (word &- ones &* 0x20) & ~word
-        return ((hasQuote | hasBackslash | hasControl) | word) & highs
-    }
-
     /// The length of the well-formed UTF-8 sequence starting at `pos` (a byte >= 0x80), or nil.
     @inline(__always)
     private static func validUTF8Length(_ input: UnsafeBufferPointer<UInt8>, _ pos: Int) -> Int? {
-        let length: Int
-        var secondRange: ClosedRange<UInt8> = 0x80...0xBF
-        switch input[pos] {
-        case 0xC2...0xDF: length = 2
-        case 0xE0: length = 3; secondRange = 0xA0...0xBF
-        case 0xE1...0xEC, 0xEE...0xEF: length = 3
-        case 0xED: length = 3; secondRange = 0x80...0x9F
-        case 0xF0: length = 4; secondRange = 0x90...0xBF
-        case 0xF1...0xF3: length = 4
-        case 0xF4: length = 4; secondRange = 0x80...0x8F
-        default: return nil
-        }
+        guard let shape = JSONLexer.utf8Sequence(lead: input[pos]) else { return nil }
+        let length = shape.length, secondRange = shape.second
         guard pos + length <= input.count, secondRange.contains(input[pos + 1]) else { return nil }
         var i = 2
         while i < length {
@@ -500,12 +460,6 @@ struct JSONScanner {
             if buildTree { reescapes.append(outCount) }
             rawEmit(UInt8(ascii: "\\"))
             rawEmit(c)
-        case UInt8(ascii: "/"): rawEmit(c)
-        case UInt8(ascii: "b"): rawEmit(0x08)
-        case UInt8(ascii: "f"): rawEmit(0x0C)
-        case UInt8(ascii: "n"): rawEmit(0x0A)
-        case UInt8(ascii: "r"): rawEmit(0x0D)
-        case UInt8(ascii: "t"): rawEmit(0x09)
         case UInt8(ascii: "u"):
             let unit = try readHex4(input, &pos, escapeStart: escapeStart)
             switch unit {
@@ -530,7 +484,8 @@ struct JSONScanner {
                 appendScalar(UInt32(unit))
             }
         default:
-            throw JSONParseError(.invalidEscape, at: escapeStart)
+            guard let decoded = JSONLexer.decodedEscape(c) else { throw JSONParseError(.invalidEscape, at: escapeStart) }
+            rawEmit(decoded)
         }
     }
 
@@ -538,14 +493,7 @@ struct JSONScanner {
         guard pos + 4 <= input.count else { throw JSONParseError(.unexpectedEnd, at: input.count) }
         var value: UInt16 = 0
         for _ in 0..<4 {
-            let c = input[pos]
-            let digit: UInt8
-            switch c {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = c - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = c - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = c - UInt8(ascii: "A") + 10
-            default: throw JSONParseError(.invalidEscape, at: escapeStart)
-            }
+            guard let digit = JSONLexer.hexValue(input[pos]) else { throw JSONParseError(.invalidEscape, at: escapeStart) }
             value = value << 4 | UInt16(digit)
             pos += 1
         }
@@ -579,22 +527,12 @@ struct JSONScanner {
     /// subpart (Unicode §3.9, "substitution of maximal subparts", as Swift's own decoder does).
     private mutating func appendUTF8Sequence(_ input: UnsafeBufferPointer<UInt8>, _ pos: inout Int) {
         nonASCII = true
-        let lead = input[pos]
-        let length: Int
-        var secondRange: ClosedRange<UInt8> = 0x80...0xBF
-        switch lead {
-        case 0xC2...0xDF: length = 2
-        case 0xE0: length = 3; secondRange = 0xA0...0xBF
-        case 0xE1...0xEC, 0xEE...0xEF: length = 3
-        case 0xED: length = 3; secondRange = 0x80...0x9F
-        case 0xF0: length = 4; secondRange = 0x90...0xBF
-        case 0xF1...0xF3: length = 4
-        case 0xF4: length = 4; secondRange = 0x80...0x8F
-        default:
+        guard let shape = JSONLexer.utf8Sequence(lead: input[pos]) else {
             appendReplacement()
             pos += 1
             return
         }
+        let length = shape.length, secondRange = shape.second
         var consumed = 1
         while consumed < length {
             let i = pos + consumed
@@ -646,12 +584,7 @@ struct JSONScanner {
     }
 
     private func skipWhitespace(_ input: UnsafeBufferPointer<UInt8>, _ pos: inout Int) {
-        while pos < input.count {
-            switch input[pos] {
-            case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\n"), UInt8(ascii: "\r"): pos += 1
-            default: return
-            }
-        }
+        while pos < input.count, JSONLexer.isWhitespace(input[pos]) { pos += 1 }
     }
 
     // MARK: - Canonical output

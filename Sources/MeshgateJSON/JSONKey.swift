@@ -2,51 +2,88 @@
 ///
 /// Interning keys into a small enum lets the scanner report a value's path without allocating a
 /// string per key, which matters on streams that carry one JSON document per token.
-enum JSONKey: UInt8, Sendable, CaseIterable {
+package enum JSONKey: UInt8, Sendable, CaseIterable {
     /// An array element (arrays have no keys).
     case element
     /// Any key not listed here.
     case other
+    /// `"model"`.
     case model
+    /// `"stream"`.
     case stream
+    /// `"stream_options"`.
     case streamOptions
+    /// `"include_usage"`.
     case includeUsage
+    /// `"max_tokens"`.
     case maxTokens
+    /// `"max_completion_tokens"`.
     case maxCompletionTokens
+    /// `"max_output_tokens"`.
     case maxOutputTokens
+    /// `"usage"`.
     case usage
+    /// `"prompt_tokens"`.
     case promptTokens
+    /// `"completion_tokens"`.
     case completionTokens
+    /// `"prompt_tokens_details"`.
     case promptTokensDetails
+    /// `"input_tokens_details"`.
     case inputTokensDetails
+    /// `"cached_tokens"`.
     case cachedTokens
+    /// `"input_tokens"`.
     case inputTokens
+    /// `"output_tokens"`.
     case outputTokens
+    /// `"cache_creation_input_tokens"`.
     case cacheCreationInputTokens
+    /// `"cache_read_input_tokens"`.
     case cacheReadInputTokens
+    /// `"message"`.
     case message
+    /// `"response"`.
     case response
+    /// `"choices"`.
     case choices
+    /// `"delta"`.
     case delta
+    /// `"content"`.
     case content
+    /// `"tool_calls"`.
     case toolCalls
+    /// `"function"`.
     case function
+    /// `"arguments"`.
     case arguments
+    /// `"text"`.
     case text
+    /// `"partial_json"`.
     case partialJSON
+    /// `"thinking"`.
     case thinking
+    /// `"refusal"`.
     case refusal
+    /// `"reasoning_content"`.
     case reasoningContent
+    /// `"type"`.
     case type
+    /// `"error"`.
     case error
+    /// `"data"`.
     case data
+    /// `"url"`.
     case url
+    /// `"image_url"`.
     case imageURL
+    /// `"file_data"`.
     case fileData
+    /// `"messages"`.
     case messages
 
     /// The key's JSON spelling; nil for `.element` and `.other`.
-    var spelling: String? {
+    package var spelling: String? {
         switch self {
         case .element, .other: nil
         case .model: "model"
@@ -90,7 +127,7 @@ enum JSONKey: UInt8, Sendable, CaseIterable {
     }
 
     /// Longest spelling, so the scanner can stop collecting a key's bytes early.
-    static let maxLength = 32
+    package static let maxLength = 32
 
     /// Spellings bucketed by length for a cheap lookup.
     private static let table: [[(bytes: [UInt8], key: JSONKey)]] = {
@@ -105,7 +142,7 @@ enum JSONKey: UInt8, Sendable, CaseIterable {
     }()
 
     /// The key spelled by `bytes`, or `.other`.
-    static func lookup(_ bytes: ArraySlice<UInt8>) -> JSONKey {
+    package static func lookup(_ bytes: ArraySlice<UInt8>) -> JSONKey {
         guard bytes.count <= maxLength else { return .other }
         for entry in table[bytes.count] where entry.bytes.elementsEqual(bytes) { return entry.key }
         return .other

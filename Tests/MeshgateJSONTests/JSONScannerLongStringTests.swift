@@ -1,4 +1,4 @@
-import MeshgateInspection
+import MeshgateJSON
 import Testing
 
 /// Strings long enough for the scanner's word-at-a-time path, with the special bytes placed at

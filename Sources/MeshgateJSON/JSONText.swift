@@ -1,4 +1,4 @@
-/// Byte-level JSON writing shared by the audit line encoder and the admin endpoints.
+/// Byte-level JSON writing shared by the audit line encoder, the admin endpoints and `JSONValue`.
 /// Written by hand because the audit line is on the hot path and its field order is contractual.
 package enum JSONText {
     private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)

@@ -1,4 +1,4 @@
-import MeshgateInspection
+import MeshgateJSON
 import Testing
 
 private func canonical(_ text: String, limits: JSONLimits = .default) -> String? {

@@ -7,6 +7,15 @@ public protocol SSEEventHandler {
     mutating func eventName(_ name: String)
     /// A blank line ended an event that had at least one `data` or `event` line.
     mutating func dispatch()
+    /// A line ended that is not a comment and names no field the spec defines (`data`, `event`,
+    /// `id`, `retry`); `hasColon` is false for a line with no colon at all, which a stream that
+    /// is not an event stream (an HTML page, say) is full of.
+    mutating func unknownField(hasColon: Bool)
+}
+
+extension SSEEventHandler {
+    /// Ignores the line, as the spec does.
+    public mutating func unknownField(hasColon: Bool) {}
 }
 
 /// An incremental `text/event-stream` parser (WHATWG HTML §9.2) fed byte chunks split anywhere.
@@ -14,6 +23,7 @@ public protocol SSEEventHandler {
 /// Lines end in LF, CR or CRLF, also when the CR and LF arrive in different chunks. `data` values
 /// are streamed to the handler as they arrive, never buffered, so a huge event costs no memory;
 /// `id`, `retry` and comments are skipped. Field names are matched exactly (`data`, `event`).
+/// A leading byte-order mark is not skipped; a caller that may see one drops it first.
 public struct SSEParser: Sendable {
     private enum State: Sendable {
         /// Reading a field name (or the start of a line).
@@ -27,7 +37,12 @@ public struct SSEParser: Sendable {
     private enum Field: Sendable {
         case data
         case event
-        case ignored
+        /// `id` and `retry`, which nothing here reads.
+        case skipped
+        /// A comment (a line starting with `:`).
+        case comment
+        /// Any other name.
+        case unknown
     }
 
     private static let maxNameLength = 8
@@ -90,7 +105,7 @@ public struct SSEParser: Sendable {
                 case .event:
                     let room = Self.maxEventNameLength - eventBuffer.count
                     if room > 0 { eventBuffer.append(contentsOf: run.prefix(room)) }
-                case .ignored:
+                case .skipped, .comment, .unknown:
                     break
                 }
                 i = j
@@ -110,10 +125,12 @@ public struct SSEParser: Sendable {
     }
 
     private func field() -> Field {
-        guard !nameOverflow else { return .ignored }
+        guard !nameOverflow else { return .unknown }
         if nameBuffer.elementsEqual("data".utf8) { return .data }
         if nameBuffer.elementsEqual("event".utf8) { return .event }
-        return .ignored
+        if nameBuffer.isEmpty { return .comment }
+        if nameBuffer.elementsEqual("id".utf8) || nameBuffer.elementsEqual("retry".utf8) { return .skipped }
+        return .unknown
     }
 
     private mutating func endLine<H: SSEEventHandler>(handler: inout H) {
@@ -131,13 +148,16 @@ public struct SSEParser: Sendable {
             eventBuffer.removeAll(keepingCapacity: true)
             return
         }
-        var field: Field
+        let field: Field
+        let hasColon: Bool
         switch state {
         case .name:
-            // A line without a colon is a field with an empty value; a leading colon is a comment.
-            field = nameBuffer.isEmpty ? .ignored : self.field()
+            // A line without a colon is a field with an empty value (a non-blank line has a name).
+            field = self.field()
+            hasColon = false
         case .valueStart(let f), .value(let f):
             field = f
+            hasColon = true
         }
         switch field {
         case .data:
@@ -150,8 +170,10 @@ public struct SSEParser: Sendable {
             handler.eventName(String(decoding: eventBuffer, as: UTF8.self))
             eventBuffer.removeAll(keepingCapacity: true)
             eventHasFields = true
-        case .ignored:
-            field = .ignored
+        case .skipped, .comment:
+            break
+        case .unknown:
+            handler.unknownField(hasColon: hasColon)
         }
     }
 }

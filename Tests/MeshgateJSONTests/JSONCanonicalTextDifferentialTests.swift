@@ -1,4 +1,4 @@
-import MeshgateInspection
+import MeshgateJSON
 import Testing
 
 /// `canonicalText` (no tree, the vector path inspection takes) checked against the tree path's

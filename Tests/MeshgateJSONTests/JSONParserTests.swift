@@ -1,4 +1,4 @@
-import MeshgateInspection
+import MeshgateJSON
 import Testing
 
 @Suite struct JSONParserTests {
