@@ -1,5 +1,4 @@
 import MeshgateAI
-import MeshgateAudit
 import MeshgateCore
 import NIOCore
 import NIOHTTP1

@@ -1,0 +1,170 @@
+import Logging
+import MeshgateCore
+import NIOCore
+import NIOHTTP1
+
+/// How an exchange ends (a local answer, a forwarded one, the client leaving) and what the
+/// connection does next, as `ExchangeStateMachine` decides; and the header timer.
+extension HTTPProxyHandler {
+    // MARK: local responses
+
+    func respondLocally(_ tx: HTTPTransaction, _ response: LocalResponse, close: Bool) {
+        guard let context else { return }
+        if tx.responseHeadSent {
+            // Too late for a status; all we can do is cut the connection.
+            tx.error = tx.error ?? response.errorMessage
+            finishAudit(tx)
+            closeConnection()
+            return
+        }
+        // A request whose body is still arriving would desynchronise the connection if we kept it.
+        let closeAfter = close || !tx.clientKeepAlive
+        tx.status = Int(response.status.code)
+        // A request meshgate refuses itself (access, CONNECT port, loop, malformed, a transfer coding
+        // it does not forward) is a block, with no rule.
+        if (400..<500).contains(Int(response.status.code)) || response.status == .notImplemented, tx.action == .allow { tx.action = .block }
+        tx.responseHeadSent = true
+        tx.bytesOut += response.bodyByteCount + 120
+        if tx.error == nil, let message = response.errorMessage { tx.error = message }
+        machine.enter(.localResponse(tx, closeAfter: closeAfter))
+        // Recorded before the last byte goes out, so whoever reads the response can find its line.
+        finishAudit(tx)
+        response.write(to: context, version: tx.head.version, close: closeAfter, wrap: wrapOutboundOut).assumeIsolated().whenComplete { [self] _ in
+            tx.responseEnded = true
+            if tx.requestEnded || closeAfter {
+                finishLocal(tx, closeAfter: closeAfter)
+            }
+        }
+        updateClientReads()
+    }
+
+    func finishLocal(_ tx: HTTPTransaction, closeAfter: Bool) {
+        guard case .localResponse(let current, _) = state, current === tx else { return }
+        finishAudit(tx)
+        if closeAfter {
+            closeConnection()
+        } else {
+            becomeIdle()
+        }
+    }
+
+    func finishForwarded(_ tx: HTTPTransaction, _ connection: UpstreamConnection) {
+        guard case .forwarding(let current, _) = state, current === tx else { return }
+        finishAudit(tx)
+        // An origin that declined an upgrade may have stopped parsing as NIO's decoder does: not reused.
+        if tx.requestEnded, connection.reusable, !tx.upgradeRequested, let pool = services.pools.pool(for: connection.channel.eventLoop) {
+            pool.release(connection)
+        } else {
+            connection.delegate = nil
+            connection.close()
+        }
+        if tx.clientKeepAlive && tx.requestEnded {
+            becomeIdle()
+        } else {
+            closeConnection()
+        }
+    }
+
+    func finishAudit(_ tx: HTTPTransaction) {
+        guard !tx.audited else { return }
+        tx.audited = true
+        chargeLLMCall(tx)
+        services.metrics.countRequest(action: tx.action, status: tx.status ?? 499)
+        services.audit.record(tx.auditEvent(client: clientAuditDescription, identity: identity))
+        machine.exchangeRecorded()
+    }
+
+    func becomeIdle() {
+        let actions = machine.becameIdle(now: .now(), headerTimeout: configuration.headerReadTimeout)
+        if actions.restartDecoder, let context {
+            ProxyPipeline.restartRequestDecoder(in: context.pipeline.syncOperations, services: services)
+        }
+        if let deadline = actions.scheduleHeaderCheck { scheduleHeaderCheck(at: deadline) }
+        if actions.read { context?.read() }
+        replayDeferredParts()
+        switch machine.afterReplay() {
+        case .answerMalformed(let error): answerMalformedRequest(error)
+        case .close: closeConnection()
+        case .none: break
+        }
+    }
+
+    /// The client half-closed; the machine says what that means for the exchange in progress.
+    func clientClosedInput() {
+        let tx = machine.current
+        switch machine.clientClosedInput(requestEnded: tx?.requestEnded ?? false, isLLMCall: tx?.llmCall != nil) {
+        case .none:
+            break
+        case .close:
+            closeConnection()
+        case .abandonAndClose:
+            logger.info("client left an LLM call in progress; cancelling the provider call", metadata: [
+                "host": "\(tx?.host ?? "-")", "identity": "\(identity?.name ?? "-")",
+            ])
+            // Closing settles it (abandonExchange; channelInactive finds the machine closed).
+            abandonExchange()
+            context?.close(promise: nil)
+        case .endLocalRequest:
+            guard case .localResponse(let tx, _) = state else { break }
+            tx.requestEnded = true
+            if tx.responseEnded { finishLocal(tx, closeAfter: true) }
+        }
+    }
+
+    private func replayDeferredParts() {
+        guard let context, machine.beginReplay() else { return }
+        while let part = machine.nextDeferredPart() {
+            dispatch(part, context: context)
+        }
+        machine.endReplay()
+        receivedReadComplete()
+    }
+
+    func closeConnection() {
+        guard machine.close() else { return }
+        headerTimer?.cancel()
+        headerTimer = nil
+        context?.close(promise: nil)
+    }
+
+    func armHeaderTimer() {
+        if let deadline = machine.armHeaderCheck(now: .now(), headerTimeout: configuration.headerReadTimeout) {
+            scheduleHeaderCheck(at: deadline)
+        }
+    }
+
+    private func scheduleHeaderCheck(at deadline: NIODeadline) {
+        guard let context else {
+            machine.headerCheckCancelled()
+            return
+        }
+        headerTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
+            headerTimer = nil
+            switch machine.headerCheckDue(now: .now(), headerTimeout: configuration.headerReadTimeout) {
+            case .lapse: break
+            case .recheck(let at): scheduleHeaderCheck(at: at)
+            case .timedOut(let explain): headerReadTimedOut(explain: explain)
+            }
+        }
+    }
+
+    private func headerReadTimedOut(explain: Bool) {
+        if explain, let context {
+            // A client that connected but never finished a request head learns why it was dropped.
+            // The serialising handler only lets responses follow requests, so it leaves first.
+            ProxyPipeline.removeSerialisation(from: context.pipeline.syncOperations)
+            let response = LocalResponse(status: .requestTimeout, message: "no complete request head within \(configuration.headerReadTimeout.nanoseconds / 1_000_000_000)s (limits.header_read_timeout)")
+            response.write(to: context, version: .http1_1, close: true, wrap: wrapOutboundOut).assumeIsolated().whenComplete { _ in
+                self.closeConnection()
+            }
+        } else {
+            closeConnection()
+        }
+    }
+
+    func cancelTimers() {
+        headerTimer?.cancel()
+        headerTimer = nil
+        machine.headerCheckCancelled()
+    }
+}
