@@ -69,7 +69,7 @@ extension GlueHandler: ChannelDuplexHandler {
         // channelReadComplete flushes once per burst: a task per read costs more than the write.
         if !sawReadComplete, !flushScheduled {
             flushScheduled = true
-            context.eventLoop.execute { [self] in
+            context.eventLoop.assumeIsolated().execute { [self] in
                 flushScheduled = false
                 partner?.partnerFlush()
             }
@@ -111,5 +111,6 @@ extension GlueHandler: ChannelDuplexHandler {
     }
 }
 
-// Both glued channels share one event loop, and every access happens on it.
-extension GlueHandler: @unchecked Sendable {}
+// Not Sendable: confined to its channel's event loop (callbacks go through assumeIsolated()).
+@available(*, unavailable)
+extension GlueHandler: Sendable {}

@@ -62,9 +62,7 @@ final class IdleTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func schedule(context: ChannelHandlerContext, at deadline: NIODeadline) {
-        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        check = context.eventLoop.scheduleTask(deadline: deadline) { [self] in
-            let context = bound.value
+        check = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
             check = nil
             let due = lastActivity + timeout
             if due > .now() {
@@ -77,5 +75,6 @@ final class IdleTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 }
 
-// Confined to its channel's event loop.
-extension IdleTimeoutHandler: @unchecked Sendable {}
+// Not Sendable: confined to its channel's event loop (its timer runs through assumeIsolated()).
+@available(*, unavailable)
+extension IdleTimeoutHandler: Sendable {}
