@@ -109,4 +109,56 @@ import Testing
         #expect(out.hasPrefix("HTTP/1.1 403"))
         #expect(out.contains("access.allow_clients"))
     }
+
+    // MARK: the lifecycle through the real codec (ExchangeStateMachine's actions carried out)
+
+    /// Three pipelined requests in one write: each answered, in order, on the same connection.
+    @Test func pipelinedRequestsAreAnsweredInOrder() throws {
+        let (channel, audit) = try Self.makeChannel { $0.requireIdentity = true }
+        let requests = ["one", "two", "three"].map { "GET http://example.com/\($0) HTTP/1.1\r\nHost: example.com\r\n\r\n" }
+        try Self.send(channel, requests.joined())
+        let out = try Self.output(channel)
+        #expect(out.components(separatedBy: "HTTP/1.1 407").count - 1 == 3, "\(out)")
+        let paths = audit.events.map { $0.jsonLine() }.map { line in ["one", "two", "three"].first { line.contains("example.com/\($0)") } }
+        #expect(paths == ["one", "two", "three"])
+        #expect(channel.isActive)
+        _ = try? channel.finish()
+    }
+
+    /// A client that sends a whole request and shuts its sending side still gets the answer; then
+    /// the connection closes instead of waiting in CLOSE-WAIT.
+    @Test func aHalfClosedClientIsAnsweredThenClosed() throws {
+        let (channel, _) = try Self.makeChannel { $0.requireIdentity = true }
+        try Self.send(channel, "GET http://example.com/ HTTP/1.1\r\nHost: example.com\r\n\r\n")
+        channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        channel.embeddedEventLoop.run()
+        let out = try Self.output(channel)
+        #expect(out.hasPrefix("HTTP/1.1 407"))
+        #expect(!channel.isActive)
+    }
+
+    /// A request whose body the half-close cut off: its answer (already going out) is the last thing
+    /// on the connection, which then closes instead of waiting for body bytes that cannot come.
+    @Test func aRequestCutOffByAHalfCloseEndsTheConnection() throws {
+        let (channel, audit) = try Self.makeChannel { $0.requireIdentity = true }
+        try Self.send(channel, "POST http://example.com/x HTTP/1.1\r\nHost: example.com\r\nContent-Length: 100\r\n\r\nonly part")
+        #expect(channel.isActive, "the rest of the body may still come")
+        channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        channel.embeddedEventLoop.run()
+        #expect(try Self.output(channel).hasPrefix("HTTP/1.1 407"))
+        #expect(!channel.isActive)
+        #expect(audit.events.count == 1)
+    }
+
+    /// A malformed request pipelined behind a good one: the good one is answered first, then 400.
+    @Test func aMalformedRequestBehindAGoodOneIsAnsweredAfterIt() throws {
+        let (channel, audit) = try Self.makeChannel { $0.requireIdentity = true }
+        try? Self.send(channel, "GET http://example.com/ HTTP/1.1\r\nHost: example.com\r\n\r\nNOT HTTP AT ALL\r\n\r\n")
+        channel.embeddedEventLoop.run()
+        let out = try Self.output(channel)
+        let first = out.range(of: "HTTP/1.1 407")?.lowerBound, second = out.range(of: "HTTP/1.1 400")?.lowerBound
+        #expect(first != nil && second != nil && first! < second!, "\(out)")
+        #expect(!channel.isActive, "nothing after a parse error can be framed")
+        #expect(audit.events.count == 2)
+    }
 }
