@@ -124,7 +124,7 @@ public actor InMemoryTokenLedger: TokenLedger, UsageReportSource {
         try await buildReport(budgets: budgets, now: now)
     }
 
-    func windowTotals(_ charges: [BudgetCharge]) -> [BudgetCharge: (used: Int, reserved: Int)] {
+    package func windowTotals(_ charges: [BudgetCharge]) -> [BudgetCharge: (used: Int, reserved: Int)] {
         var out: [BudgetCharge: (used: Int, reserved: Int)] = [:]
         for charge in charges {
             if let row = rows[Self.key(charge)] { out[charge] = (row.used, row.reserved) }
@@ -132,7 +132,7 @@ public actor InMemoryTokenLedger: TokenLedger, UsageReportSource {
         return out
     }
 
-    func usageByIdentity(sinceMilliseconds: Int64) -> [(identity: String?, team: String?, used: Int)] {
+    package func usageByIdentity(sinceMilliseconds: Int64) -> [(identity: String?, team: String?, used: Int)] {
         var sums: [String: (identity: String?, team: String?, used: Int)] = [:]
         for record in records.values where record.timestampMilliseconds >= sinceMilliseconds {
             let key = (record.identity ?? "\u{0}") + "\u{1}" + (record.team ?? "\u{0}")

@@ -92,7 +92,7 @@ public struct UsageReport: Sendable, Hashable {
 }
 
 /// The two queries a report needs, implemented by each ledger backend.
-protocol UsageReportSource: Sendable {
+package protocol UsageReportSource: Sendable {
     /// Settled and reserved tokens of each charge's row (rows never written are absent).
     func windowTotals(_ charges: [BudgetCharge]) async throws -> [BudgetCharge: (used: Int, reserved: Int)]
     /// Tokens per identity and team recorded at or after `sinceMilliseconds`.
@@ -101,7 +101,7 @@ protocol UsageReportSource: Sendable {
 
 extension UsageReportSource {
     /// Builds the report for `budgets` at `now` (Unix seconds).
-    func buildReport(budgets: [TokenBudget], now: Int64) async throws -> UsageReport {
+    package func buildReport(budgets: [TokenBudget], now: Int64) async throws -> UsageReport {
         let charges = budgets.map { $0.charge(at: now) }
         let totals = try await windowTotals(charges)
         var teams: [UsageReport.Team] = []

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Testing
 @testable import MeshgateAI
+@testable import MeshgateLedger
 
 /// Where the PostgreSQL tests connect; `scripts/postgres-test-db.sh` prints one.
 let postgresTestURL = ProcessInfo.processInfo.environment["MESHGATE_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }

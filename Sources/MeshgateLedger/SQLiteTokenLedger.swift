@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import MeshgateAI
 
 /// The embedded ledger (`ai.ledger: sqlite:PATH`), on GRDB.
 ///
@@ -212,7 +213,7 @@ public final class SQLiteTokenLedger: TokenLedger, UsageReportSource {
 
     // MARK: - UsageReportSource
 
-    func windowTotals(_ charges: [BudgetCharge]) async throws -> [BudgetCharge: (used: Int, reserved: Int)] {
+    package func windowTotals(_ charges: [BudgetCharge]) async throws -> [BudgetCharge: (used: Int, reserved: Int)] {
         let rows: [(BudgetCharge, Int, Int)] = try await read { db in
             try charges.compactMap { charge in
                 let row = try Row.fetchOne(db.cachedStatement(sql: LedgerSQL.sqliteSelectWindow), arguments: [
@@ -226,7 +227,7 @@ public final class SQLiteTokenLedger: TokenLedger, UsageReportSource {
         return out
     }
 
-    func usageByIdentity(sinceMilliseconds: Int64) async throws -> [(identity: String?, team: String?, used: Int)] {
+    package func usageByIdentity(sinceMilliseconds: Int64) async throws -> [(identity: String?, team: String?, used: Int)] {
         let rows: [IdentityRow] = try await read { db in
             try Row.fetchAll(db, sql: LedgerSQL.sqliteUsageByIdentity, arguments: [sinceMilliseconds]).map {
                 IdentityRow(identity: $0["identity"], team: $0["team"], used: $0["used"])

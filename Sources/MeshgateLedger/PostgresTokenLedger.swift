@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MeshgateAI
 import PostgresNIO
 
 /// The shared ledger (`ai.ledger: postgres://user:pass@host:5432/db`) for fleets of meshgate nodes.
@@ -240,7 +241,7 @@ public final class PostgresTokenLedger: TokenLedger, UsageReportSource {
 
     // MARK: - UsageReportSource
 
-    func windowTotals(_ charges: [BudgetCharge]) async throws -> [BudgetCharge: (used: Int, reserved: Int)] {
+    package func windowTotals(_ charges: [BudgetCharge]) async throws -> [BudgetCharge: (used: Int, reserved: Int)] {
         try await guarded {
             try await self.client.withConnection { connection in
                 var out: [BudgetCharge: (used: Int, reserved: Int)] = [:]
@@ -252,7 +253,7 @@ public final class PostgresTokenLedger: TokenLedger, UsageReportSource {
         }
     }
 
-    func usageByIdentity(sinceMilliseconds: Int64) async throws -> [(identity: String?, team: String?, used: Int)] {
+    package func usageByIdentity(sinceMilliseconds: Int64) async throws -> [(identity: String?, team: String?, used: Int)] {
         try await guarded {
             var binds = PostgresBindings()
             binds.append(Int(sinceMilliseconds))
