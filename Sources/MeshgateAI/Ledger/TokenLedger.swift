@@ -101,7 +101,7 @@ public struct BudgetRefusal: Sendable, Hashable, Error, CustomStringConvertible 
     }
 
     /// Tokens still free in the window.
-    public var remaining: Int { max(0, charge.limit - used - reserved) }
+    public var remaining: Int { BudgetArithmetic.free(limit: charge.limit, BudgetTotals(used: used, reserved: reserved)) }
 
     /// Seconds until the window resets, at least 1 (`Retry-After`).
     public func retryAfterSeconds(now: Double) -> Int64 { charge.period.retryAfterSeconds(now: now) }
