@@ -68,19 +68,27 @@ let package = Package(
         .target(
             name: "MeshgateAI",
             dependencies: [
-                "MeshgateCore", "MeshgateAudit", "MeshgateInspection", "MeshgateJSON",
+                "MeshgateCore", "MeshgateInspection", "MeshgateJSON",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "MeshgateLedger",
+            dependencies: [
+                "MeshgateAI",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
-                .product(name: "Metrics", package: "swift-metrics"),
             ],
             swiftSettings: strict
         ),
         .executableTarget(
             name: "MeshgateLedgerBench",
-            dependencies: ["MeshgateAI", "MeshgateInspection", "MeshgateJSON", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["MeshgateAI", "MeshgateLedger", "MeshgateInspection", "MeshgateJSON", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .target(
@@ -144,7 +152,7 @@ let package = Package(
         .target(
             name: "Meshgate",
             dependencies: [
-                "MeshgateCore", "MeshgateTLS", "MeshgateAudit", "MeshgateProxy", "MeshgateDNS", "MeshgateAdmin", "MeshgatePolicy", "MeshgateJSON", "MeshgateAI",
+                "MeshgateCore", "MeshgateTLS", "MeshgateAudit", "MeshgateProxy", "MeshgateDNS", "MeshgateAdmin", "MeshgatePolicy", "MeshgateJSON", "MeshgateAI", "MeshgateLedger",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -251,9 +259,19 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "MeshgateLedgerTests",
+            dependencies: [
+                "MeshgateLedger", "MeshgateAI", "MeshgateCore",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "MeshgateTests",
             dependencies: [
-                "Meshgate", "MeshgateCore", "MeshgateAI", "MeshgateAdmin",
+                "Meshgate", "MeshgateCore", "MeshgateAI", "MeshgateLedger", "MeshgateAdmin",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
@@ -263,7 +281,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "Meshgate", "MeshgateTLS", "MeshgateProxy", "MeshgateDNS", "MeshgateAudit", "MeshgateCore", "MeshgatePolicy", "MeshgateInspection", "MeshgateAI", "CZlib", "CBrotli", "CZstd",
+                "Meshgate", "MeshgateTLS", "MeshgateProxy", "MeshgateDNS", "MeshgateAudit", "MeshgateCore", "MeshgatePolicy", "MeshgateInspection", "MeshgateAI", "MeshgateLedger", "CZlib", "CBrotli", "CZstd",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -1,4 +1,5 @@
 import MeshgateAudit
+import MeshgateCore
 import MeshgateJSON
 import NIOConcurrencyHelpers
 

@@ -9,6 +9,7 @@ import Logging
 import MeshgateAI
 import MeshgateInspection
 import MeshgateJSON
+import MeshgateLedger
 
 func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data((message + "\n").utf8))

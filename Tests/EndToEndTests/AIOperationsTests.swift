@@ -1,5 +1,6 @@
 import Foundation
 import MeshgateAI
+import MeshgateLedger
 import Testing
 
 /// The AI gateway's operational side as a user meets it through the `meshgate` binary:

@@ -177,16 +177,22 @@ import MeshgateCore
 
     /// Failing closed too: a call admitted before the ledger went away was billed by the provider.
     @Test(arguments: [true, false])
-    func usageTheLedgerCannotTakeIsSpooled(failOpen: Bool) async throws {
-        let path = NSTemporaryDirectory() + "meshgate-spool-\(UUID().uuidString).jsonl"
-        let spool = UsageSpool(path: path)
+    func usageTheLedgerCannotTakeIsSpooled(failOpen: Bool) async {
+        let spool = MemorySpool()
         let gateway = AIGateway(recognizer: LLMCallRecognizer(), budgets: [TokenBudget(subject: .team("t"), tokens: 9, window: .month)],
                                 ledger: BrokenLedger(), spool: spool, failOpen: failOpen)
         await gateway.settle(nil, call: Self.chat, model: "m", usage: TokenUsage(input: 3, output: 4), identity: Identity(name: "a", team: "t"))
-        let pending = try await spool.pending()
+        let pending = await spool.records
         #expect(pending.map(\.usage.total) == [7])
         #expect(pending.first?.charges.map(\.subject) == [.team("t")])
     }
+}
+
+/// A spool in memory: what the gateway hands it is what these tests check (the file-backed
+/// `UsageSpool` has tests of its own in MeshgateLedgerTests).
+actor MemorySpool: UsageSpoolSink {
+    private(set) var records: [UsageRecord] = []
+    func append(_ record: UsageRecord) { records.append(record) }
 }
 
 struct BrokenLedger: TokenLedger {

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MeshgateAI
+import MeshgateLedger
 import MetricsTestKit
 import Testing
 @testable import Meshgate

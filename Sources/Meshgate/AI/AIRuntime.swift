@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import MeshgateAdmin
 import MeshgateAI
+import MeshgateLedger
 import ServiceLifecycle
 
 /// The AI gateway's shared state for one `serve`: budgets, the token ledger, the fail-open spool,

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MeshgateAI
+import MeshgateLedger
 import ServiceLifecycle
 
 /// Drives the PostgreSQL ledger's connection pool until graceful shutdown.

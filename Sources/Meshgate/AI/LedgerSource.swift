@@ -1,5 +1,6 @@
 import Logging
 import MeshgateAI
+import MeshgateLedger
 
 /// `ai.ledger` resolved to a backend: what `serve` and `meshgate usage` open.
 struct LedgerSource: Sendable {

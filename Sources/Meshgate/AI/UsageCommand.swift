@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MeshgateAI
+import MeshgateLedger
 
 /// `meshgate usage [--team T] [--json]`: token usage per team and identity against their caps,
 /// read straight from the configured ledger (no running server needed).

@@ -29,7 +29,7 @@ public final class AIGateway: Sendable {
     /// The largest provider answer held whole for translation (`ai.max_response_bytes`).
     public let maxResponseBytes: Int
     private let ledger: any TokenLedger
-    private let spool: UsageSpool?
+    private let spool: (any UsageSpoolSink)?
     private let health: LedgerHealth?
     private let clock: @Sendable () -> Double
 
@@ -38,7 +38,7 @@ public final class AIGateway: Sendable {
     /// the ledger (whoever owns `health` must probe the ledger to close it again; without
     /// `health` there is no breaker, only the deadline). `clock` is Unix seconds.
     public init(recognizer: LLMCallRecognizer, budgets: [TokenBudget], routes: AIRoutes = AIRoutes(),
-                ledger: any TokenLedger, spool: UsageSpool?, failOpen: Bool,
+                ledger: any TokenLedger, spool: (any UsageSpoolSink)?, failOpen: Bool,
                 defaultMaxOutputTokens: Int = 4096, metrics: AIMetrics = AIMetrics(),
                 health: LedgerHealth? = nil, requestTimeout: Duration = .seconds(120), maxResponseBytes: Int = 32 << 20,
                 ledgerTimeout: Duration = LedgerDeadline.defaultTimeout,

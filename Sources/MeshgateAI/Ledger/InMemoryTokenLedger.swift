@@ -1,18 +1,13 @@
 /// A ledger in memory: for tests and for running without persistence. Same semantics as the
 /// database ledgers, lost on exit.
 public actor InMemoryTokenLedger: TokenLedger, UsageReportSource {
-    private struct Row {
-        var used = 0
-        var reserved = 0
-    }
-
     private struct Held {
         var reservation: LedgerReservation
         var expiresAt: Int64
         var holder: String?
     }
 
-    private var rows: [BudgetCharge: Row] = [:]
+    private var rows: [BudgetCharge: BudgetTotals] = [:]
     private var held: [String: Held] = [:]
     private var records: [String: UsageRecord] = [:]
     private var order: [String] = []
@@ -31,22 +26,9 @@ public actor InMemoryTokenLedger: TokenLedger, UsageReportSource {
     public var allRecords: [UsageRecord] { order.compactMap { records[$0] } }
 
     public func reserve(_ tokens: Int, charges: [BudgetCharge], now: Int64) -> ReservationOutcome {
-        let tokens = max(1, tokens)
-        for charge in charges {
-            let row = rows[Self.key(charge)] ?? Row()
-            if row.used + row.reserved + tokens > charge.limit {
-                return .refused(BudgetRefusal(charge: charge, requested: tokens, used: row.used, reserved: row.reserved))
-            }
-        }
-        var tightest: (remaining: Int, resetsAt: Int64)?
-        for charge in charges {
-            rows[Self.key(charge), default: Row()].reserved += tokens
-            let row = rows[Self.key(charge)] ?? Row()
-            let remaining = charge.limit - row.used - row.reserved
-            if remaining < tightest?.remaining ?? Int.max { tightest = (remaining, charge.period.end) }
-        }
-        let reservation = LedgerReservation(id: LedgerIDs.make(), tokens: tokens, charges: charges,
-                                            remaining: tightest?.remaining, resetsAt: tightest?.resetsAt)
+        let tokens = BudgetArithmetic.reservation(for: tokens)
+        if let refusal = BudgetArithmetic.refusal(of: tokens, on: charges.map { ($0, totals($0)) }) { return .refused(refusal) }
+        let reservation = LedgerReservation(id: LedgerIDs.make(), tokens: tokens, taken: take(tokens, on: charges))
         held[reservation.id] = Held(reservation: reservation, expiresAt: now + lifetime, holder: holder)
         return .reserved(reservation)
     }
@@ -54,20 +36,10 @@ public actor InMemoryTokenLedger: TokenLedger, UsageReportSource {
     public func grow(_ reservation: LedgerReservation, by tokens: Int, now: Int64) -> ReservationOutcome {
         guard tokens > 0, !reservation.charges.isEmpty else { return .reserved(reservation) }
         guard var entry = held[reservation.id] else { return .refused(.gone(reservation, requested: tokens)) }
-        for charge in reservation.charges {
-            let row = rows[Self.key(charge)] ?? Row()
-            if row.used + row.reserved + tokens > charge.limit {
-                return .refused(BudgetRefusal(charge: charge, requested: tokens, used: row.used, reserved: row.reserved))
-            }
+        if let refusal = BudgetArithmetic.refusal(of: tokens, on: reservation.charges.map { ($0, totals($0)) }) {
+            return .refused(refusal)
         }
-        var grown = reservation
-        grown.tokens = entry.reservation.tokens + tokens
-        grown.remaining = nil
-        for charge in reservation.charges {
-            rows[Self.key(charge), default: Row()].reserved += tokens
-            let row = rows[Self.key(charge)] ?? Row()
-            grown.remaining = min(grown.remaining ?? Int.max, charge.limit - row.used - row.reserved)
-        }
+        let grown = reservation.grown(to: entry.reservation.tokens + tokens, taken: take(tokens, on: reservation.charges))
         entry.reservation.tokens = grown.tokens
         held[reservation.id] = entry
         return .reserved(grown)
@@ -124,15 +96,15 @@ public actor InMemoryTokenLedger: TokenLedger, UsageReportSource {
         try await buildReport(budgets: budgets, now: now)
     }
 
-    func windowTotals(_ charges: [BudgetCharge]) -> [BudgetCharge: (used: Int, reserved: Int)] {
-        var out: [BudgetCharge: (used: Int, reserved: Int)] = [:]
+    package func windowTotals(_ charges: [BudgetCharge]) -> [BudgetCharge: BudgetTotals] {
+        var out: [BudgetCharge: BudgetTotals] = [:]
         for charge in charges {
-            if let row = rows[Self.key(charge)] { out[charge] = (row.used, row.reserved) }
+            if let row = rows[Self.key(charge)] { out[charge] = row }
         }
         return out
     }
 
-    func usageByIdentity(sinceMilliseconds: Int64) -> [(identity: String?, team: String?, used: Int)] {
+    package func usageByIdentity(sinceMilliseconds: Int64) -> [(identity: String?, team: String?, used: Int)] {
         var sums: [String: (identity: String?, team: String?, used: Int)] = [:]
         for record in records.values where record.timestampMilliseconds >= sinceMilliseconds {
             let key = (record.identity ?? "\u{0}") + "\u{1}" + (record.team ?? "\u{0}")
@@ -144,12 +116,25 @@ public actor InMemoryTokenLedger: TokenLedger, UsageReportSource {
     private func apply(_ usage: UsageRecord) {
         records[usage.id] = usage
         order.append(usage.id)
-        for charge in usage.charges { rows[Self.key(charge), default: Row()].used += usage.usage.total }
+        for charge in usage.charges { rows[Self.key(charge), default: BudgetTotals()].used += usage.usage.total }
     }
 
     private func unreserve(_ reservation: LedgerReservation) {
         for charge in reservation.charges {
-            rows[Self.key(charge), default: Row()].reserved -= reservation.tokens
+            rows[Self.key(charge), default: BudgetTotals()].reserved -= reservation.tokens
+        }
+    }
+
+    private func totals(_ charge: BudgetCharge) -> BudgetTotals {
+        rows[Self.key(charge)] ?? BudgetTotals()
+    }
+
+    /// Adds `tokens` to each charge's row, in order; returns each row's totals right after its take
+    /// (as the database ledgers' `RETURNING` does).
+    private func take(_ tokens: Int, on charges: [BudgetCharge]) -> [BudgetArithmetic.Row] {
+        charges.map { charge in
+            rows[Self.key(charge), default: BudgetTotals()].reserved += tokens
+            return (charge, totals(charge))
         }
     }
 

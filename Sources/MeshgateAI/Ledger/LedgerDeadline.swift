@@ -18,11 +18,13 @@ public enum LedgerDeadline {
 
     /// How long a ledger call may take, and whose it is.
     public struct Limit: Sendable {
+        /// How long the caller waits.
         public var timeout: Duration
+        /// The ledger backend named in the error when the wait ends (`sqlite`, `postgres`).
         public var backend: String
 
         /// What the caller gets when the deadline passes first.
-        var missed: LedgerUnavailable {
+        package var missed: LedgerUnavailable {
             LedgerUnavailable(backend: backend, reason: "no answer within \(seconds(timeout)) (ai.ledger_timeout)")
         }
     }
@@ -69,14 +71,14 @@ public enum LedgerDeadline {
 /// dispatch timer: a pool starved for a moment delays both alike, so the deadline measures the
 /// ledger and not the local scheduler (a dispatch timer fired on time while the operation's task
 /// waited for a thread, and took a healthy ledger for a dead one).
-struct DeadlineAnswer<T: Sendable>: Sendable {
+package struct DeadlineAnswer<T: Sendable>: Sendable {
     private let continuation: CheckedContinuation<T, any Error>
     private let decided: NIOLockedValueBox<Bool>
     private let watch: UInt64?
     private let late: (@Sendable (T) -> Void)?
 
     /// Answers `continuation`; without a `limit` it simply waits for the result.
-    init(_ continuation: CheckedContinuation<T, any Error>, limit: LedgerDeadline.Limit?, late: (@Sendable (T) -> Void)?) {
+    package init(_ continuation: CheckedContinuation<T, any Error>, limit: LedgerDeadline.Limit?, late: (@Sendable (T) -> Void)?) {
         let decided = NIOLockedValueBox(false)
         self.continuation = continuation
         self.decided = decided
@@ -91,7 +93,7 @@ struct DeadlineAnswer<T: Sendable>: Sendable {
     }
 
     /// Hands the call's result to the caller, or to `late` when the deadline passed first.
-    func resume(with result: Result<T, any Error>) {
+    package func resume(with result: Result<T, any Error>) {
         if let watch { LedgerWatchdog.shared.remove(watch) }
         if Self.claim(decided) {
             continuation.resume(with: result)

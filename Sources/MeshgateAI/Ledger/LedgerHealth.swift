@@ -1,5 +1,5 @@
 import Foundation
-import MeshgateAudit
+import MeshgateCore
 import NIOConcurrencyHelpers
 
 /// Whether the token ledger can be reached right now: `/healthz` reads it, and it is the AI

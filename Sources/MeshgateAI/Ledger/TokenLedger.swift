@@ -101,7 +101,7 @@ public struct BudgetRefusal: Sendable, Hashable, Error, CustomStringConvertible 
     }
 
     /// Tokens still free in the window.
-    public var remaining: Int { max(0, charge.limit - used - reserved) }
+    public var remaining: Int { BudgetArithmetic.free(limit: charge.limit, BudgetTotals(used: used, reserved: reserved)) }
 
     /// Seconds until the window resets, at least 1 (`Retry-After`).
     public func retryAfterSeconds(now: Double) -> Int64 { charge.period.retryAfterSeconds(now: now) }
@@ -149,7 +149,7 @@ public struct UsageRecord: Sendable, Hashable, Codable {
 extension UsageRecord {
     /// This record as the settlement of `reservation`: its id and its charges (so a call is billed
     /// to the window it started in, and settling twice is recognised).
-    func settling(_ reservation: LedgerReservation) -> UsageRecord {
+    package func settling(_ reservation: LedgerReservation) -> UsageRecord {
         var record = self
         record.id = reservation.id
         record.charges = reservation.charges
@@ -183,7 +183,7 @@ public let defaultReservationLifetimeSeconds: Int64 = 3600
 /// When a refusal is about a reservation that is no longer held, rather than a cap.
 extension BudgetRefusal {
     /// A refusal for growing `reservation` (which charges at least one row) when it is no longer held.
-    static func gone(_ reservation: LedgerReservation, requested: Int) -> BudgetRefusal {
+    package static func gone(_ reservation: LedgerReservation, requested: Int) -> BudgetRefusal {
         BudgetRefusal(charge: reservation.charges[0], requested: requested, used: 0, reserved: 0)
     }
 }

@@ -92,16 +92,16 @@ public struct UsageReport: Sendable, Hashable {
 }
 
 /// The two queries a report needs, implemented by each ledger backend.
-protocol UsageReportSource: Sendable {
+package protocol UsageReportSource: Sendable {
     /// Settled and reserved tokens of each charge's row (rows never written are absent).
-    func windowTotals(_ charges: [BudgetCharge]) async throws -> [BudgetCharge: (used: Int, reserved: Int)]
+    func windowTotals(_ charges: [BudgetCharge]) async throws -> [BudgetCharge: BudgetTotals]
     /// Tokens per identity and team recorded at or after `sinceMilliseconds`.
     func usageByIdentity(sinceMilliseconds: Int64) async throws -> [(identity: String?, team: String?, used: Int)]
 }
 
 extension UsageReportSource {
     /// Builds the report for `budgets` at `now` (Unix seconds).
-    func buildReport(budgets: [TokenBudget], now: Int64) async throws -> UsageReport {
+    package func buildReport(budgets: [TokenBudget], now: Int64) async throws -> UsageReport {
         let charges = budgets.map { $0.charge(at: now) }
         let totals = try await windowTotals(charges)
         var teams: [UsageReport.Team] = []
@@ -109,9 +109,9 @@ extension UsageReportSource {
         for (budget, charge) in zip(budgets, charges) {
             guard case .team(let name) = budget.subject else { continue }
             budgetedTeams.insert(name)
-            let row = totals[charge] ?? (0, 0)
+            let row = totals[charge] ?? BudgetTotals()
             teams.append(UsageReport.Team(team: name, used: row.used, limit: charge.limit, reserved: row.reserved,
-                                          remaining: max(0, charge.limit - row.used - row.reserved),
+                                          remaining: BudgetArithmetic.free(limit: charge.limit, row),
                                           window: charge.window, resetsAt: charge.period.end))
         }
 
@@ -153,10 +153,10 @@ extension UsageReportSource {
             var entry = UsageReport.Identity(identity: name, team: team, used: used, limit: nil, remaining: nil,
                                              window: window, resetsAt: period.end)
             if let own {
-                let row = totals[own] ?? (0, 0)
+                let row = totals[own] ?? BudgetTotals()
                 entry.used = row.used
                 entry.limit = own.limit
-                entry.remaining = max(0, own.limit - row.used - row.reserved)
+                entry.remaining = BudgetArithmetic.free(limit: own.limit, row)
             }
             identities.append(entry)
         }

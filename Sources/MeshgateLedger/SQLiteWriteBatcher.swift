@@ -1,4 +1,5 @@
 import GRDB
+import MeshgateAI
 import NIOConcurrencyHelpers
 
 /// Group commit for the SQLite ledger: concurrent writes share one `BEGIN IMMEDIATE … COMMIT`.

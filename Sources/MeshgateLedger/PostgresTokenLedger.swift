@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MeshgateAI
 import PostgresNIO
 
 /// The shared ledger (`ai.ledger: postgres://user:pass@host:5432/db`) for fleets of meshgate nodes.
@@ -111,7 +112,7 @@ public final class PostgresTokenLedger: TokenLedger, UsageReportSource {
     // MARK: - TokenLedger
 
     public func reserve(_ tokens: Int, charges: [BudgetCharge], now: Int64) async throws -> ReservationOutcome {
-        let tokens = max(1, tokens)
+        let tokens = BudgetArithmetic.reservation(for: tokens)
         guard !charges.isEmpty else {
             return .reserved(LedgerReservation(id: LedgerIDs.make(), tokens: tokens, charges: [], remaining: nil, resetsAt: nil))
         }
@@ -121,16 +122,14 @@ public final class PostgresTokenLedger: TokenLedger, UsageReportSource {
             let reservation = try await guarded {
                 try await self.client.withTransaction(logger: self.logger) { connection -> LedgerReservation in
                     try await Self.skipCommitFlush(on: connection, logger: self.logger)
-                    var tightest: (remaining: Int, resetsAt: Int64)?
+                    var taken: [BudgetArithmetic.Row] = []
                     for charge in charges {
-                        let remaining = try await Self.take(tokens, on: charge, with: Self.reserveSQL, on: connection, logger: self.logger)
-                        if remaining < tightest?.remaining ?? Int.max { tightest = (remaining, charge.period.end) }
+                        taken.append((charge, try await Self.take(tokens, on: charge, with: Self.reserveSQL, on: connection, logger: self.logger)))
                     }
                     try await connection.query(
                         "INSERT INTO reservations (id, tokens, charges, expires_at, holder) VALUES (\(id), \(tokens), \(LedgerSchema.encode(charges)), \(Int(expires)), \(self.holder))",
                         logger: self.logger)
-                    return LedgerReservation(id: id, tokens: tokens, charges: charges,
-                                             remaining: tightest?.remaining, resetsAt: tightest?.resetsAt)
+                    return LedgerReservation(id: id, tokens: tokens, taken: taken)
                 }
             }
             return .reserved(reservation)
@@ -172,17 +171,15 @@ public final class PostgresTokenLedger: TokenLedger, UsageReportSource {
                     binds.append(reservation.id)
                     binds.append(tokens)
                     let held = try await connection.query(PostgresQuery(unsafeSQL: Self.growReservationSQL, binds: binds), logger: self.logger)
-                    var grown = reservation
-                    grown.remaining = nil
-                    var found = false
-                    for try await total in held.decode(Int.self) { grown.tokens = total; found = true }
-                    guard found else { throw BudgetRefusal.gone(reservation, requested: tokens) }
+                    var total: Int?
+                    for try await value in held.decode(Int.self) { total = value }
+                    guard let total else { throw BudgetRefusal.gone(reservation, requested: tokens) }
                     // Rows in the reservation's order, which is every reservation's: no deadlock with a reserve.
+                    var taken: [BudgetArithmetic.Row] = []
                     for charge in reservation.charges {
-                        let remaining = try await Self.take(tokens, on: charge, with: Self.growSQL, on: connection, logger: self.logger)
-                        if remaining < grown.remaining ?? Int.max { grown.remaining = remaining }
+                        taken.append((charge, try await Self.take(tokens, on: charge, with: Self.growSQL, on: connection, logger: self.logger)))
                     }
-                    return grown
+                    return reservation.grown(to: total, taken: taken)
                 }
             })
         } catch let refusal as BudgetRefusal {
@@ -240,10 +237,10 @@ public final class PostgresTokenLedger: TokenLedger, UsageReportSource {
 
     // MARK: - UsageReportSource
 
-    func windowTotals(_ charges: [BudgetCharge]) async throws -> [BudgetCharge: (used: Int, reserved: Int)] {
+    package func windowTotals(_ charges: [BudgetCharge]) async throws -> [BudgetCharge: BudgetTotals] {
         try await guarded {
             try await self.client.withConnection { connection in
-                var out: [BudgetCharge: (used: Int, reserved: Int)] = [:]
+                var out: [BudgetCharge: BudgetTotals] = [:]
                 for charge in charges {
                     if let row = try await Self.window(charge, on: connection, logger: self.logger) { out[charge] = row }
                 }
@@ -252,7 +249,7 @@ public final class PostgresTokenLedger: TokenLedger, UsageReportSource {
         }
     }
 
-    func usageByIdentity(sinceMilliseconds: Int64) async throws -> [(identity: String?, team: String?, used: Int)] {
+    package func usageByIdentity(sinceMilliseconds: Int64) async throws -> [(identity: String?, team: String?, used: Int)] {
         try await guarded {
             var binds = PostgresBindings()
             binds.append(Int(sinceMilliseconds))
@@ -331,19 +328,19 @@ public final class PostgresTokenLedger: TokenLedger, UsageReportSource {
     }
 
     private static func window(_ charge: BudgetCharge, on connection: PostgresConnection,
-                               logger: Logger) async throws -> (used: Int, reserved: Int)? {
+                               logger: Logger) async throws -> BudgetTotals? {
         var binds = PostgresBindings()
         bindKey(charge, into: &binds, withPeriodEnd: false)
         let rows = try await connection.query(PostgresQuery(unsafeSQL: selectWindowSQL, binds: binds), logger: logger)
-        var out: (used: Int, reserved: Int)?
-        for try await (used, reserved) in rows.decode((Int, Int).self) { out = (used, reserved) }
+        var out: BudgetTotals?
+        for try await (used, reserved) in rows.decode((Int, Int).self) { out = BudgetTotals(used: used, reserved: reserved) }
         return out
     }
 
     /// Adds `tokens` to `charge`'s row with `sql` (a conditional reserve or grow, binding the row's
-    /// key, its limit and the tokens) and returns what the row has left, or throws the refusal.
+    /// key, its limit and the tokens) and returns the row's totals after it, or throws the refusal.
     private static func take(_ tokens: Int, on charge: BudgetCharge, with sql: String, on connection: PostgresConnection,
-                             logger: Logger) async throws -> Int {
+                             logger: Logger) async throws -> BudgetTotals {
         var binds = PostgresBindings()
         bindKey(charge, into: &binds, withPeriodEnd: sql == reserveSQL)
         binds.append(charge.limit)
@@ -353,9 +350,9 @@ public final class PostgresTokenLedger: TokenLedger, UsageReportSource {
         for try await values in rows.decode((Int, Int).self) { row = values }
         guard let (used, reserved) = row else {
             let current = try await window(charge, on: connection, logger: logger)
-            throw BudgetRefusal(charge: charge, requested: tokens, used: current?.used ?? 0, reserved: current?.reserved ?? 0)
+            throw BudgetRefusal(charge: charge, requested: tokens, totals: current ?? BudgetTotals())
         }
-        return charge.limit - used - reserved
+        return BudgetTotals(used: used, reserved: reserved)
     }
 
     /// Runs `query` (deleting reservations, returning their tokens and charges) and takes what they

@@ -1,10 +1,11 @@
 import Foundation
 import Testing
 @testable import MeshgateAI
+@testable import MeshgateLedger
 
 /// The SQLite ledger says who spent what: its files are readable by meshgate's user only, whatever
 /// the umask (SQLite alone creates them 0644).
-@Suite struct LedgerFileModeTests {
+@Suite struct SQLiteLedgerFilesTests {
     static func mode(_ path: String) -> Int? {
         (try? FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber)?.intValue
     }

@@ -1,5 +1,3 @@
-import MeshgateCore
-
 /// RFC 3339 timestamps (`2026-11-29T10:51:58.123Z`) from Unix milliseconds, by civil-from-days
 /// arithmetic (Howard Hinnant's algorithm) so the audit hot path needs no date formatter.
 package enum RFC3339 {

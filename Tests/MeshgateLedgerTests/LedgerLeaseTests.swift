@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Testing
 @testable import MeshgateAI
+@testable import MeshgateLedger
 
 /// Reservations held by instances with leases, and reservations that grow as a stream uses them
 /// (issue 18, findings 3 and 4), on each backend. Real time, not the fixed clock of LedgerTests:

@@ -1,4 +1,5 @@
 import Foundation
+import MeshgateAI
 
 /// Usage metered while the ledger was unreachable (`ai.ledger_unavailable: fail_open`): an
 /// append-only file of JSON lines, one `UsageRecord` each, replayed into the ledger by `reconcile`.
@@ -6,7 +7,7 @@ import Foundation
 /// Replaying is idempotent because the ledger records each id once, so a crash in the middle of a
 /// reconcile only means the next one re-sends lines the ledger then skips. A torn last line (the
 /// process died mid-append) is skipped and counted, not fatal.
-public actor UsageSpool {
+public actor UsageSpool: UsageSpoolSink {
     /// The spool file.
     public let path: String
 

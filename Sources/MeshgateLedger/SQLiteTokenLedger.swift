@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import MeshgateAI
 
 /// The embedded ledger (`ai.ledger: sqlite:PATH`), on GRDB.
 ///
@@ -103,7 +104,7 @@ public final class SQLiteTokenLedger: TokenLedger, UsageReportSource {
     // MARK: - TokenLedger
 
     public func reserve(_ tokens: Int, charges: [BudgetCharge], now: Int64) async throws -> ReservationOutcome {
-        let tokens = max(1, tokens)
+        let tokens = BudgetArithmetic.reservation(for: tokens)
         let id = LedgerIDs.make()
         guard !charges.isEmpty else {
             return .reserved(LedgerReservation(id: id, tokens: tokens, charges: [], remaining: nil, resetsAt: nil))
@@ -117,7 +118,7 @@ public final class SQLiteTokenLedger: TokenLedger, UsageReportSource {
             // One charge is refused before anything is written; more need a savepoint, so that a
             // refusal rolls back the rows already reserved.
             let outcome = try await write(savepoint: charges.count > 1, late: { if case .reserved(let late) = $0 { giveBack(late) } }) { db -> ReservationOutcome in
-                var tightest: (remaining: Int, resetsAt: Int64)?
+                var taken: [BudgetArithmetic.Row] = []
                 for charge in charges {
                     let statement = try db.cachedStatement(sql: LedgerSQL.sqliteReserve)
                     let row = try Row.fetchOne(statement, arguments: [
@@ -129,13 +130,11 @@ public final class SQLiteTokenLedger: TokenLedger, UsageReportSource {
                         if charges.count > 1 { throw refusal }  // rolls back this reservation's rows
                         return .refused(refusal)
                     }
-                    let remaining = charge.limit - (row["used"] as Int) - (row["reserved"] as Int)
-                    if remaining < tightest?.remaining ?? Int.max { tightest = (remaining, charge.period.end) }
+                    taken.append((charge, BudgetTotals(row)))
                 }
                 try db.cachedStatement(sql: LedgerSQL.sqliteInsertReservation)
                     .execute(arguments: [id, tokens, LedgerSchema.encode(charges), now + lifetime, holder])
-                return .reserved(LedgerReservation(id: id, tokens: tokens, charges: charges,
-                                                   remaining: tightest?.remaining, resetsAt: tightest?.resetsAt))
+                return .reserved(LedgerReservation(id: id, tokens: tokens, taken: taken))
             }
             return outcome
         } catch let refusal as BudgetRefusal {
@@ -165,18 +164,15 @@ public final class SQLiteTokenLedger: TokenLedger, UsageReportSource {
                                                   arguments: [reservation.id, tokens]) else {
                     throw BudgetRefusal.gone(reservation, requested: tokens)
                 }
-                var grown = reservation
-                grown.tokens = held
-                grown.remaining = nil
+                var taken: [BudgetArithmetic.Row] = []
                 for charge in reservation.charges {
                     let row = try Row.fetchOne(db.cachedStatement(sql: LedgerSQL.sqliteGrow), arguments: [
                         charge.subject.kind, charge.subject.name, charge.window, charge.period.start, charge.limit, tokens,
                     ])
                     guard let row else { throw try Self.refusal(charge, requested: tokens, in: db) }
-                    let remaining = charge.limit - (row["used"] as Int) - (row["reserved"] as Int)
-                    if remaining < grown.remaining ?? Int.max { grown.remaining = remaining }
+                    taken.append((charge, BudgetTotals(row)))
                 }
-                return grown
+                return reservation.grown(to: held, taken: taken)
             })
         } catch let refusal as BudgetRefusal {
             return .refused(refusal)
@@ -212,21 +208,21 @@ public final class SQLiteTokenLedger: TokenLedger, UsageReportSource {
 
     // MARK: - UsageReportSource
 
-    func windowTotals(_ charges: [BudgetCharge]) async throws -> [BudgetCharge: (used: Int, reserved: Int)] {
-        let rows: [(BudgetCharge, Int, Int)] = try await read { db in
+    package func windowTotals(_ charges: [BudgetCharge]) async throws -> [BudgetCharge: BudgetTotals] {
+        let rows: [(BudgetCharge, BudgetTotals)] = try await read { db in
             try charges.compactMap { charge in
                 let row = try Row.fetchOne(db.cachedStatement(sql: LedgerSQL.sqliteSelectWindow), arguments: [
                     charge.subject.kind, charge.subject.name, charge.window, charge.period.start,
                 ])
-                return row.map { (charge, $0["used"], $0["reserved"]) }
+                return row.map { (charge, BudgetTotals($0)) }
             }
         }
-        var out: [BudgetCharge: (used: Int, reserved: Int)] = [:]
-        for (charge, used, reserved) in rows { out[charge] = (used, reserved) }
+        var out: [BudgetCharge: BudgetTotals] = [:]
+        for (charge, totals) in rows { out[charge] = totals }
         return out
     }
 
-    func usageByIdentity(sinceMilliseconds: Int64) async throws -> [(identity: String?, team: String?, used: Int)] {
+    package func usageByIdentity(sinceMilliseconds: Int64) async throws -> [(identity: String?, team: String?, used: Int)] {
         let rows: [IdentityRow] = try await read { db in
             try Row.fetchAll(db, sql: LedgerSQL.sqliteUsageByIdentity, arguments: [sinceMilliseconds]).map {
                 IdentityRow(identity: $0["identity"], team: $0["team"], used: $0["used"])
@@ -273,7 +269,7 @@ public final class SQLiteTokenLedger: TokenLedger, UsageReportSource {
         let current = try Row.fetchOne(db.cachedStatement(sql: LedgerSQL.sqliteSelectWindow), arguments: [
             charge.subject.kind, charge.subject.name, charge.window, charge.period.start,
         ])
-        return BudgetRefusal(charge: charge, requested: requested, used: current?["used"] ?? 0, reserved: current?["reserved"] ?? 0)
+        return BudgetRefusal(charge: charge, requested: requested, totals: current.map(BudgetTotals.init) ?? BudgetTotals())
     }
 
     /// Runs `sql` (deleting reservations, returning their tokens and charges) and takes what they
@@ -300,6 +296,13 @@ public final class SQLiteTokenLedger: TokenLedger, UsageReportSource {
                 tokens, charge.subject.kind, charge.subject.name, charge.window, charge.period.start,
             ])
         }
+    }
+}
+
+extension BudgetTotals {
+    /// A `budget_windows` row's `used` and `reserved` columns.
+    fileprivate init(_ row: Row) {
+        self.init(used: row["used"], reserved: row["reserved"])
     }
 }
 

@@ -5,6 +5,7 @@ import MeshgateCore
 import NIOConcurrencyHelpers
 import Testing
 @testable import MeshgateAI
+@testable import MeshgateLedger
 
 /// The SQLite ledger keeps the caller's deadline in its own write queue (no task per call beside
 /// it), checkpoints off the writer, and writes time-ordered ids (issue 18, finding 8).

@@ -1,3 +1,4 @@
+import MeshgateAI
 import NIOConcurrencyHelpers
 
 /// A ledger that is opened on first use and re-tried until it opens: what `serve` runs on when the

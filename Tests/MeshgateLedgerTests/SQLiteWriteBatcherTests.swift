@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import Testing
 @testable import MeshgateAI
+@testable import MeshgateLedger
 
 /// Group commit in the SQLite ledger: batched writes give the same totals as one-by-one writes, a
 /// refusal or a failure in a batch stays with its own caller, and a lone write does not wait.

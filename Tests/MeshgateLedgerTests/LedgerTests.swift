@@ -1,7 +1,7 @@
 import Foundation
-import Logging
 import Testing
 @testable import MeshgateAI
+@testable import MeshgateLedger
 
 /// Where the PostgreSQL tests connect; `scripts/postgres-test-db.sh` prints one.
 let postgresTestURL = ProcessInfo.processInfo.environment["MESHGATE_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
@@ -207,97 +207,5 @@ func record(_ id: String, team: String?, identity: String?, total: Int, charges:
             #expect(settled?.reserved == 0)
             #expect(settled?.remaining == 0)
         }
-    }
-
-    @Test func sqliteSchemaIsVersionedAndReopens() async throws {
-        try await withTemporaryDirectory { dir in
-            let path = dir + "/nested/ledger.db"
-            let budgets = [TokenBudget(subject: .team("t"), tokens: 100, window: .month)]
-            let charges = TokenBudget.charges(budgets, identity: "a", team: "t", at: Self.now)
-            do {
-                let ledger = try SQLiteTokenLedger(path: path)
-                #expect(try ledger.schemaVersion() == LedgerSchema.latestVersion)
-                try await ledger.record(record("r1", team: "t", identity: "a", total: 42, charges: charges, at: Self.now))
-                // No close: the next open must still see the committed row.
-            }
-            let reopened = try SQLiteTokenLedger(path: path)
-            try await reopened.ping()
-            #expect(try reopened.schemaVersion() == LedgerSchema.latestVersion)
-            #expect(try await reopened.report(budgets: budgets, now: Self.now).teams.first?.used == 42)
-            let journal = try String(contentsOfFile: path + "-wal", encoding: .isoLatin1)
-            #expect(!journal.isEmpty)  // WAL mode
-        }
-    }
-
-    @Test func sqliteUnopenableFileIsUnavailable() {
-        #expect(throws: LedgerUnavailable.self) { try SQLiteTokenLedger(path: "/proc/meshgate-cannot-write-here/ledger.db") }
-    }
-
-    /// A child process settles usage and is killed with SIGKILL mid-flight; the usage is still there,
-    /// and its open reservation is reclaimed once it expires.
-    @Test func sqliteSettledUsageSurvivesKill9() async throws {
-        let tool = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("MeshgateLedgerBench").path
-        let toolPath = FileManager.default.isExecutableFile(atPath: tool) ? tool
-            : URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-                .appendingPathComponent(".build/debug/MeshgateLedgerBench").path
-        try #require(FileManager.default.isExecutableFile(atPath: toolPath), "build the MeshgateLedgerBench product first (swift build)")
-        try await withTemporaryDirectory { dir in
-            let database = dir + "/ledger.db", marker = dir + "/settled"
-            let child = Process()
-            child.executableURL = URL(fileURLWithPath: toolPath)
-            child.arguments = ["settle-and-wait", "sqlite:" + database, "25", marker]
-            child.standardOutput = FileHandle.nullDevice
-            try child.run()
-            var waited = 0
-            while !FileManager.default.fileExists(atPath: marker), waited < 600, child.isRunning {
-                try await Task.sleep(for: .milliseconds(50))
-                waited += 1
-            }
-            #expect(FileManager.default.fileExists(atPath: marker), "the child never reported its settlements")
-            kill(child.processIdentifier, SIGKILL)
-            child.waitUntilExit()
-            #expect(child.terminationReason == .uncaughtSignal)
-
-            let ledger = try SQLiteTokenLedger(path: database)
-            let budgets = [TokenBudget(subject: .team("durable"), tokens: 1_000_000, window: .month)]
-            let now = Int64(Date().timeIntervalSince1970)
-            let team = try #require(try await ledger.report(budgets: budgets, now: now).teams.first)
-            #expect(team.used == 25 * 100)
-            #expect(team.reserved == 700)
-            #expect(try await ledger.reclaimAbandoned(now: now + defaultReservationLifetimeSeconds + 1, staleBefore: 0) == 1)
-            #expect(try await ledger.report(budgets: budgets, now: now).teams.first?.reserved == 0)
-        }
-    }
-
-    @Test func postgresUnreachableIsLedgerUnavailable() async throws {
-        // A port nothing listens on.
-        var quiet = Logger(label: "test")
-        quiet.logLevel = .critical
-        let ledger = try PostgresTokenLedger(url: "postgres://nobody:pw@127.0.0.1:1/none?sslmode=disable", logger: quiet,
-                                             operationTimeout: .seconds(2))
-        await withDiscardingTaskGroup { group in
-            group.addTask { await ledger.run() }
-            await #expect(throws: LedgerUnavailable.self) {
-                try await ledger.reserve(1, charges: TokenBudget.charges([TokenBudget(subject: .team("t"), tokens: 5, window: .month)],
-                                                                          identity: nil, team: "t", at: Self.now), now: Self.now)
-            }
-            await #expect(throws: LedgerUnavailable.self) { try await ledger.ping() }
-            group.cancelAll()
-        }
-    }
-
-    @Test(.enabled(if: postgresTestURL != nil, "MESHGATE_TEST_POSTGRES_URL is not set (run scripts/postgres-test-db.sh)"))
-    func postgresMigrationsAreVersionedAndIdempotent() async throws {
-        try await withPostgresLedger { ledger in
-            try await ledger.migrate()
-            #expect(try await ledger.schemaVersion() == LedgerSchema.latestVersion)
-            try await ledger.ping()
-        }
-    }
-
-    @Test func invalidPostgresURLsAreRejected() {
-        #expect(throws: PostgresTokenLedger.InvalidURL.self) { try PostgresTokenLedger(url: "postgres:///nohost") }
-        let error = #expect(throws: PostgresTokenLedger.InvalidURL.self) { try PostgresTokenLedger(url: "mysql://u:secret@h/db") }
-        #expect(error?.description.contains("secret") == false)
     }
 }

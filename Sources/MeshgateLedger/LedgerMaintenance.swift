@@ -1,4 +1,5 @@
 import Logging
+import MeshgateAI
 
 /// The ledger's background chores, for a service to run until shutdown: renew this instance's
 /// lease, give back reservations whose holder died (its lease went stale) or that outlived their

@@ -1,4 +1,5 @@
 import Foundation
+import MeshgateAI
 import NIOConcurrencyHelpers
 
 /// The ledger's tables, shared by SQLite and PostgreSQL (the DDL uses types both accept).
