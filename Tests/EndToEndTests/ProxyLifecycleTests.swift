@@ -79,11 +79,13 @@ import Testing
     @Test func idleKeepAliveConnectionIsClosed() async throws {
         let pki = try TestPKI.make()
         let origin = try await TestOrigin(group: TestGroup.shared)
-        let proxy = try await TestProxy(group: TestGroup.shared, pki: pki) { $0.idleTimeout = .seconds(1) }
+        // Long enough for the exchange itself on a loaded machine (the client waits without traffic
+        // while the origin answers); the connection must close once it then sits idle.
+        let proxy = try await TestProxy(group: TestGroup.shared, pki: pki) { $0.idleTimeout = .seconds(3) }
         let (reply, closed) = try await RawClient.exchangeWithClose(
             port: proxy.port,
             send: "GET http://127.0.0.1:\(origin.port)/hello HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
-            timeout: .seconds(8)
+            timeout: .seconds(10)
         )
         #expect(reply.hasPrefix("HTTP/1.1 200"))
         #expect(closed, "an idle keep-alive connection is closed by limits.idle_timeout")
