@@ -160,16 +160,6 @@ struct ExchangeStateMachine<Exchange: AnyObject, Upstream: AnyObject> {
 
     // MARK: between exchanges
 
-    /// What the handler does when an exchange ends with the connection kept.
-    struct IdleActions: Equatable {
-        /// Replace the request decoder (the last request stopped it).
-        var restartDecoder = false
-        /// Schedule the header check at this deadline.
-        var scheduleHeaderCheck: NIODeadline?
-        /// Issue the read that was held.
-        var read = false
-    }
-
     /// The exchange ended and the connection stays open for the next one. The handler then replays
     /// deferred parts (`beginReplay`) and does what `afterReplay` says.
     mutating func becameIdle(now: NIODeadline, headerTimeout: TimeAmount) -> IdleActions {
@@ -208,14 +198,6 @@ struct ExchangeStateMachine<Exchange: AnyObject, Upstream: AnyObject> {
 
     mutating func endReplay() {
         replaying = false
-    }
-
-    enum FollowUp: Equatable {
-        case none
-        /// Answer the malformed request that waited behind the previous exchanges.
-        case answerMalformed(HTTPParserError)
-        /// The client half-closed and everything it sent is answered.
-        case close
     }
 
     /// After an exchange ended and deferred parts were replayed.
@@ -262,15 +244,6 @@ struct ExchangeStateMachine<Exchange: AnyObject, Upstream: AnyObject> {
         return now + headerTimeout
     }
 
-    enum HeaderCheck: Equatable {
-        /// The connection is busy (or gone); the next idle period arms a new check.
-        case lapse
-        case recheck(at: NIODeadline)
-        /// No head within the timeout. `explain`: no request was ever completed, so the client gets
-        /// a 408 saying why before the connection closes; otherwise it just closes.
-        case timedOut(explain: Bool)
-    }
-
     mutating func headerCheckDue(now: NIODeadline, headerTimeout: TimeAmount) -> HeaderCheck {
         headerCheckPending = false
         guard isIdle else { return .lapse }
@@ -288,15 +261,6 @@ struct ExchangeStateMachine<Exchange: AnyObject, Upstream: AnyObject> {
     }
 
     // MARK: the client's side ends
-
-    enum InputClosedAction: Equatable {
-        case none
-        case close
-        /// An LLM call whose caller left: cancel the provider call, settle, close.
-        case abandonAndClose
-        /// Our answer is going out and the request body it discards will not come: the request ended.
-        case endLocalRequest
-    }
 
     /// The client half-closed. An exchange whose request has fully arrived is still answered (a
     /// client may shut its sending side and wait for the response); one cut off mid-request is
@@ -317,17 +281,6 @@ struct ExchangeStateMachine<Exchange: AnyObject, Upstream: AnyObject> {
         case .handedOff, .closed:
             return .none
         }
-    }
-
-    enum MalformedAction: Equatable {
-        /// Answered once the exchanges before it are (`afterReplay`).
-        case deferred
-        /// Answer it now with its own audit line.
-        case answer
-        /// Refuse the current exchange with it (its request was cut by the error); close the
-        /// upstream first when it is forwarding.
-        case refuseCurrent
-        case close
     }
 
     /// The decoder could not parse what followed. `requestEnded`: the current exchange's request is
