@@ -88,7 +88,7 @@ extension HTTPProxyHandler {
         case .inspecting(let tx):
             tx.requestEnded = true
             tx.buffered.append(.end(trailers))
-            if let context { decideHeld(tx, context: context) }
+            runRequestBody(tx, from: 0)
         case .connectPending(let tx, let authority):
             // Pipeline surgery only now: the decoder must not deliver this `.end` to the TLS peek.
             tx.requestEnded = true

@@ -98,7 +98,7 @@ extension HTTPProxyHandler {
                       message: "meshgate: the request body is over \(Self.maxAIRequestBytes / 1_048_576) MiB, more than providers accept")
             return
         }
-        guard tx.bufferedBytes > configuration.maxInspectedBodyBytes, let context else { return }
+        guard tx.bufferedBytes > configuration.maxInspectedBodyBytes else { return }
         switch configuration.overLimit {
         case .block:
             tx.action = .block
@@ -109,12 +109,7 @@ extension HTTPProxyHandler {
             ), close: true)
         case .inspectPrefix:
             // Decide on what we have; the rest streams through unchanged.
-            decideHeld(tx, context: context)
+            runRequestBody(tx, from: 0)
         }
-    }
-
-    /// The whole held body arrived (or the inspection limit was reached).
-    func decideHeld(_ tx: HTTPTransaction, context: ChannelHandlerContext) {
-        runRequestBody(tx, from: 0)
     }
 }

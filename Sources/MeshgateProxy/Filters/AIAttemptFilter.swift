@@ -15,7 +15,6 @@ final class AIAttemptFilter: ExchangeFilter {
         attempts.answered(String(status))
         tx.aiAttempts = attempts
         head.headers.replaceOrAdd(name: "X-Meshgate-Action", value: tx.action.rawValue)
-        if let rule = tx.rule { head.headers.replaceOrAdd(name: "X-Meshgate-Rule", value: rule) }
         return .continue
     }
 }
