@@ -85,7 +85,7 @@ public enum ProxyRequestClassifier {
         case .transparentHTTP(let destination, let fallbackHost):
             return classifyTransparentHTTP(head, destination: destination, fallbackHost: fallbackHost)
         case .aiGateway:
-            // Routed by the body's `model` (HTTPProxyHandler+AI), not by the request target.
+            // Routed by the body's `model` (AIGatewayHandler, LLMRequestFilter), not by the request target.
             return .reject(.notFound, "no route for \(quoted(head.uri)) on the ai listener")
         }
     }

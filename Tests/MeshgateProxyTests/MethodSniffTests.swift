@@ -34,6 +34,6 @@ import Testing
     @Test(arguments: cases)
     func heldForMethod(_ c: Case) {
         let head = HTTPRequestHead(version: .http1_1, method: .POST, uri: "/mcp", headers: HTTPHeaders(c.headers))
-        #expect(HTTPProxyHandler.isSmallJSON(head) == c.held)
+        #expect(RequestShape.isSmallJSON(head) == c.held)
     }
 }

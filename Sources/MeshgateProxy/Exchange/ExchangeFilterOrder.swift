@@ -35,7 +35,7 @@ extension ExchangeFilterOrder {
                                identity: Identity?, callbacks: any ExchangeFilterCallbacks) -> [any ExchangeFilter] {
         let aiListener: Bool = if case .aiGateway = mode { true } else { false }
         if !aiListener, tx.llmCall == nil, (tx.policy?.ruleCount ?? 0) == 0,
-           !(HTTPProxyHandler.hasBody(tx.head) && HTTPProxyHandler.isSmallJSON(tx.head)) {
+           !(RequestShape.hasBody(tx.head) && RequestShape.isSmallJSON(tx.head)) {
             return []
         }
         let configuration = services.configuration

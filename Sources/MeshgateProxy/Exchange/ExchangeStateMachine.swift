@@ -5,7 +5,7 @@ import NIOHTTP1
 /// The lifecycle of one client connection's exchanges, with no I/O: which exchange is current and
 /// at what stage, which pipelined request parts wait behind it, whether client reads are held,
 /// what the client's half-close and a malformed request mean at each stage, and when the header
-/// timer gives up. `HTTPProxyHandler` feeds it events and performs what it returns.
+/// timer gives up. `ExchangeSession` feeds it events and performs what it returns.
 ///
 /// Generic over the exchange and the upstream connection so that it can be driven in tests with
 /// plain values; the proxy uses `HTTPTransaction` and `UpstreamConnection`.

@@ -63,6 +63,6 @@ final class InspectionFilter: ExchangeFilter {
             "rule_id": "\(verdict.rule ?? "-")", "error": "\(error)",
         ])
         let response = PolicyResponse.block(rule: verdict.rule, portal: policy.portal, jsonRPC: nil, accept: tx.head.headers.first(name: "accept"))
-        return .reply(response, close: HTTPProxyHandler.hasBody(tx.head) && !tx.requestEnded)
+        return .reply(response, close: RequestShape.hasBody(tx.head) && !tx.requestEnded)
     }
 }

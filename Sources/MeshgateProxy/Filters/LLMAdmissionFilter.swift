@@ -68,7 +68,7 @@ final class LLMAdmissionFilter: ExchangeFilter {
             tx.metered?.refused(refusal)
             tx.action = .limit
             let retryAfter = refusal.retryAfterSeconds(now: Double(tx.startedWallMillis) / 1000)
-            var headers = HTTPProxyHandler.budgetHeaders(remaining: refusal.remaining, resetsAt: refusal.charge.period.end)
+            var headers = ExchangeSession.budgetHeaders(remaining: refusal.remaining, resetsAt: refusal.charge.period.end)
             headers.add(name: "Retry-After", value: String(retryAfter))
             // The cap will not move before the window ends, so SDKs should not retry at once.
             headers.add(name: "x-should-retry", value: "false")

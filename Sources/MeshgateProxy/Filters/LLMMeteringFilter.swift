@@ -27,7 +27,7 @@ final class LLMMeteringFilter: ExchangeFilter {
         guard tx.metered != nil else { return .continue }
         tx.metered?.responseStarted(status: Int(head.status.code), contentType: head.headers.first(name: "content-type"))
         if let reservation = tx.metered?.reservation, let remaining = reservation.remaining, let resetsAt = reservation.resetsAt {
-            for (name, value) in HTTPProxyHandler.budgetHeaders(remaining: remaining, resetsAt: resetsAt) {
+            for (name, value) in ExchangeSession.budgetHeaders(remaining: remaining, resetsAt: resetsAt) {
                 head.headers.replaceOrAdd(name: name, value: value)
             }
         }

@@ -66,7 +66,7 @@ final class MCPServersInLLMFilter: ExchangeFilter {
     /// or meshgate's own block response when the request is not a recognised LLM call.
     private func refuseLLMCall(_ tx: HTTPTransaction, message: String) -> FilterStatus {
         tx.action = .block
-        let close = HTTPProxyHandler.hasBody(tx.head) && !tx.requestEnded
+        let close = RequestShape.hasBody(tx.head) && !tx.requestEnded
         guard let call = tx.llmCall else {
             return .reply(PolicyResponse.block(rule: tx.rule, portal: tx.policy?.portal, jsonRPC: nil, accept: tx.head.headers.first(name: "accept")),
                           close: close)

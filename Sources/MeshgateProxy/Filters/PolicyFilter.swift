@@ -26,10 +26,10 @@ final class PolicyFilter: ExchangeFilter {
     func requestHead(exchange tx: HTTPTransaction) -> FilterStatus {
         guard let policy = tx.policy else { return .continue }
         if tx.holdingBody { return .holdBody }
-        let hasBody = HTTPProxyHandler.hasBody(tx.head)
+        let hasBody = RequestShape.hasBody(tx.head)
         // With no rules loaded (the default config) every request is allowed: skip building the
         // policy request unless a small JSON body is read for the audit's mcp_method.
-        if policy.ruleCount == 0, tx.llmCall == nil, !(hasBody && HTTPProxyHandler.isSmallJSON(tx.head)) {
+        if policy.ruleCount == 0, tx.llmCall == nil, !(hasBody && RequestShape.isSmallJSON(tx.head)) {
             decided = true
             return .continue
         }
@@ -37,7 +37,7 @@ final class PolicyFilter: ExchangeFilter {
         // Small JSON bodies are read even when the head decides, so the audit line can name the
         // JSON-RPC method (seeing which MCP servers agents use is half the point).
         // An LLM call's body sizes its token reservation, so it is held too.
-        if hasBody, (policy.needsBody && policy.requiresBody(for: request)) || HTTPProxyHandler.isSmallJSON(tx.head) || tx.llmCall != nil {
+        if hasBody, (policy.needsBody && policy.requiresBody(for: request)) || RequestShape.isSmallJSON(tx.head) || tx.llmCall != nil {
             return .holdBody
         }
         return decide(tx, policy: policy, request: request, body: nil)
@@ -70,7 +70,7 @@ final class PolicyFilter: ExchangeFilter {
         tx.rule = effective.rule
         tx.ruleset = effective.ruleset
         tx.detections += effective.detections
-        tx.mcpMethod = verdict.mcpMethod ?? facts?.mcp.methods.first ?? facts.flatMap { HTTPProxyHandler.jsonRPCMethod($0.canonicalValue) }
+        tx.mcpMethod = verdict.mcpMethod ?? facts?.mcp.methods.first ?? facts.flatMap { RequestShape.jsonRPCMethod($0.canonicalValue) }
         for failure in verdict.matchErrors {
             // The engine applied inspection.on_match_error (under `block` a refusing rule counted the
             // pattern as matching and its detections say `Match limit: …`); the audit line notes the
@@ -81,7 +81,7 @@ final class PolicyFilter: ExchangeFilter {
                 "on_match_error": "\(policy.onMatchError.rawValue)",
             ])
         }
-        let close = HTTPProxyHandler.hasBody(tx.head) && !tx.requestEnded
+        let close = RequestShape.hasBody(tx.head) && !tx.requestEnded
         switch verdict.action {
         case .allow, .log, .limit:
             tx.decision = decision
@@ -90,7 +90,7 @@ final class PolicyFilter: ExchangeFilter {
             let response = PolicyResponse.block(
                 rule: verdict.rule,
                 portal: policy.portal,
-                jsonRPC: facts.flatMap { HTTPProxyHandler.jsonRPCShape($0.canonicalValue) },
+                jsonRPC: facts.flatMap { RequestShape.jsonRPCShape($0.canonicalValue) },
                 accept: tx.head.headers.first(name: "accept")
             )
             return .reply(response, close: close)
@@ -99,7 +99,7 @@ final class PolicyFilter: ExchangeFilter {
             tx.redirectTarget = target
             return .reply(PolicyResponse.redirect(rule: verdict.rule, location: target), close: close)
         case .reroute:
-            guard let target = verdict.target, let rerouted = HTTPProxyHandler.reroute(tx.target, to: target) else {
+            guard let target = verdict.target, let rerouted = RequestShape.reroute(tx.target, to: target) else {
                 tx.error = "reroute target '\(verdict.target ?? "")' is not an absolute http(s) URL"
                 return .reply(LocalResponse(status: .badGateway, message: tx.error ?? ""), close: true)
             }

@@ -5,7 +5,7 @@ import MeshgatePolicy
 import NIOCore
 import NIOHTTP1
 
-extension HTTPProxyHandler {
+extension ExchangeSession {
     /// Runs a forwardable request through its filters (`ExchangeFilterOrder`): policy from its
     /// head when no rule needs the body, otherwise once the body is held (up to
     /// `inspection.max_body_bytes`) and inspected; then token admission for an LLM call.
@@ -43,7 +43,7 @@ extension HTTPProxyHandler {
             }
         }
         if tx.holdingBody {
-            if tx.inspection == nil { tx.inspection = Self.inspectionBuffer(for: tx.head, cap: configuration.maxInspectedBodyBytes) }
+            if tx.inspection == nil { tx.inspection = RequestShape.inspectionBuffer(for: tx.head, cap: configuration.maxInspectedBodyBytes) }
             machine.enter(.inspecting(tx))
             return
         }
@@ -92,10 +92,10 @@ extension HTTPProxyHandler {
         if case .aiGateway = mode {
             // The ai listener routes and translates whole requests, so it holds them to the end
             // (images make LLM requests large); providers themselves refuse more than 32 MB.
-            guard tx.bufferedBytes > Self.maxAIRequestBytes else { return }
+            guard tx.bufferedBytes > RequestShape.maxAIRequestBytes else { return }
             tx.action = .block
             respondAI(tx, format: tx.llmCall?.format ?? .openai, status: .payloadTooLarge,
-                      message: "meshgate: the request body is over \(Self.maxAIRequestBytes / 1_048_576) MiB, more than providers accept")
+                      message: "meshgate: the request body is over \(RequestShape.maxAIRequestBytes / 1_048_576) MiB, more than providers accept")
             return
         }
         guard tx.bufferedBytes > configuration.maxInspectedBodyBytes else { return }

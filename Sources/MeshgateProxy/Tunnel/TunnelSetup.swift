@@ -6,43 +6,6 @@ import NIOSSL
 import NIOTLS
 import MeshgateTLS
 
-extension HTTPProxyHandler {
-    /// Accepts a CONNECT: answers 200, removes the HTTP handlers and peeks at the ClientHello to choose
-    /// between interception and splicing.
-    func startTunnel(_ tx: HTTPTransaction, authority: HostPort, context: ChannelHandlerContext) {
-        machine.handOff()
-        cancelTimers()
-        tx.status = 200
-        let setup = TunnelSetup(
-            channel: context.channel,
-            services: services,
-            authority: authority,
-            clientAddress: clientAddress,
-            identity: identity,
-            connectTransaction: tx
-        )
-        do {
-            let ops = context.pipeline.syncOperations
-            let peek = ByteToMessageHandler(SNIHandler { [setup] result in setup.decide(result) })
-            let peekGuard = TunnelPeekGuard(timeout: configuration.headerReadTimeout)
-            try ops.addHandler(peek, position: .after(self))
-            try ops.addHandler(peekGuard, position: .after(peek))
-            ProxyPipeline.removeSerialisation(from: ops)
-            ProxyPipeline.remove(HTTPResponseEncoder.self, from: ops)
-            // Written raw: NIO's encoder would add body framing that a CONNECT 2xx must not have.
-            var established = context.channel.allocator.buffer(capacity: 64)
-            established.writeString("HTTP/1.1 200 Connection Established\r\n\r\n")
-            tx.bytesOut += established.readableBytes
-            context.writeAndFlush(NIOAny(established), promise: nil)
-            ops.removeHandler(context: context, promise: nil)
-            ProxyPipeline.remove(ByteToMessageHandler<HTTPRequestDecoder>.self, from: ops)
-        } catch {
-            logger.warning("could not set up tunnel", metadata: ["host": "\(authority)", "error": "\(error)"])
-            context.close(promise: nil)
-        }
-    }
-}
-
 /// Decides what happens inside an accepted CONNECT once the first client bytes are seen.
 final class TunnelSetup {
     let services: ProxyServices

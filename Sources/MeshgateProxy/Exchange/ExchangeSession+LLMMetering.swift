@@ -6,7 +6,7 @@ import NIOHTTP1
 /// The charge of every recognised LLM call (on the `ai` listener or intercepted on its way to a
 /// provider) when its exchange ends, however it ends; admission and metering are filters
 /// (`LLMAdmissionFilter`, `LLMMeteringFilter`).
-extension HTTPProxyHandler {
+extension ExchangeSession {
     /// Charges (or releases) a metered call when its exchange ends, however it ends.
     func chargeLLMCall(_ tx: HTTPTransaction) {
         guard let ai = services.ai, var metered = tx.metered, metered.refusal == nil else { return }

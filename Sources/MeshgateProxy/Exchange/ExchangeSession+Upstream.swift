@@ -4,7 +4,7 @@ import NIOHTTP1
 
 /// The response path: upstream parts run through the exchange's filters (`ExchangeFilterOrder`) and
 /// what they return is carried out here, the only place that writes a forwarded response.
-extension HTTPProxyHandler: UpstreamConnectionDelegate {
+extension ExchangeSession: UpstreamConnectionDelegate {
     func upstream(_ connection: UpstreamConnection, didReceive part: HTTPClientResponsePart) {
         guard case .forwarding(let tx, let current) = state, current === connection else { return }
         if tx.heldResponse != nil {
@@ -246,7 +246,7 @@ extension HTTPProxyHandler: UpstreamConnectionDelegate {
     }
 }
 
-extension HTTPProxyHandler: ExchangeFilterCallbacks {
+extension ExchangeSession: ExchangeFilterCallbacks {
     func start<T: Sendable>(_ work: @escaping @Sendable () async -> T, then: @escaping (T) -> FilterStatus) {
         guard let context, let tx = machine.current else { return }
         let connection: UpstreamConnection? = if case .forwarding(_, let connection) = state { connection } else { nil }

@@ -4,7 +4,7 @@ import NIOHTTP1
 
 /// What the client gets when the origin fails after its response head went out: too late for a
 /// status, so the response is ended now rather than left open for the client's own timeout.
-extension HTTPProxyHandler {
+extension ExchangeSession {
     /// Ends a response whose origin connection failed mid-body. An LLM stream ends with an error
     /// event in the caller's format (its SDK raises an API error naming the failure) and a clean
     /// end of the chunked body; anything else is cut by closing the connection, which a client

@@ -5,7 +5,7 @@ import NIOHTTP1
 
 /// How an exchange ends (a local answer, a forwarded one, the client leaving) and what the
 /// connection does next, as `ExchangeStateMachine` decides; and the header timer.
-extension HTTPProxyHandler {
+extension ExchangeSession {
     // MARK: local responses
 
     func respondLocally(_ tx: HTTPTransaction, _ response: LocalResponse, close: Bool) {

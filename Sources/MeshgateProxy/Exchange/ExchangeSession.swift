@@ -4,20 +4,23 @@ import NIOCore
 import NIOHTTP1
 import NIOSSL
 
-/// The proxy's per-connection HTTP handler. Sits after `HTTPServerPipelineHandler` (which serialises
-/// pipelined requests) in the explicit listener's pipeline and inside intercepted TLS tunnels.
-/// Consumes request parts, decides, and either answers locally or streams the exchange through a
-/// pooled upstream connection with back-pressure both ways. CONNECT and protocol upgrades hand the
-/// connection over to a tunnel (see the `+Connect` and `+Upgrade` extensions).
-final class HTTPProxyHandler {
+/// The exchanges of one client connection: `ExchangeStateMachine` decides the connection's
+/// lifecycle, the request and response filters (`ExchangeFilterOrder`) decide each exchange, and
+/// this class carries out what they return: the only code that writes a response or touches the
+/// upstream. A listener's handler (`HTTPProxyHandler`, `AIGatewayHandler`) is a thin shell that
+/// passes it the channel's events and says what a request head means on its listener.
+final class ExchangeSession {
     typealias Machine = ExchangeStateMachine<HTTPTransaction, UpstreamConnection>
     typealias State = Machine.State
 
     let services: ProxyServices
     let mode: ProxyRequestMode
-    /// The connection's lifecycle; this handler performs what it decides.
+    /// The listener's half: what a request head means there (not retained: the handler owns us).
+    weak var front: (any ExchangeFront)?
+    /// The connection's lifecycle; this session performs what it decides.
     var machine = Machine(now: .now())
     var state: State { machine.state }
+    /// The handler's context, while the handler is in the pipeline.
     var context: ChannelHandlerContext?
     var clientAddress: SocketAddress? {
         didSet { if clientAddress != oldValue { clientAuditDescription = clientAddress?.auditDescription } }
@@ -39,32 +42,30 @@ final class HTTPProxyHandler {
 
     var configuration: ProxyConfiguration { services.configuration }
     var logger: Logger { services.logger }
-}
 
-extension HTTPProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundIn = HTTPServerResponsePart
-    typealias OutboundOut = HTTPServerResponsePart
+    /// Response parts go out through the handler's context, typed as its `OutboundOut`.
+    func wrapOutboundOut(_ part: HTTPServerResponsePart) -> NIOAny { NIOAny(part) }
 
-    func handlerAdded(context: ChannelHandlerContext) {
+    // MARK: channel events, as the handler passes them on
+
+    func attached(to context: ChannelHandlerContext) {
         self.context = context
         clientAddress = context.channel.remoteAddress
         if context.channel.isActive { armHeaderTimer() }
     }
 
-    func handlerRemoved(context: ChannelHandlerContext) {
+    func detached() {
         cancelTimers()
-        self.context = nil
+        context = nil
     }
 
     func channelActive(context: ChannelHandlerContext) {
         clientAddress = context.channel.remoteAddress
         armHeaderTimer()
-        context.fireChannelActive()
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if let part = machine.received(unwrapInboundIn(data)) {
+    func received(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+        if let part = machine.received(part) {
             dispatch(part, context: context)
         }
     }
@@ -72,7 +73,9 @@ extension HTTPProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func dispatch(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
         switch part {
         case .head(let head):
-            receivedHead(head, context: context)
+            if let tx = beginExchange(head, context: context) {
+                front?.exchangeStarted(tx, session: self, context: context)
+            }
         case .body(let buffer):
             receivedBody(buffer)
         case .end(let trailers):
@@ -80,15 +83,9 @@ extension HTTPProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    func channelReadComplete(context: ChannelHandlerContext) {
-        receivedReadComplete()
-        context.fireChannelReadComplete()
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
+    func channelInactive() {
         cancelTimers()
         abandonExchange()
-        context.fireChannelInactive()
     }
 
     /// The client is gone: the exchange in progress ends here, its upstream call is cancelled, its
@@ -110,27 +107,24 @@ extension HTTPProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
+    func writabilityChanged(isWritable: Bool) {
         if case .forwarding(_, let connection) = state {
-            connection.setReadsHeld(!context.channel.isWritable)
+            connection.setReadsHeld(!isWritable)
         }
-        context.fireChannelWritabilityChanged()
     }
 
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+    /// Returns whether the error is the tunnel's to handle (the connection was handed off).
+    func errorCaught(_ error: any Error, context: ChannelHandlerContext) -> Bool {
         if let parserError = error as? HTTPParserError {
             // A request cut off by the connection closing (a client that left, or shutdown quiescing an
             // idle connection) is reported just before channelInactive, which settles the exchange:
             // nobody is left to answer, and writing after the serialising handler finished
             // quiescing is a precondition failure.
-            guard context.channel.isActive else { return }
+            guard context.channel.isActive else { return false }
             refuseMalformedRequest(parserError)
-            return
+            return false
         }
-        if case .handedOff = state {
-            context.fireErrorCaught(error)
-            return
-        }
+        if case .handedOff = state { return true }
         logger.debug("client connection error", metadata: ["error": "\(error)"])
         if error is NIOSSLError || error is BoringSSLError {
             services.metrics.clientTLSFailures.increment()
@@ -139,26 +133,31 @@ extension HTTPProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             ])
         }
         closeConnection()
+        return false
     }
 
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+    /// Returns whether the event is for the handlers after this one.
+    func userEvent(_ event: Any) -> Bool {
         if event is IdleStateHandler.IdleStateEvent {
             closeConnection()
-            return
+            return false
         }
         if case ChannelEvent.inputClosed = event, !machine.isHandedOff {
             clientClosedInput()
-            return
+            return false
         }
-        context.fireUserInboundEventTriggered(event)
+        return true
     }
+}
 
-    func read(context: ChannelHandlerContext) {
-        if machine.readRequested() { context.read() }
-    }
+/// A listener's half of the exchange: what a request head means on that listener. The session has
+/// already begun the exchange (access, header limits); the front decides who the caller is and
+/// where the request goes, and hands it back to the session's filters or answers it.
+protocol ExchangeFront: AnyObject {
+    func exchangeStarted(_ tx: HTTPTransaction, session: ExchangeSession, context: ChannelHandlerContext)
 }
 
 // Not Sendable: confined to its channel's event loop. Futures it waits on are hopped there and
 // observed through `assumeIsolated()`, which checks that they call back on it.
 @available(*, unavailable)
-extension HTTPProxyHandler: Sendable {}
+extension ExchangeSession: Sendable {}

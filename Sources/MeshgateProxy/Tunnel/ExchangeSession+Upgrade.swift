@@ -2,7 +2,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 
-extension HTTPProxyHandler {
+extension ExchangeSession {
     /// After a 101 both connections stop speaking HTTP: remove the HTTP handlers on both sides and glue
     /// the raw byte streams (WebSocket frames pass through unchanged).
     func completeUpgrade(_ tx: HTTPTransaction, _ connection: UpstreamConnection, context: ChannelHandlerContext) {

@@ -15,9 +15,11 @@ enum ProxyPipeline {
         try ops.addHandler(makeRequestDecoder(services: services))
         try ops.addHandler(ReadAheadHandler())
         try ops.addHandler(HTTPServerPipelineHandler())
-        let handler = HTTPProxyHandler(services: services, mode: mode, identity: identity)
-        handler.transparent = transparent
-        try ops.addHandler(handler)
+        if case .aiGateway = mode {
+            try ops.addHandler(AIGatewayHandler(services: services))
+        } else {
+            try ops.addHandler(HTTPProxyHandler(services: services, mode: mode, identity: identity, transparent: transparent))
+        }
     }
 
     private static func makeRequestDecoder(services: ProxyServices) -> ByteToMessageHandler<HTTPRequestDecoder> {

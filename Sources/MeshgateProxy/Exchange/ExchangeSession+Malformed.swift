@@ -2,7 +2,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 
-extension HTTPProxyHandler {
+extension ExchangeSession {
     /// A request the decoder could not parse. It is answered (400, or 431 for an oversized header
     /// block) and audited like any refused request, then the connection closes: after a parse error
     /// nothing more on it can be framed. When it arrived pipelined behind a request still being

@@ -7,7 +7,7 @@ import NIOCore
 import NIOHTTP1
 
 /// What a request head says about its body and its target, as the request filters read it.
-extension HTTPProxyHandler {
+enum RequestShape {
     /// An empty buffer for a held body, sized up front when the length is announced so a 64 KiB
     /// body is not copied through every power of two on its way in.
     static func inspectionBuffer(for head: HTTPRequestHead, cap: Int) -> ByteBuffer {

@@ -5,7 +5,7 @@ import NIOHTTP1
 
 /// A decided request on its way upstream: a pooled or new connection, the parts held meanwhile,
 /// and back-pressure from the upstream to the client.
-extension HTTPProxyHandler {
+extension ExchangeSession {
     func startForward(_ tx: HTTPTransaction, context: ChannelHandlerContext, allowPooled: Bool = true) {
         guard let target = tx.target else { return }
         let key = UpstreamKey(scheme: target.scheme, origin: target.origin, serverName: target.serverName, pinned: target.pinnedAddress,
