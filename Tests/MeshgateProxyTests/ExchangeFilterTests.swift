@@ -53,7 +53,7 @@ import Testing
 
     @Test func theLegacyHandshakeIsCutWhereThePolicyRefusesMCP() throws {
         let tx = Self.exchange(.GET)
-        tx.policy = try Self.policy("  - id: no-mcp\n    match: { mcp: any }\n    action: block\n")
+        tx.verdict.policy = try Self.policy("  - id: no-mcp\n    match: { mcp: any }\n    action: block\n")
         let filter = LegacySSEFilter(identity: nil, logger: Logger(label: "test"))
         let (out, statuses) = Self.dripFeed(Self.handshake) { filter.responseBody(&$0, exchange: tx) }
         guard statuses.count == 1, case .cut = statuses[0] else {
@@ -62,27 +62,27 @@ import Testing
         }
         // Parts pass while the event is incomplete; the blank line that would dispatch it never does.
         #expect(out == String(Self.handshake.dropLast()), "the client never gets a complete endpoint event")
-        #expect(tx.action == .block && tx.rule == "no-mcp")
-        #expect(tx.detections == ["MCP SSE"])
+        #expect(tx.verdict.action == .block && tx.verdict.rule == "no-mcp")
+        #expect(tx.verdict.detections == ["MCP SSE"])
     }
 
     @Test func theHandshakeIsOnlyNotedWhereMCPIsAllowed() throws {
         let tx = Self.exchange(.GET)
-        tx.policy = try Self.policy("  - id: other\n    match: { host: [\"elsewhere.example\"] }\n    action: block\n")
+        tx.verdict.policy = try Self.policy("  - id: other\n    match: { host: [\"elsewhere.example\"] }\n    action: block\n")
         let filter = LegacySSEFilter(identity: nil, logger: Logger(label: "test"))
         let (out, statuses) = Self.dripFeed(Self.handshake) { filter.responseBody(&$0, exchange: tx) }
         #expect(statuses.isEmpty)
         #expect(out == Self.handshake)
-        #expect(tx.detections == ["MCP SSE"] && tx.action == .allow)
+        #expect(tx.verdict.detections == ["MCP SSE"] && tx.verdict.action == .allow)
     }
 
     @Test func anEventStreamThatIsNotTheHandshakeFlowsUntouched() throws {
         let tx = Self.exchange(.GET)
-        tx.policy = try Self.policy("  - id: no-mcp\n    match: { mcp: any }\n    action: block\n")
+        tx.verdict.policy = try Self.policy("  - id: no-mcp\n    match: { mcp: any }\n    action: block\n")
         let filter = LegacySSEFilter(identity: nil, logger: Logger(label: "test"))
         let ticker = "event: price\ndata: {\"AAPL\": 1}\n\n" + String(repeating: "data: tick\n\n", count: 500)
         let (out, statuses) = Self.dripFeed(ticker) { filter.responseBody(&$0, exchange: tx) }
-        #expect(statuses.isEmpty && out == ticker && tx.detections.isEmpty)
+        #expect(statuses.isEmpty && out == ticker && tx.verdict.detections.isEmpty)
         #expect(LegacySSEFilter.applies(to: Self.head([("Content-Type", "text/event-stream; charset=utf-8")])))
         #expect(!LegacySSEFilter.applies(to: Self.head([("Content-Type", "application/json")])))
     }
@@ -95,7 +95,7 @@ import Testing
 
     @Test func theUsageChunkMeshgateAskedForIsDroppedWhereverTheStreamSplits() {
         let tx = Self.exchange()
-        tx.stripUsageChunk = true
+        tx.llm.stripUsageChunk = true
         let filter = UsageChunkStripFilter()
         var head = Self.head([("Content-Type", "text/event-stream")])
         _ = filter.responseHead(&head, exchange: tx)
@@ -121,7 +121,7 @@ import Testing
     static func aiExchange(candidates: Int = 1) throws -> HTTPTransaction {
         let anthropic = try #require(AIRoutes.Provider(name: "anthropic", format: .anthropic, baseURL: "https://api.anthropic.com/v1", apiKey: "k"))
         let tx = Self.exchange()
-        tx.aiAttempts = AIAttempts(callerFormat: .openai, callerEndpoint: .chatCompletions, callerModel: "claude",
+        tx.llm.attempts = AIAttempts(callerFormat: .openai, callerEndpoint: .chatCompletions, callerModel: "claude",
                                    body: Array(#"{"model":"claude","stream":true,"messages":[]}"#.utf8),
                                    candidates: Array(repeating: AIRoutes.Candidate(provider: anthropic, upstreamModel: "claude-x", model: "claude"), count: candidates))
         return tx
@@ -145,7 +145,7 @@ import Testing
             return
         }
         #expect(head.headers.first(name: "X-Meshgate-Action") == "allow")
-        #expect(tx.aiAttempts?.outcomes == ["anthropic/claude-x: 503"])
+        #expect(tx.llm.attempts?.outcomes == ["anthropic/claude-x: 503"])
     }
 
     static let anthropicAnswer = #"{"id":"msg_1","type":"message","role":"assistant","model":"claude-x","content":[{"type":"text","text":"hello there"}],"stop_reason":"end_turn","usage":{"input_tokens":3,"output_tokens":2}}"#
@@ -195,7 +195,7 @@ import Testing
             Issue.record("502")
             return
         }
-        #expect(message.contains("openai format") && tx.error?.contains("could not be translated") == true)
+        #expect(message.contains("openai format") && tx.audit.error?.contains("could not be translated") == true)
         #expect(tail.head == nil, "the held 200 never goes out")
     }
 
@@ -249,7 +249,7 @@ import Testing
         out += tail.body.map { String(buffer: $0) } ?? ""
         #expect(statuses.isEmpty)
         #expect(out.contains("chat.completion.chunk") && out.contains("hello there") && out.hasSuffix("data: [DONE]\n\n"))
-        #expect(tx.stripUsageChunk, "the caller did not ask for the usage chunk the translation ends with")
+        #expect(tx.llm.stripUsageChunk, "the caller did not ask for the usage chunk the translation ends with")
     }
 
     @Test func aStreamEventThatCannotBeTranslatedEndsTheResponse() throws {
@@ -262,13 +262,13 @@ import Testing
             Issue.record("the response ends with the error event")
             return
         }
-        #expect(tx.error?.contains("could not be translated") == true)
+        #expect(tx.audit.error?.contains("could not be translated") == true)
     }
 
     @Test func callsInTheCallersOwnFormatAreNotTranslated() throws {
         let tx = try Self.aiExchange()
-        tx.aiAttempts = AIAttempts(callerFormat: .anthropic, callerEndpoint: .messages, callerModel: "claude", body: [],
-                                   candidates: tx.aiAttempts?.candidates ?? [])
+        tx.llm.attempts = AIAttempts(callerFormat: .anthropic, callerEndpoint: .messages, callerModel: "claude", body: [],
+                                   candidates: tx.llm.attempts?.candidates ?? [])
         let filter = ResponseTranslationFilter(maxResponseBytes: 1 << 20, callbacks: Callbacks())
         var head = Self.head([("Content-Type", "application/json"), ("Content-Length", "5")])
         guard case .continue = filter.responseHead(&head, exchange: tx) else {
@@ -290,7 +290,7 @@ import Testing
         var metered = MeteredCall(call: LLMCall(provider: "anthropic", endpoint: .messages),
                                   facts: LLMRequestFacts(model: "claude", stream: true, maxOutputTokens: 10), defaultMaxOutputTokens: 4096, hardCap: true)
         metered.admitted(reservation)
-        tx.metered = metered
+        tx.llm.metered = metered
         return (tx, gateway)
     }
 
@@ -314,7 +314,7 @@ import Testing
             return
         }
         #expect(String(buffer: event).contains("rate_limit"))
-        #expect(tx.action == .limit && tx.error != nil)
+        #expect(tx.verdict.action == .limit && tx.audit.error != nil)
     }
 
     @Test func aStreamWithinWhatItHoldsFlows() throws {

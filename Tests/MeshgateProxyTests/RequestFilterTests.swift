@@ -42,12 +42,12 @@ import Testing
         if let body { all.replaceOrAdd(name: "Content-Length", value: String(body.utf8.count)) }
         let tx = HTTPTransaction(head: HTTPRequestHead(version: .http1_1, method: method, uri: url, headers: all), scheme: target.scheme,
                                  host: origin.host, port: origin.port, path: target.pathAndQuery, intercepted: true)
-        tx.target = ForwardTarget(scheme: target.scheme, origin: origin, path: target.pathAndQuery, serverName: origin.host)
-        tx.policy = try PolicyEngine(rulesets: [Ruleset.parse(yaml: rules, file: "t.yaml")], regexCompiler: PCRE2RegexCompiler())
+        tx.route.target = ForwardTarget(scheme: target.scheme, origin: origin, path: target.pathAndQuery, serverName: origin.host)
+        tx.verdict.policy = try PolicyEngine(rulesets: [Ruleset.parse(yaml: rules, file: "t.yaml")], regexCompiler: PCRE2RegexCompiler())
         if let body {
-            tx.inspection = ByteBuffer(string: body)
-            tx.buffered = [.body(.byteBuffer(ByteBuffer(string: body))), .end(nil)]
-            tx.requestEnded = true
+            tx.requestBody.inspection = ByteBuffer(string: body)
+            tx.requestBody.buffered = [.body(.byteBuffer(ByteBuffer(string: body))), .end(nil)]
+            tx.progress.requestEnded = true
         }
         return tx
     }
@@ -69,11 +69,11 @@ import Testing
         for filter in filters {
             switch filter.requestHead(exchange: tx) {
             case .continue: continue
-            case .holdBody: tx.holdingBody = true
+            case .holdBody: tx.requestBody.holding = true
             case let status: return status
             }
         }
-        guard tx.holdingBody else { return .continue }
+        guard tx.requestBody.holding else { return .continue }
         for filter in filters {
             let status = filter.requestBody(exchange: tx)
             if case .continue = status { continue }
@@ -91,15 +91,15 @@ import Testing
         let tx = try Self.exchange(.GET, "https://shadow.example.com/x")
         let status = Self.run(Self.filters(), tx)
         #expect(Self.replyStatus(status) == .forbidden)
-        #expect(!tx.holdingBody && tx.rule == "no-shadow" && tx.action == .block)
+        #expect(!tx.requestBody.holding && tx.verdict.rule == "no-shadow" && tx.verdict.action == .block)
     }
 
     @Test func aBodyRuleHoldsTheBodyAndBlocksASecret() throws {
         let tx = try Self.exchange(.POST, "https://paste.example.com/", body: "key=AKIAIOSFODNN7EXAMPLE")
         let status = Self.run(Self.filters(), tx)
-        #expect(tx.holdingBody, "the rule needs the body")
+        #expect(tx.requestBody.holding, "the rule needs the body")
         #expect(Self.replyStatus(status) == .forbidden)
-        #expect(tx.rule == "no-secrets" && tx.detections.contains("AWS Access Key ID"))
+        #expect(tx.verdict.rule == "no-secrets" && tx.verdict.detections.contains("AWS Access Key ID"))
     }
 
     @Test func aCleanBodyGoesOnWithItsDecisionKept() throws {
@@ -108,7 +108,7 @@ import Testing
             Issue.record("allowed")
             return
         }
-        #expect(tx.action == .allow && tx.decision != nil && tx.inspectedBody == Array("note=nothing to see".utf8))
+        #expect(tx.verdict.action == .allow && tx.verdict.decision != nil && tx.requestBody.inspected == Array("note=nothing to see".utf8))
     }
 
     @Test func aRerouteChangesWhereTheRequestGoes() throws {
@@ -117,16 +117,16 @@ import Testing
             Issue.record("rerouted requests go on")
             return
         }
-        #expect(tx.target?.origin.host == "portal.example.com")
-        #expect(tx.target?.path == "/mcp?sessionId=7", "the original query is kept")
-        #expect(tx.redirectTarget == "https://portal.example.com/mcp")
+        #expect(tx.route.target?.origin.host == "portal.example.com")
+        #expect(tx.route.target?.path == "/mcp?sessionId=7", "the original query is kept")
+        #expect(tx.verdict.redirectTarget == "https://portal.example.com/mcp")
     }
 
     @Test func anUndecodableBodyIsRefusedUnderTheRuleThatNeedsIt() throws {
         let tx = try Self.exchange(.POST, "https://paste.example.com/", body: "not gzip at all", headers: [("Content-Encoding", "gzip")])
         let status = Self.run(Self.filters(), tx)
         #expect(Self.replyStatus(status) == .forbidden)
-        #expect(tx.detections.contains(PolicyEngine.undecodableBodyDetection) && tx.error?.contains("not inspected") == true)
+        #expect(tx.verdict.detections.contains(PolicyEngine.undecodableBodyDetection) && tx.audit.error?.contains("not inspected") == true)
     }
 
     @Test func anUndecodableBodyIsInspectedAsSentWhenAllowed() throws {
@@ -135,13 +135,13 @@ import Testing
             Issue.record("inspection.undecodable: allow lets it through")
             return
         }
-        #expect(tx.detections.contains(PolicyEngine.undecodableBodyDetection))
+        #expect(tx.verdict.detections.contains(PolicyEngine.undecodableBodyDetection))
     }
 
     @Test func anLLMCallNamingARefusedMCPServerIsRefusedInTheProvidersShape() throws {
         let body = #"{"model":"gpt-4o","tools":[{"type":"mcp","server_label":"evil","server_url":"https://mcp.evil.example/mcp"}],"input":"hi"}"#
         let tx = try Self.exchange(.POST, "https://api.openai.com/v1/responses", body: body, headers: [("Content-Type", "application/json")])
-        tx.llmCall = LLMCall(provider: "openai", endpoint: .responses)
+        tx.llm.call = LLMCall(provider: "openai", endpoint: .responses)
         let status = Self.run(Self.filters(), tx)
         guard case .reply(let response, _) = status else {
             Issue.record("refused: \(status)")
@@ -149,12 +149,12 @@ import Testing
         }
         #expect(response.status == .forbidden)
         #expect(response.body.contains("blocked_by_policy") && response.body.contains("mcp.evil.example"))
-        #expect(tx.llmFacts?.model == "gpt-4o", "the call's body was read for its reservation")
+        #expect(tx.llm.facts?.model == "gpt-4o", "the call's body was read for its reservation")
     }
 
     @Test func aPlainRequestWithNoRulesHasNoFilters() throws {
         let tx = try Self.exchange(.GET, "https://example.com/")
-        tx.policy = PolicyHolder().current
+        tx.verdict.policy = PolicyHolder().current
         let services = try HTTPProxyHandlerTests.makeServices()
         let filters = ExchangeFilterOrder.requestFilters(for: tx, mode: .explicit, services: services, identity: nil, callbacks: ExchangeFilterTests.Callbacks())
         #expect(filters.isEmpty, "nothing to decide, nothing allocated")
@@ -172,9 +172,9 @@ import Testing
     @Test func aCallLargerThanTheWholeCapIsRefused413NotToBeRetried() async throws {
         let (filter, callbacks) = Self.admission(budget: 10)
         let tx = try Self.exchange(.POST, "https://api.openai.com/v1/chat/completions", body: #"{"model":"gpt-4o","max_tokens":500,"messages":[]}"#)
-        tx.llmCall = LLMCall(provider: "openai", endpoint: .chatCompletions)
-        tx.llmFacts = LLMRequestFacts(model: "gpt-4o", maxOutputTokens: 500, textBytes: 40)
-        tx.holdingBody = true
+        tx.llm.call = LLMCall(provider: "openai", endpoint: .chatCompletions)
+        tx.llm.facts = LLMRequestFacts(model: "gpt-4o", maxOutputTokens: 500, textBytes: 40)
+        tx.requestBody.holding = true
         guard case .pause = filter.requestBody(exchange: tx), callbacks.started.count == 1 else {
             Issue.record("the call waits for the ledger")
             return
@@ -189,23 +189,23 @@ import Testing
         }
         // 500 output tokens can never fit a 10-token cap: waiting for the window would not help.
         #expect(response.status == .payloadTooLarge && response.headers.first(name: "x-should-retry") == "false")
-        #expect(tx.action == .limit)
+        #expect(tx.verdict.action == .limit)
     }
 
     @Test func anAdmittedStreamIsAskedForItsUsage() async throws {
         let (filter, callbacks) = Self.admission(budget: 100_000)
         let body = #"{"model":"gpt-4o","stream":true,"max_tokens":50,"messages":[]}"#
         let tx = try Self.exchange(.POST, "https://api.openai.com/v1/chat/completions", body: body)
-        tx.llmCall = LLMCall(provider: "openai", endpoint: .chatCompletions)
-        tx.llmFacts = LLMRequestFacts(body: Array(body.utf8))
-        tx.holdingBody = true
+        tx.llm.call = LLMCall(provider: "openai", endpoint: .chatCompletions)
+        tx.llm.facts = LLMRequestFacts(body: Array(body.utf8))
+        tx.requestBody.holding = true
         _ = filter.requestBody(exchange: tx)
         _ = await callbacks.started[0]()
         guard case .continue = filter.requestBody(exchange: tx) else {
             Issue.record("admitted")
             return
         }
-        #expect(tx.metered?.reservation != nil)
-        #expect(tx.heldBody.map { String(buffer: $0) }?.contains("include_usage") == true && tx.stripUsageChunk)
+        #expect(tx.llm.metered?.reservation != nil)
+        #expect(tx.heldBody.map { String(buffer: $0) }?.contains("include_usage") == true && tx.llm.stripUsageChunk)
     }
 }

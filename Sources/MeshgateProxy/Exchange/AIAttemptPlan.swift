@@ -8,7 +8,7 @@ enum AIAttemptPlan {
     /// Points the call at its current candidate: the body translated into the provider's format
     /// (and model name), the provider's target and key instead of the caller's token.
     static func prepare(_ tx: HTTPTransaction) -> LocalResponse? {
-        guard let attempts = tx.aiAttempts else { return nil }
+        guard let attempts = tx.llm.attempts else { return nil }
         let candidate = attempts.current
         let provider = candidate.provider
         let translating = provider.format != attempts.callerFormat
@@ -27,18 +27,18 @@ enum AIAttemptPlan {
             }
         }
         tx.replaceHeldBody(ByteBuffer(bytes: body))
-        tx.bodyForwarded = false
-        tx.llmCall = LLMCall(provider: provider.name, endpoint: endpoint)
-        tx.metered?.retarget(LLMCall(provider: provider.name, endpoint: endpoint))
+        tx.progress.bodyForwarded = false
+        tx.llm.call = LLMCall(provider: provider.name, endpoint: endpoint)
+        tx.llm.metered?.retarget(LLMCall(provider: provider.name, endpoint: endpoint))
         let origin = HostPort(host: provider.host, port: provider.port)
         let query = tx.head.uri.firstIndex(of: "?").map { String(tx.head.uri[$0...]) } ?? ""
         let target = ForwardTarget(scheme: provider.scheme, origin: origin, path: provider.pathPrefix + endpoint.path + query,
                                    serverName: provider.scheme == "https" && !origin.isIPLiteral ? provider.host : nil, configured: true)
-        tx.target = target
-        tx.scheme = target.scheme
-        tx.host = origin.host
-        tx.port = origin.port
-        tx.path = target.path
+        tx.route.target = target
+        tx.route.scheme = target.scheme
+        tx.route.host = origin.host
+        tx.route.port = origin.port
+        tx.route.path = target.path
         var headers = attempts.headers
         for name in ["authorization", "x-api-key", "proxy-authorization", "api-key"] { headers.remove(name: name) }
         // The other format's headers (anthropic-version, anthropic-beta; openai-organization,

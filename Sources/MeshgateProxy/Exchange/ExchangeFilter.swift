@@ -11,7 +11,7 @@ protocol ExchangeFilter: AnyObject {
     /// The request head, before anything goes upstream. `.holdBody` asks for the body first.
     func requestHead(exchange: HTTPTransaction) -> FilterStatus
     /// The request body, held whole (or its first `inspection.max_body_bytes` under `inspect_prefix`):
-    /// raw in `exchange.heldBody`, decoded in `exchange.inspectedBody` once inspection ran.
+    /// raw in `exchange.heldBody`, decoded in `exchange.requestBody.inspected` once inspection ran.
     func requestBody(exchange: HTTPTransaction) -> FilterStatus
     /// The response head as the client will get it (already rewritten for the client).
     func responseHead(_ head: inout HTTPResponseHead, exchange: HTTPTransaction) -> FilterStatus

@@ -12,16 +12,16 @@ enum ExchangeFilterOrder {
     static func responseFilters(for tx: HTTPTransaction, head: HTTPResponseHead, services: ProxyServices,
                                 identity: Identity?, callbacks: any ExchangeFilterCallbacks) -> [any ExchangeFilter] {
         var filters: [any ExchangeFilter] = []
-        if tx.aiAttempts != nil { filters.append(AIAttemptFilter()) }
+        if tx.llm.attempts != nil { filters.append(AIAttemptFilter()) }
         if LegacySSEFilter.applies(to: head) { filters.append(LegacySSEFilter(identity: identity, logger: services.logger)) }
-        if tx.metered != nil, let ai = services.ai {
+        if tx.llm.metered != nil, let ai = services.ai {
             filters.append(LLMMeteringFilter(ai: ai, identity: identity, logger: services.logger, callbacks: callbacks))
         }
-        if tx.aiAttempts != nil {
+        if tx.llm.attempts != nil {
             filters.append(ResponseTranslationFilter(maxResponseBytes: services.ai?.maxResponseBytes ?? ResponseTranslationFilter.defaultMaxResponseBytes,
                                                      callbacks: callbacks))
         }
-        if tx.stripUsageChunk || tx.aiAttempts != nil { filters.append(UsageChunkStripFilter()) }
+        if tx.llm.stripUsageChunk || tx.llm.attempts != nil { filters.append(UsageChunkStripFilter()) }
         return filters
     }
 }
@@ -34,7 +34,7 @@ extension ExchangeFilterOrder {
     static func requestFilters(for tx: HTTPTransaction, mode: ProxyRequestMode, services: ProxyServices,
                                identity: Identity?, callbacks: any ExchangeFilterCallbacks) -> [any ExchangeFilter] {
         let aiListener: Bool = if case .aiGateway = mode { true } else { false }
-        if !aiListener, tx.llmCall == nil, (tx.policy?.ruleCount ?? 0) == 0,
+        if !aiListener, tx.llm.call == nil, (tx.verdict.policy?.ruleCount ?? 0) == 0,
            !(RequestShape.hasBody(tx.head) && RequestShape.isSmallJSON(tx.head)) {
             return []
         }

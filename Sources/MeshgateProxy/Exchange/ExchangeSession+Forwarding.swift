@@ -7,17 +7,18 @@ import NIOHTTP1
 /// and back-pressure from the upstream to the client.
 extension ExchangeSession {
     func startForward(_ tx: HTTPTransaction, context: ChannelHandlerContext, allowPooled: Bool = true) {
-        guard let target = tx.target else { return }
+        guard let target = tx.route.target else { return }
         let key = UpstreamKey(scheme: target.scheme, origin: target.origin, serverName: target.serverName, pinned: target.pinnedAddress,
                               configured: target.configured)
         if allowPooled, let pool = services.pools.pool(for: context.eventLoop), let connection = pool.take(key) {
-            tx.usedPooledConnection = true
+            tx.progress.usedPooledConnection = true
             attach(connection, to: tx)
             return
         }
-        tx.usedPooledConnection = false
+        tx.progress.usedPooledConnection = false
         machine.enter(.connecting(tx))
-        services.connector.connect(key, on: context.eventLoop).hop(to: context.eventLoop).assumeIsolated().whenComplete { [self] result in
+        services.connector.connect(key, on: context.eventLoop).hop(to: context.eventLoop).assumeIsolated().whenComplete { [self] bound in
+            let result = bound.map(\.value)
             guard case .connecting(let current) = state, current === tx else {
                 if case .success(let connection) = result { connection.close() }
                 return
@@ -33,21 +34,21 @@ extension ExchangeSession {
                     "host": "\(target.origin)", "error": "\(failure.description)",
                 ])
                 if let context = self.context, retryAttempt(tx, outcome: "connect failed", retryAfter: nil, context: context) { return }
-                tx.error = failure.description
-                respondUpstreamFailure(tx, status: failure.status, message: failure.description, close: !tx.requestEnded)
+                tx.audit.error = failure.description
+                respondUpstreamFailure(tx, status: failure.status, message: failure.description, close: !tx.progress.requestEnded)
             }
         }
     }
 
     private func attach(_ connection: UpstreamConnection, to tx: HTTPTransaction) {
-        guard let target = tx.target else { return }
+        guard let target = tx.route.target else { return }
         connection.delegate = self
         machine.enter(.forwarding(tx, connection))
-        if tx.buffered.contains(where: { if case .body = $0 { true } else { false } }) { tx.bodyForwarded = true }
+        if tx.requestBody.buffered.contains(where: { if case .body = $0 { true } else { false } }) { tx.progress.bodyForwarded = true }
         connection.write(.head(HeaderRewriter.upstreamRequestHead(tx.head, target: target, via: services.viaToken)))
-        for part in tx.buffered { connection.write(part) }
-        tx.buffered.removeAll()
-        tx.bufferedBytes = 0
+        for part in tx.requestBody.buffered { connection.write(part) }
+        tx.requestBody.buffered.removeAll()
+        tx.requestBody.bufferedBytes = 0
         connection.flush()
         updateClientReads()
     }
@@ -55,16 +56,16 @@ extension ExchangeSession {
     func receivedBody(_ buffer: ByteBuffer) {
         switch state {
         case .connecting(let tx), .admitting(let tx):
-            tx.bytesIn += buffer.readableBytes
-            tx.buffered.append(.body(.byteBuffer(buffer)))
-            tx.bufferedBytes += buffer.readableBytes
+            tx.audit.bytesIn += buffer.readableBytes
+            tx.requestBody.buffered.append(.body(.byteBuffer(buffer)))
+            tx.requestBody.bufferedBytes += buffer.readableBytes
             updateClientReads()
         case .forwarding(let tx, let connection):
-            tx.bytesIn += buffer.readableBytes
-            tx.bodyForwarded = true
+            tx.audit.bytesIn += buffer.readableBytes
+            tx.progress.bodyForwarded = true
             connection.write(.body(.byteBuffer(buffer)))
         case .localResponse(let tx, _):
-            tx.bytesIn += buffer.readableBytes
+            tx.audit.bytesIn += buffer.readableBytes
         case .inspecting(let tx):
             inspectBody(tx, buffer)
         case .idle, .handedOff, .closed, .connectPending:
@@ -75,23 +76,23 @@ extension ExchangeSession {
     func receivedEnd(_ trailers: HTTPHeaders?) {
         switch state {
         case .connecting(let tx), .admitting(let tx):
-            tx.requestEnded = true
-            tx.buffered.append(.end(trailers))
+            tx.progress.requestEnded = true
+            tx.requestBody.buffered.append(.end(trailers))
         case .forwarding(let tx, let connection):
-            tx.requestEnded = true
+            tx.progress.requestEnded = true
             connection.write(.end(trailers))
             connection.flush()
-            if tx.responseEnded { finishForwarded(tx, connection) }
+            if tx.progress.responseEnded { finishForwarded(tx, connection) }
         case .localResponse(let tx, let closeAfter):
-            tx.requestEnded = true
-            if tx.responseEnded { finishLocal(tx, closeAfter: closeAfter) }
+            tx.progress.requestEnded = true
+            if tx.progress.responseEnded { finishLocal(tx, closeAfter: closeAfter) }
         case .inspecting(let tx):
-            tx.requestEnded = true
-            tx.buffered.append(.end(trailers))
+            tx.progress.requestEnded = true
+            tx.requestBody.buffered.append(.end(trailers))
             runRequestBody(tx, from: 0)
         case .connectPending(let tx, let authority):
             // Pipeline surgery only now: the decoder must not deliver this `.end` to the TLS peek.
-            tx.requestEnded = true
+            tx.progress.requestEnded = true
             if let context { startTunnel(tx, authority: authority, context: context) }
         case .idle, .handedOff, .closed:
             break
@@ -107,7 +108,7 @@ extension ExchangeSession {
         let hold: Bool
         switch state {
         case .connecting(let tx), .admitting(let tx):
-            hold = tx.bufferedBytes >= Self.maxBufferedWhileConnecting
+            hold = tx.requestBody.bufferedBytes >= Self.maxBufferedWhileConnecting
         case .forwarding(_, let connection):
             hold = !connection.channel.isWritable
         default:

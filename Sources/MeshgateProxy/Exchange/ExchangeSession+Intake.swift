@@ -23,15 +23,12 @@ extension ExchangeSession {
             host: "",
             port: 0,
             path: head.uri,
-            intercepted: intercepted
+            intercepted: intercepted,
+            transparent: transparent
         )
         if case .intercepted(let authority, _, _) = mode {
-            tx.host = authority.host
-            tx.port = authority.port
-        }
-        if let transparent {
-            tx.transparentDestination = transparent.destination
-            tx.workload = transparent.workload
+            tx.route.host = authority.host
+            tx.route.port = authority.port
         }
 
         guard configuration.allows(clientAddress) else {

@@ -9,10 +9,10 @@ import NIOHTTP1
 extension ExchangeSession {
     /// Charges (or releases) a metered call when its exchange ends, however it ends.
     func chargeLLMCall(_ tx: HTTPTransaction) {
-        guard let ai = services.ai, var metered = tx.metered, metered.refusal == nil else { return }
+        guard let ai = services.ai, var metered = tx.llm.metered, metered.refusal == nil else { return }
         let usage = metered.finish()
-        tx.metered = metered
-        tx.chargedUsage = usage
+        tx.llm.metered = metered
+        tx.llm.charged = usage
         let reservation = metered.reservation
         let caller = identity
         if let usage {

@@ -10,28 +10,28 @@ extension ExchangeSession {
 
     func respondLocally(_ tx: HTTPTransaction, _ response: LocalResponse, close: Bool) {
         guard let context else { return }
-        if tx.responseHeadSent {
+        if tx.progress.responseHeadSent {
             // Too late for a status; all we can do is cut the connection.
-            tx.error = tx.error ?? response.errorMessage
+            tx.audit.error = tx.audit.error ?? response.errorMessage
             finishAudit(tx)
             closeConnection()
             return
         }
         // A request whose body is still arriving would desynchronise the connection if we kept it.
-        let closeAfter = close || !tx.clientKeepAlive
-        tx.status = Int(response.status.code)
+        let closeAfter = close || !tx.request.keepAlive
+        tx.audit.status = Int(response.status.code)
         // A request meshgate refuses itself (access, CONNECT port, loop, malformed, a transfer coding
         // it does not forward) is a block, with no rule.
-        if (400..<500).contains(Int(response.status.code)) || response.status == .notImplemented, tx.action == .allow { tx.action = .block }
-        tx.responseHeadSent = true
-        tx.bytesOut += response.bodyByteCount + 120
-        if tx.error == nil, let message = response.errorMessage { tx.error = message }
+        if (400..<500).contains(Int(response.status.code)) || response.status == .notImplemented, tx.verdict.action == .allow { tx.verdict.action = .block }
+        tx.progress.responseHeadSent = true
+        tx.audit.bytesOut += response.bodyByteCount + 120
+        if tx.audit.error == nil, let message = response.errorMessage { tx.audit.error = message }
         machine.enter(.localResponse(tx, closeAfter: closeAfter))
         // Recorded before the last byte goes out, so whoever reads the response can find its line.
         finishAudit(tx)
         response.write(to: context, version: tx.head.version, close: closeAfter, wrap: wrapOutboundOut).assumeIsolated().whenComplete { [self] _ in
-            tx.responseEnded = true
-            if tx.requestEnded || closeAfter {
+            tx.progress.responseEnded = true
+            if tx.progress.requestEnded || closeAfter {
                 finishLocal(tx, closeAfter: closeAfter)
             }
         }
@@ -52,13 +52,13 @@ extension ExchangeSession {
         guard case .forwarding(let current, _) = state, current === tx else { return }
         finishAudit(tx)
         // An origin that declined an upgrade may have stopped parsing as NIO's decoder does: not reused.
-        if tx.requestEnded, connection.reusable, !tx.upgradeRequested, let pool = services.pools.pool(for: connection.channel.eventLoop) {
+        if tx.progress.requestEnded, connection.reusable, !tx.request.upgradeRequested, let pool = services.pools.pool(for: connection.channel.eventLoop) {
             pool.release(connection)
         } else {
             connection.delegate = nil
             connection.close()
         }
-        if tx.clientKeepAlive && tx.requestEnded {
+        if tx.request.keepAlive && tx.progress.requestEnded {
             becomeIdle()
         } else {
             closeConnection()
@@ -66,10 +66,10 @@ extension ExchangeSession {
     }
 
     func finishAudit(_ tx: HTTPTransaction) {
-        guard !tx.audited else { return }
-        tx.audited = true
+        guard !tx.audit.recorded else { return }
+        tx.audit.recorded = true
         chargeLLMCall(tx)
-        services.metrics.countRequest(action: tx.action, status: tx.status ?? 499)
+        services.metrics.countRequest(action: tx.verdict.action, status: tx.audit.status ?? 499)
         services.audit.record(tx.auditEvent(client: clientAuditDescription, identity: identity))
         machine.exchangeRecorded()
     }
@@ -92,22 +92,22 @@ extension ExchangeSession {
     /// The client half-closed; the machine says what that means for the exchange in progress.
     func clientClosedInput() {
         let tx = machine.current
-        switch machine.clientClosedInput(requestEnded: tx?.requestEnded ?? false, isLLMCall: tx?.llmCall != nil) {
+        switch machine.clientClosedInput(requestEnded: tx?.progress.requestEnded ?? false, isLLMCall: tx?.llm.call != nil) {
         case .none:
             break
         case .close:
             closeConnection()
         case .abandonAndClose:
             logger.info("client left an LLM call in progress; cancelling the provider call", metadata: [
-                "host": "\(tx?.host ?? "-")", "identity": "\(identity?.name ?? "-")",
+                "host": "\(tx?.route.host ?? "-")", "identity": "\(identity?.name ?? "-")",
             ])
             // Closing settles it (abandonExchange; channelInactive finds the machine closed).
             abandonExchange()
             context?.close(promise: nil)
         case .endLocalRequest:
             guard case .localResponse(let tx, _) = state else { break }
-            tx.requestEnded = true
-            if tx.responseEnded { finishLocal(tx, closeAfter: true) }
+            tx.progress.requestEnded = true
+            if tx.progress.responseEnded { finishLocal(tx, closeAfter: true) }
         }
     }
 

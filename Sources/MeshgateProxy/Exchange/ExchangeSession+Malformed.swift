@@ -14,7 +14,7 @@ extension ExchangeSession {
         services.metrics.badRequests.increment()
         logMalformedRequest(error)
         let tx = machine.current
-        switch machine.malformedRequest(error, requestEnded: tx?.requestEnded ?? false) {
+        switch machine.malformedRequest(error, requestEnded: tx?.progress.requestEnded ?? false) {
         case .deferred:
             break
         case .answer:
@@ -28,7 +28,7 @@ extension ExchangeSession {
                 connection.close()
             }
             let response = Self.malformedResponse(error, maxHeaderBytes: configuration.maxHeaderBytes)
-            tx.error = response.errorMessage
+            tx.audit.error = response.errorMessage
             respondLocally(tx, response, close: true)
         }
     }
@@ -39,7 +39,7 @@ extension ExchangeSession {
             head: HTTPRequestHead(version: .http1_1, method: .RAW(value: "-"), uri: ""),
             scheme: "http", host: "", port: 0, path: "", intercepted: false
         )
-        tx.action = .block
+        tx.verdict.action = .block
         respondLocally(tx, Self.malformedResponse(error, maxHeaderBytes: configuration.maxHeaderBytes), close: true)
     }
 

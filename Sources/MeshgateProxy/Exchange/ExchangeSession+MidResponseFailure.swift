@@ -12,8 +12,8 @@ extension ExchangeSession {
     /// is written and a metered call is charged for what streamed.
     func upstreamFailedMidResponse(_ tx: HTTPTransaction, reason: String) {
         guard let context else { return }
-        guard let metered = tx.metered, metered.streaming, !tx.responseFramedByLength, tx.head.method != .HEAD else {
-            tx.error = reason
+        guard let metered = tx.llm.metered, metered.streaming, !tx.progress.responseFramedByLength, tx.head.method != .HEAD else {
+            tx.audit.error = reason
             finishAudit(tx)
             closeConnection()
             return
@@ -23,10 +23,10 @@ extension ExchangeSession {
             "provider": "\(metered.call.provider)", "model": "\(metered.model)", "error": "\(reason)",
         ])
         var event = context.channel.allocator.buffer(capacity: 256)
-        event.writeString(ProviderError.errorEvent(format: tx.aiAttempts?.callerFormat ?? metered.call.format, status: 502, message: message))
-        tx.bytesOut += event.readableBytes
-        tx.error = message
-        tx.responseEnded = true
+        event.writeString(ProviderError.errorEvent(format: tx.llm.attempts?.callerFormat ?? metered.call.format, status: 502, message: message))
+        tx.audit.bytesOut += event.readableBytes
+        tx.audit.error = message
+        tx.progress.responseEnded = true
         finishAudit(tx)
         context.write(wrapOutboundOut(.body(.byteBuffer(event))), promise: nil)
         // The exchange is over for both sides: the connection closes once the end is out.

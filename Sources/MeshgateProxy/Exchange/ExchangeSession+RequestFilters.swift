@@ -10,16 +10,16 @@ extension ExchangeSession {
     /// head when no rule needs the body, otherwise once the body is held (up to
     /// `inspection.max_body_bytes`) and inspected; then token admission for an LLM call.
     func applyPolicy(_ tx: HTTPTransaction, context: ChannelHandlerContext) {
-        tx.policy = services.policy.current
-        if let ai = services.ai, tx.llmCall == nil {
-            tx.llmCall = ai.recognizer.recognize(method: tx.head.method.rawValue, host: tx.host, port: tx.port, path: tx.path)
+        tx.verdict.policy = services.policy.current
+        if let ai = services.ai, tx.llm.call == nil {
+            tx.llm.call = ai.recognizer.recognize(method: tx.head.method.rawValue, host: tx.route.host, port: tx.route.port, path: tx.route.path)
         }
         runRequestFilters(tx)
     }
 
     /// Starts the request filters on a request whose facts are known.
     func runRequestFilters(_ tx: HTTPTransaction) {
-        tx.requestFilters = ExchangeFilterOrder.requestFilters(for: tx, mode: mode, services: services, identity: identity, callbacks: self)
+        tx.filters.request = ExchangeFilterOrder.requestFilters(for: tx, mode: mode, services: services, identity: identity, callbacks: self)
         runRequestHead(tx, from: 0)
     }
 
@@ -27,23 +27,23 @@ extension ExchangeSession {
     func runRequestHead(_ tx: HTTPTransaction, from first: Int) {
         guard let context else { return }
         var index = first
-        while index < tx.requestFilters.count {
-            switch tx.requestFilters[index].requestHead(exchange: tx) {
+        while index < tx.filters.request.count {
+            switch tx.filters.request[index].requestHead(exchange: tx) {
             case .continue, .consumed:
                 index += 1
             case .holdBody:
-                tx.holdingBody = true
+                tx.requestBody.holding = true
                 index += 1
             case .pause:
-                tx.pausedRequest = (body: false, filter: index)
+                tx.filters.pausedRequest = (body: false, filter: index)
                 machine.enter(.admitting(tx))
                 return
             case let status:
                 return carryOutRequest(status, tx)
             }
         }
-        if tx.holdingBody {
-            if tx.inspection == nil { tx.inspection = RequestShape.inspectionBuffer(for: tx.head, cap: configuration.maxInspectedBodyBytes) }
+        if tx.requestBody.holding {
+            if tx.requestBody.inspection == nil { tx.requestBody.inspection = RequestShape.inspectionBuffer(for: tx.head, cap: configuration.maxInspectedBodyBytes) }
             machine.enter(.inspecting(tx))
             return
         }
@@ -53,12 +53,12 @@ extension ExchangeSession {
     /// The body hooks from `first` on, once the body is held; then the request goes upstream.
     func runRequestBody(_ tx: HTTPTransaction, from first: Int) {
         guard let context else { return }
-        for index in first..<tx.requestFilters.count {
-            switch tx.requestFilters[index].requestBody(exchange: tx) {
+        for index in first..<tx.filters.request.count {
+            switch tx.filters.request[index].requestBody(exchange: tx) {
             case .continue, .consumed, .holdBody:
                 continue
             case .pause:
-                tx.pausedRequest = (body: true, filter: index)
+                tx.filters.pausedRequest = (body: true, filter: index)
                 machine.enter(.admitting(tx))
                 return
             case let status:
@@ -84,25 +84,25 @@ extension ExchangeSession {
 
     /// A body part arrived while the request is held for inspection.
     func inspectBody(_ tx: HTTPTransaction, _ buffer: ByteBuffer) {
-        tx.bytesIn += buffer.readableBytes
-        tx.buffered.append(.body(.byteBuffer(buffer)))
-        tx.bufferedBytes += buffer.readableBytes
+        tx.audit.bytesIn += buffer.readableBytes
+        tx.requestBody.buffered.append(.body(.byteBuffer(buffer)))
+        tx.requestBody.bufferedBytes += buffer.readableBytes
         var incoming = buffer
-        tx.inspection?.writeBuffer(&incoming)
+        tx.requestBody.inspection?.writeBuffer(&incoming)
         if case .aiGateway = mode {
             // The ai listener routes and translates whole requests, so it holds them to the end
             // (images make LLM requests large); providers themselves refuse more than 32 MB.
-            guard tx.bufferedBytes > RequestShape.maxAIRequestBytes else { return }
-            tx.action = .block
-            respondAI(tx, format: tx.llmCall?.format ?? .openai, status: .payloadTooLarge,
+            guard tx.requestBody.bufferedBytes > RequestShape.maxAIRequestBytes else { return }
+            tx.verdict.action = .block
+            respondAI(tx, format: tx.llm.call?.format ?? .openai, status: .payloadTooLarge,
                       message: "meshgate: the request body is over \(RequestShape.maxAIRequestBytes / 1_048_576) MiB, more than providers accept")
             return
         }
-        guard tx.bufferedBytes > configuration.maxInspectedBodyBytes else { return }
+        guard tx.requestBody.bufferedBytes > configuration.maxInspectedBodyBytes else { return }
         switch configuration.overLimit {
         case .block:
-            tx.action = .block
-            tx.detections.append("Body over inspection limit")
+            tx.verdict.action = .block
+            tx.verdict.detections.append("Body over inspection limit")
             respondLocally(tx, LocalResponse(
                 status: .payloadTooLarge,
                 message: "request body exceeds \(configuration.maxInspectedBodyBytes) bytes and inspection.over_limit is block"

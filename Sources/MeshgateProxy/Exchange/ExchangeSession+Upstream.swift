@@ -7,9 +7,9 @@ import NIOHTTP1
 extension ExchangeSession: UpstreamConnectionDelegate {
     func upstream(_ connection: UpstreamConnection, didReceive part: HTTPClientResponsePart) {
         guard case .forwarding(let tx, let current) = state, current === connection else { return }
-        if tx.heldResponse != nil {
+        if tx.filters.heldResponse != nil {
             // A filter waits for work it started; what the upstream sends meanwhile waits behind it.
-            tx.heldResponse?.append((part, 0))
+            tx.filters.heldResponse?.append((part, 0))
             return
         }
         deliver(part, from: 0, tx, connection)
@@ -17,28 +17,28 @@ extension ExchangeSession: UpstreamConnectionDelegate {
 
     func upstream(_ connection: UpstreamConnection, didCloseWith error: (any Error)?) {
         guard case .forwarding(let tx, let current) = state, current === connection else { return }
-        if let held = tx.heldResponse, held.contains(where: { if case .end = $0.part { true } else { false } }) {
+        if let held = tx.filters.heldResponse, held.contains(where: { if case .end = $0.part { true } else { false } }) {
             // The whole answer is here, held for a filter: not a failure.
-            tx.upstreamClosedWhileHeld = true
+            tx.filters.upstreamClosedWhileHeld = true
             return
         }
         // A pooled connection the origin closed while it sat idle: retry once on a fresh one, as
         // long as nothing was answered yet and nothing of a body would need replaying.
-        if tx.usedPooledConnection, !tx.retried, !tx.responseHeadSent, !tx.bodyForwarded, let context {
-            tx.retried = true
-            services.logger.debug("pooled upstream connection was closed; retrying on a new one", metadata: ["host": "\(tx.host)"])
+        if tx.progress.usedPooledConnection, !tx.progress.retried, !tx.progress.responseHeadSent, !tx.progress.bodyForwarded, let context {
+            tx.progress.retried = true
+            services.logger.debug("pooled upstream connection was closed; retrying on a new one", metadata: ["host": "\(tx.route.host)"])
             // attach() re-sends the head; an `.end` already received must be replayed with it.
-            if tx.requestEnded { tx.buffered = [.end(nil)] }
+            if tx.progress.requestEnded { tx.requestBody.buffered = [.end(nil)] }
             startForward(tx, context: context, allowPooled: false)
             return
         }
         services.metrics.countUpstreamError("closed")
         let reason = error.map { "origin connection failed: \($0)" } ?? "origin closed the connection before the response was complete"
-        if !tx.responseHeadSent, let context, retryAttempt(tx, outcome: "connection closed", retryAfter: nil, context: context) { return }
-        if tx.responseHeadSent {
+        if !tx.progress.responseHeadSent, let context, retryAttempt(tx, outcome: "connection closed", retryAfter: nil, context: context) { return }
+        if tx.progress.responseHeadSent {
             upstreamFailedMidResponse(tx, reason: reason)
         } else {
-            tx.error = reason
+            tx.audit.error = reason
             respondUpstreamFailure(tx, status: .badGateway, message: reason, close: true)
         }
     }
@@ -68,46 +68,46 @@ extension ExchangeSession: UpstreamConnectionDelegate {
         }
         if (100..<200).contains(head.status.code), head.status != .switchingProtocols { return }
         var out = HeaderRewriter.clientResponseHead(head, clientVersion: tx.head.version, via: services.viaToken)
-        if let rule = tx.rule {
+        if let rule = tx.verdict.rule {
             out.headers.replaceOrAdd(name: "X-Meshgate-Rule", value: rule)
-            out.headers.replaceOrAdd(name: "X-Meshgate-Action", value: tx.action.rawValue)
+            out.headers.replaceOrAdd(name: "X-Meshgate-Action", value: tx.verdict.action.rawValue)
         }
-        tx.responseFilters = ExchangeFilterOrder.responseFilters(for: tx, head: head, services: services, identity: identity, callbacks: self)
-        for filter in tx.responseFilters {
+        tx.filters.response = ExchangeFilterOrder.responseFilters(for: tx, head: head, services: services, identity: identity, callbacks: self)
+        for filter in tx.filters.response {
             switch filter.responseHead(&out, exchange: tx) {
             case .continue:
                 continue
             case .consumed:
-                tx.status = Int(head.status.code)
-                tx.responseHeadHeld = true
+                tx.audit.status = Int(head.status.code)
+                tx.filters.responseHeadHeld = true
                 return
             case let status:
                 return carryOut(status, tx, connection, context: context)
             }
         }
-        tx.status = Int(head.status.code)
-        tx.responseHeadSent = true
-        tx.bytesOut += HTTPTransaction.estimatedSize(of: out)
+        tx.audit.status = Int(head.status.code)
+        tx.progress.responseHeadSent = true
+        tx.audit.bytesOut += HTTPTransaction.estimatedSize(of: out)
         if head.status == .switchingProtocols {
-            guard tx.upgradeRequested else {
+            guard tx.request.upgradeRequested else {
                 // An origin may not switch protocols unasked; refuse rather than desynchronise.
                 connection.delegate = nil
                 connection.close()
-                tx.responseHeadSent = false
+                tx.progress.responseHeadSent = false
                 respondLocally(tx, LocalResponse(status: .badGateway, message: "origin switched protocols without being asked"), close: true)
                 return
             }
             context.writeAndFlush(wrapOutboundOut(.head(out)), promise: nil)
             // The switch happens at the response's `.end`, which the decoder delivers next.
-            tx.switchingProtocols = true
+            tx.progress.switchingProtocols = true
             return
         }
-        tx.responseFramedByLength = out.headers.contains(name: "content-length")
+        tx.progress.responseFramedByLength = out.headers.contains(name: "content-length")
         context.write(wrapOutboundOut(.head(out)), promise: nil)
         // A body the filters change, or charge at its end, is recorded at the end.
-        if tx.responseFilters.allSatisfy(\.passesBodyThrough), tx.head.method != .HEAD,
+        if tx.filters.response.allSatisfy(\.passesBodyThrough), tx.head.method != .HEAD,
            let length = out.headers.first(name: "content-length").flatMap({ Int($0) }) {
-            tx.responseBodyRemaining = length
+            tx.progress.responseBodyRemaining = length
         }
     }
 
@@ -115,9 +115,9 @@ extension ExchangeSession: UpstreamConnectionDelegate {
                               context: ChannelHandlerContext) {
         var buffer = buffer
         var index = first
-        while index < tx.responseFilters.count {
+        while index < tx.filters.response.count {
             let given = buffer
-            switch tx.responseFilters[index].responseBody(&buffer, exchange: tx) {
+            switch tx.filters.response[index].responseBody(&buffer, exchange: tx) {
             case .continue:
                 if buffer.readableBytes == 0 { return }
                 index += 1
@@ -129,12 +129,12 @@ extension ExchangeSession: UpstreamConnectionDelegate {
                 return carryOut(status, tx, connection, context: context)
             }
         }
-        tx.bytesOut += buffer.readableBytes
-        if let remaining = tx.responseBodyRemaining {
-            tx.responseBodyRemaining = remaining - buffer.readableBytes
+        tx.audit.bytesOut += buffer.readableBytes
+        if let remaining = tx.progress.responseBodyRemaining {
+            tx.progress.responseBodyRemaining = remaining - buffer.readableBytes
             // A client that counts Content-Length is done with this part; whoever reads the
             // response must find its line (as for our own responses). The .end that follows is a no-op.
-            if remaining - buffer.readableBytes <= 0, tx.requestEnded { finishAudit(tx) }
+            if remaining - buffer.readableBytes <= 0, tx.progress.requestEnded { finishAudit(tx) }
         }
         // Flushing per part keeps server-sent events flowing event by event.
         context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
@@ -143,32 +143,32 @@ extension ExchangeSession: UpstreamConnectionDelegate {
 
     private func responseEnd(_ trailers: HTTPHeaders?, from first: Int, _ tx: HTTPTransaction, _ connection: UpstreamConnection,
                              context: ChannelHandlerContext) {
-        if tx.switchingProtocols {
+        if tx.progress.switchingProtocols {
             completeUpgrade(tx, connection, context: context)
             return
         }
-        tx.responseEnded = true
-        var tail = tx.pausedTail ?? ResponseTail()
-        tx.pausedTail = nil
-        for index in first..<tx.responseFilters.count {
-            switch tx.responseFilters[index].responseEnd(&tail, exchange: tx) {
+        tx.progress.responseEnded = true
+        var tail = tx.filters.pausedTail ?? ResponseTail()
+        tx.filters.pausedTail = nil
+        for index in first..<tx.filters.response.count {
+            switch tx.filters.response[index].responseEnd(&tail, exchange: tx) {
             case .continue, .consumed:
                 continue
             case .pause:
-                tx.pausedTail = tail
+                tx.filters.pausedTail = tail
                 return hold(.end(trailers), at: index, tx)
             case let status:
                 return carryOut(status, tx, connection, context: context)
             }
         }
         if let head = tail.head {
-            tx.responseHeadSent = true
-            tx.responseHeadHeld = false
-            tx.bytesOut += HTTPTransaction.estimatedSize(of: head)
+            tx.progress.responseHeadSent = true
+            tx.filters.responseHeadHeld = false
+            tx.audit.bytesOut += HTTPTransaction.estimatedSize(of: head)
             context.write(wrapOutboundOut(.head(head)), promise: nil)
         }
         if let body = tail.body, body.readableBytes > 0 {
-            tx.bytesOut += body.readableBytes
+            tx.audit.bytesOut += body.readableBytes
             context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
         }
         // Recorded before the last byte goes out, so whoever reads the response can find its line.
@@ -179,24 +179,24 @@ extension ExchangeSession: UpstreamConnectionDelegate {
 
     /// A filter paused on `part`: it waits, ahead of whatever the upstream sends next.
     private func hold(_ part: HTTPClientResponsePart, at index: Int, _ tx: HTTPTransaction) {
-        tx.heldResponse = [(part, index)] + (tx.heldResponse ?? [])
+        tx.filters.heldResponse = [(part, index)] + (tx.filters.heldResponse ?? [])
     }
 
     /// Offers the held parts again, in order, until one pauses again.
     private func resumeHeld(_ tx: HTTPTransaction, _ connection: UpstreamConnection) {
-        guard var held = tx.heldResponse else { return }
-        tx.heldResponse = nil
+        guard var held = tx.filters.heldResponse else { return }
+        tx.filters.heldResponse = nil
         while !held.isEmpty {
             let (part, from) = held.removeFirst()
             deliver(part, from: from, tx, connection)
-            if tx.heldResponse != nil {
-                tx.heldResponse?.append(contentsOf: held)
+            if tx.filters.heldResponse != nil {
+                tx.filters.heldResponse?.append(contentsOf: held)
                 return
             }
             guard case .forwarding(let current, let currentConnection) = state, current === tx, currentConnection === connection else { return }
         }
-        if tx.upstreamClosedWhileHeld {
-            tx.upstreamClosedWhileHeld = false
+        if tx.filters.upstreamClosedWhileHeld {
+            tx.filters.upstreamClosedWhileHeld = false
             upstream(connection, didCloseWith: nil)
         }
     }
@@ -207,31 +207,31 @@ extension ExchangeSession: UpstreamConnectionDelegate {
         case .continue, .consumed, .pause, .holdBody:
             return
         case .reply(let response, _):
-            tx.heldResponse = nil
+            tx.filters.heldResponse = nil
             connection.delegate = nil
             connection.close()
             respondLocally(tx, response, close: true)
         case .end(let bytes):
-            tx.heldResponse = nil
+            tx.filters.heldResponse = nil
             connection.delegate = nil
             connection.close()
-            tx.bytesOut += bytes.readableBytes
-            tx.responseEnded = true
+            tx.audit.bytesOut += bytes.readableBytes
+            tx.progress.responseEnded = true
             finishAudit(tx)
             if bytes.readableBytes > 0 { context.write(wrapOutboundOut(.body(.byteBuffer(bytes))), promise: nil) }
             // The connection closes after the end: a response whose length was announced cannot end early.
             context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { [self] _ in closeConnection() }
         case .cut:
-            tx.heldResponse = nil
+            tx.filters.heldResponse = nil
             connection.delegate = nil
             connection.close()
             finishAudit(tx)
             closeConnection()
         case .respond(let status, let message):
-            tx.heldResponse = nil
+            tx.filters.heldResponse = nil
             connection.delegate = nil
             connection.close()
-            if let attempts = tx.aiAttempts {
+            if let attempts = tx.llm.attempts {
                 respondAI(tx, format: attempts.callerFormat, status: status, message: message)
             } else {
                 respondLocally(tx, LocalResponse(status: status, message: message), close: true)
@@ -254,7 +254,7 @@ extension ExchangeSession: ExchangeFilterCallbacks {
             // The filter learns the result even if its exchange ended meanwhile; only a current one acts on it.
             let status = then(result)
             guard machine.isCurrent(tx), self.context != nil else { return }
-            if let paused = tx.pausedRequest {
+            if let paused = tx.filters.pausedRequest {
                 resumeRequest(tx, paused, status)
             } else if let connection {
                 resumeResponse(tx, connection, status)
@@ -269,12 +269,12 @@ extension ExchangeSession: ExchangeFilterCallbacks {
     private func resumeRequest(_ tx: HTTPTransaction, _ paused: (body: Bool, filter: Int), _ status: FilterStatus) {
         switch status {
         case .continue:
-            tx.pausedRequest = nil
+            tx.filters.pausedRequest = nil
             if paused.body { runRequestBody(tx, from: paused.filter) } else { runRequestHead(tx, from: paused.filter) }
         case .pause, .consumed, .holdBody:
             break
         default:
-            tx.pausedRequest = nil
+            tx.filters.pausedRequest = nil
             carryOutRequest(status, tx)
         }
     }

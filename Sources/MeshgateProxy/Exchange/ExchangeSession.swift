@@ -93,15 +93,15 @@ final class ExchangeSession {
     func abandonExchange() {
         switch machine.connectionLost() {
         case .connecting(let tx), .admitting(let tx), .inspecting(let tx):
-            tx.error = "client closed the connection"
+            tx.audit.error = "client closed the connection"
             finishAudit(tx)
         case .forwarding(let tx, let connection):
             connection.delegate = nil
             connection.close()
-            tx.error = tx.error ?? "client closed the connection"
+            tx.audit.error = tx.audit.error ?? "client closed the connection"
             finishAudit(tx)
         case .localResponse(let tx, _):
-            if !tx.responseEnded { finishAudit(tx) }
+            if !tx.progress.responseEnded { finishAudit(tx) }
         case .idle, .handedOff, .closed, .connectPending:
             break
         }

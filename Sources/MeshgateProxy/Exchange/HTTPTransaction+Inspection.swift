@@ -5,7 +5,7 @@ extension HTTPTransaction {
     /// exactly counts as cut off too, since the decoder stops there.
     func noteInspectedBody(decodedBytes: Int, cap: Int) {
         let decoded = head.headers.contains(name: "content-encoding")
-        guard !requestEnded || decodedBytes > cap || (decoded && decodedBytes >= cap) else { return }
-        inspectedPrefixBytes = min(decodedBytes, cap)
+        guard !progress.requestEnded || decodedBytes > cap || (decoded && decodedBytes >= cap) else { return }
+        verdict.inspectedPrefixBytes = min(decodedBytes, cap)
     }
 }

@@ -6,15 +6,15 @@ import NIOHTTP1
 /// answer is the call's, and its head says what meshgate decided (`X-Meshgate-Action`).
 final class AIAttemptFilter: ExchangeFilter {
     func responseHead(_ head: inout HTTPResponseHead, exchange tx: HTTPTransaction) -> FilterStatus {
-        guard var attempts = tx.aiAttempts else { return .continue }
-        tx.attemptTimer?.cancel()
+        guard var attempts = tx.llm.attempts else { return .continue }
+        tx.llm.attemptTimer?.cancel()
         let status = Int(head.status.code)
         if AIAttempts.isRetryable(status: status), attempts.canFallBack {
             return .retry(outcome: String(status), retryAfter: head.headers.first(name: "retry-after"))
         }
         attempts.answered(String(status))
-        tx.aiAttempts = attempts
-        head.headers.replaceOrAdd(name: "X-Meshgate-Action", value: tx.action.rawValue)
+        tx.llm.attempts = attempts
+        head.headers.replaceOrAdd(name: "X-Meshgate-Action", value: tx.verdict.action.rawValue)
         return .continue
     }
 }

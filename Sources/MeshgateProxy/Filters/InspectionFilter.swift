@@ -20,22 +20,22 @@ final class InspectionFilter: ExchangeFilter {
     }
 
     func requestBody(exchange tx: HTTPTransaction) -> FilterStatus {
-        let raw = tx.inspection.map { Array($0.readableBytesView) } ?? []
-        tx.inspection = nil
+        let raw = tx.requestBody.inspection.map { Array($0.readableBytesView) } ?? []
+        tx.requestBody.inspection = nil
         let cap = configuration.maxInspectedBodyBytes
         var body = raw
         let encodings = tx.head.headers["content-encoding"]
         if !encodings.isEmpty {
-            switch Self.decode(raw, contentEncoding: encodings.joined(separator: ", "), cap: cap, complete: tx.requestEnded) {
+            switch Self.decode(raw, contentEncoding: encodings.joined(separator: ", "), cap: cap, complete: tx.progress.requestEnded) {
             case .success(let decoded):
                 body = decoded
             case .failure(let error):
-                tx.detections.append(PolicyEngine.undecodableBodyDetection)
+                tx.verdict.detections.append(PolicyEngine.undecodableBodyDetection)
                 if let refusal = refuseUndecodable(tx, error: error) { return refusal }
             }
         }
         tx.noteInspectedBody(decodedBytes: body.count, cap: cap)
-        tx.inspectedBody = body
+        tx.requestBody.inspected = body
         return .continue
     }
 
@@ -52,17 +52,17 @@ final class InspectionFilter: ExchangeFilter {
     }
 
     private func refuseUndecodable(_ tx: HTTPTransaction, error: BodyDecodingError) -> FilterStatus? {
-        guard configuration.undecodable == .block, let policy = tx.policy,
+        guard configuration.undecodable == .block, let policy = tx.verdict.policy,
               let verdict = policy.undecodableBodyVerdict(for: tx.policyRequest(identity: identity)) else { return nil }
-        tx.action = .block
-        tx.rule = verdict.rule
-        tx.ruleset = verdict.ruleset
-        tx.error = "request body not inspected: \(error)"
+        tx.verdict.action = .block
+        tx.verdict.rule = verdict.rule
+        tx.verdict.ruleset = verdict.ruleset
+        tx.audit.error = "request body not inspected: \(error)"
         // Client-controlled and possibly frequent: debug, not info.
         logger.debug("refused a body that could not be decoded", metadata: [
             "rule_id": "\(verdict.rule ?? "-")", "error": "\(error)",
         ])
         let response = PolicyResponse.block(rule: verdict.rule, portal: policy.portal, jsonRPC: nil, accept: tx.head.headers.first(name: "accept"))
-        return .reply(response, close: RequestShape.hasBody(tx.head) && !tx.requestEnded)
+        return .reply(response, close: RequestShape.hasBody(tx.head) && !tx.progress.requestEnded)
     }
 }

@@ -24,9 +24,9 @@ final class LLMMeteringFilter: ExchangeFilter {
     }
 
     func responseHead(_ head: inout HTTPResponseHead, exchange tx: HTTPTransaction) -> FilterStatus {
-        guard tx.metered != nil else { return .continue }
-        tx.metered?.responseStarted(status: Int(head.status.code), contentType: head.headers.first(name: "content-type"))
-        if let reservation = tx.metered?.reservation, let remaining = reservation.remaining, let resetsAt = reservation.resetsAt {
+        guard tx.llm.metered != nil else { return .continue }
+        tx.llm.metered?.responseStarted(status: Int(head.status.code), contentType: head.headers.first(name: "content-type"))
+        if let reservation = tx.llm.metered?.reservation, let remaining = reservation.remaining, let resetsAt = reservation.resetsAt {
             for (name, value) in ExchangeSession.budgetHeaders(remaining: remaining, resetsAt: resetsAt) {
                 head.headers.replaceOrAdd(name: name, value: value)
             }
@@ -39,20 +39,20 @@ final class LLMMeteringFilter: ExchangeFilter {
             skipOnce = false
             return .continue
         }
-        if tx.metered?.consume(body) == true { return cut(tx) }
-        if let amount = tx.metered?.growthWanted(), let reservation = tx.metered?.reservation {
+        if tx.llm.metered?.consume(body) == true { return cut(tx) }
+        if let amount = tx.llm.metered?.growthWanted(), let reservation = tx.llm.metered?.reservation {
             let ai = self.ai
             callbacks?.start({ await ai.grow(reservation, by: amount) }) { [self] grown in
-                tx.metered?.grew(grown)
-                return tx.metered?.mustCutAfterGrowth() == true ? cut(tx) : .continue
+                tx.llm.metered?.grew(grown)
+                return tx.llm.metered?.mustCutAfterGrowth() == true ? cut(tx) : .continue
             }
         }
         // Past what it holds while the ledger decides: under a hard cap nothing more reaches the
         // client before the answer (this chunk and whatever the provider sends meanwhile are held,
         // however fast it sends); otherwise reading pauses.
-        guard tx.metered?.growing == true, tx.metered?.overdrawn == true else { return .continue }
+        guard tx.llm.metered?.growing == true, tx.llm.metered?.overdrawn == true else { return .continue }
         callbacks?.holdUpstreamReads()
-        guard tx.metered?.hardCap == true else { return .continue }
+        guard tx.llm.metered?.hardCap == true else { return .continue }
         skipOnce = true
         return .pause
     }
@@ -62,12 +62,12 @@ final class LLMMeteringFilter: ExchangeFilter {
     /// The stream crossed a hard cap: it ends with an error event in the caller's format (on the ai
     /// listener it may differ from the provider's).
     private func cut(_ tx: HTTPTransaction) -> FilterStatus {
-        guard let metered = tx.metered else { return .cut }
+        guard let metered = tx.llm.metered else { return .cut }
         logger.info("cut an LLM stream at its token cap", metadata: [
             "identity": "\(identity?.name ?? "-")", "provider": "\(metered.call.provider)", "model": "\(metered.model)",
         ])
-        tx.error = metered.cutMessage
-        tx.action = .limit
-        return .end(ByteBuffer(string: ProviderError.rateLimitEvent(format: tx.aiAttempts?.callerFormat ?? metered.call.format, message: metered.cutMessage)))
+        tx.audit.error = metered.cutMessage
+        tx.verdict.action = .limit
+        return .end(ByteBuffer(string: ProviderError.rateLimitEvent(format: tx.llm.attempts?.callerFormat ?? metered.call.format, message: metered.cutMessage)))
     }
 }

@@ -13,20 +13,20 @@ final class LLMRequestFilter: ExchangeFilter {
     }
 
     func requestBody(exchange tx: HTTPTransaction) -> FilterStatus {
-        guard tx.llmCall != nil else { return .continue }
-        var facts = LLMRequestFacts(body: tx.inspectedBody ?? [])
+        guard tx.llm.call != nil else { return .continue }
+        var facts = LLMRequestFacts(body: tx.requestBody.inspected ?? [])
         // Past the inspection limit only a prefix was read: size the reservation by the whole body.
-        if !tx.requestEnded, let length = tx.head.headers.first(name: "content-length").flatMap({ Int($0) }) {
+        if !tx.progress.requestEnded, let length = tx.head.headers.first(name: "content-length").flatMap({ Int($0) }) {
             facts.textBytes = max(facts.textBytes, length)
         }
-        tx.llmFacts = facts
+        tx.llm.facts = facts
         guard let routes else { return .continue }
         return route(tx, routes: routes)
     }
 
     private func route(_ tx: HTTPTransaction, routes: AIRoutes) -> FilterStatus {
-        guard let call = tx.llmCall else { return .continue }
-        guard let model = tx.llmFacts?.model, !model.isEmpty else {
+        guard let call = tx.llm.call else { return .continue }
+        guard let model = tx.llm.facts?.model, !model.isEmpty else {
             // Both providers answer a request without a model 400 (invalid_request_error).
             return .reply(ProviderReply.make(tx, format: call.format, status: .badRequest,
                                              message: "meshgate: the request names no model (the body's \"model\" field)"), close: false)
@@ -37,9 +37,9 @@ final class LLMRequestFilter: ExchangeFilter {
             let list = known.isEmpty ? "none are configured (ai.models)" : "configured: " + known.joined(separator: ", ")
             return .reply(ProviderReply.make(tx, format: call.format, status: .notFound, message: "meshgate: \(named); \(list)"), close: false)
         case .candidates(let candidates):
-            tx.aiAttempts = AIAttempts(callerFormat: call.format, callerEndpoint: call.endpoint, callerModel: tx.llmFacts?.model ?? "",
+            tx.llm.attempts = AIAttempts(callerFormat: call.format, callerEndpoint: call.endpoint, callerModel: tx.llm.facts?.model ?? "",
                                        body: tx.heldBody.map { Array($0.readableBytesView) } ?? [], candidates: candidates)
-            tx.aiAttempts?.headers = tx.head.headers
+            tx.llm.attempts?.headers = tx.head.headers
             return AIAttemptPlan.prepare(tx).map { .reply($0, close: false) } ?? .continue
         }
     }

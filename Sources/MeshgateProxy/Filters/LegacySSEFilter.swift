@@ -39,17 +39,17 @@ final class LegacySSEFilter: ExchangeFilter {
             prefix = nil
         }
         let detection = MCPDetection.sse.rawValue
-        if !tx.detections.contains(detection) { tx.detections.append(detection) }
-        guard tx.action == .allow || tx.action == .log, let policy = tx.policy else { return .continue }
+        if !tx.verdict.detections.contains(detection) { tx.verdict.detections.append(detection) }
+        guard tx.verdict.action == .allow || tx.verdict.action == .log, let policy = tx.verdict.policy else { return .continue }
         var request = tx.policyRequest(identity: identity)
         request.bodyFacts = { BodyFacts(raw: [], mcp: MCPFacts(isMCP: true, detections: [detection])) }
         let verdict = policy.evaluate(request)
         guard verdict.action == .block || verdict.action == .reroute || verdict.action == .redirect else { return .continue }
-        tx.action = .block
-        tx.rule = verdict.rule
-        tx.ruleset = verdict.ruleset
-        tx.error = "legacy MCP SSE stream cut by rule \(verdict.rule ?? "-")"
-        logger.info("cut a legacy MCP SSE stream", metadata: ["host": "\(tx.host)", "rule_id": "\(verdict.rule ?? "-")"])
+        tx.verdict.action = .block
+        tx.verdict.rule = verdict.rule
+        tx.verdict.ruleset = verdict.ruleset
+        tx.audit.error = "legacy MCP SSE stream cut by rule \(verdict.rule ?? "-")"
+        logger.info("cut a legacy MCP SSE stream", metadata: ["host": "\(tx.route.host)", "rule_id": "\(verdict.rule ?? "-")"])
         return .cut
     }
 }

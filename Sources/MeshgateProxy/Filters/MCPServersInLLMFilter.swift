@@ -18,7 +18,7 @@ final class MCPServersInLLMFilter: ExchangeFilter {
     }
 
     func requestBody(exchange tx: HTTPTransaction) -> FilterStatus {
-        guard let decision = tx.decision, !decision.servers.isEmpty else { return .continue }
+        guard let decision = tx.verdict.decision, !decision.servers.isEmpty else { return .continue }
         if let refused = decision.servers.first(where: { $0.outcome == .refuse }) {
             let what = refused.isConnector ? "the MCP connector '\(refused.name)'" : "the MCP server \(refused.name)"
             let rule = refused.verdict.rule ?? "-"
@@ -34,7 +34,7 @@ final class MCPServersInLLMFilter: ExchangeFilter {
         let swaps = decision.servers.compactMap { server -> (from: String, to: String)? in
             if case .swap(let target) = server.outcome { (server.name, target) } else { nil }
         }
-        if let first = swaps.first { tx.redirectTarget = first.to }
+        if let first = swaps.first { tx.verdict.redirectTarget = first.to }
         // Written with escapes the plain text does not match: never let the shadow server through.
         if !swaps.isEmpty, let refusal = settle(swapServerURLs(tx, swaps), tx,
                                                 unrewritable: "an MCP server URL to swap for the portal is written in a form meshgate cannot rewrite; the call is refused") {
@@ -56,8 +56,8 @@ final class MCPServersInLLMFilter: ExchangeFilter {
         case .answered(let refusal):
             return .reply(refusal, close: false)
         case .notFound:
-            tx.action = .block
-            tx.error = reason
+            tx.verdict.action = .block
+            tx.audit.error = reason
             return refuseLLMCall(tx, message: "meshgate: " + reason)
         }
     }
@@ -65,16 +65,16 @@ final class MCPServersInLLMFilter: ExchangeFilter {
     /// A 403 in the provider's error shape (so the agent's SDK raises its usual permission error),
     /// or meshgate's own block response when the request is not a recognised LLM call.
     private func refuseLLMCall(_ tx: HTTPTransaction, message: String) -> FilterStatus {
-        tx.action = .block
-        let close = RequestShape.hasBody(tx.head) && !tx.requestEnded
-        guard let call = tx.llmCall else {
-            return .reply(PolicyResponse.block(rule: tx.rule, portal: tx.policy?.portal, jsonRPC: nil, accept: tx.head.headers.first(name: "accept")),
+        tx.verdict.action = .block
+        let close = RequestShape.hasBody(tx.head) && !tx.progress.requestEnded
+        guard let call = tx.llm.call else {
+            return .reply(PolicyResponse.block(rule: tx.verdict.rule, portal: tx.verdict.policy?.portal, jsonRPC: nil, accept: tx.head.headers.first(name: "accept")),
                           close: close)
         }
-        tx.error = tx.error ?? message
+        tx.audit.error = tx.audit.error ?? message
         var headers = HTTPHeaders([("Content-Type", "application/json"), ("X-Meshgate-Action", PolicyAction.block.rawValue)])
-        if let rule = tx.rule { headers.add(name: "X-Meshgate-Rule", value: rule) }
-        let body = ProviderError.body(format: tx.aiAttempts?.callerFormat ?? call.format, status: 403, message: message)
+        if let rule = tx.verdict.rule { headers.add(name: "X-Meshgate-Rule", value: rule) }
+        let body = ProviderError.body(format: tx.llm.attempts?.callerFormat ?? call.format, status: 403, message: message)
         return .reply(LocalResponse(status: .forbidden, headers: headers, body: body + "\n"), close: close)
     }
 
@@ -85,9 +85,9 @@ final class MCPServersInLLMFilter: ExchangeFilter {
               let held = tx.heldBody.map({ Array($0.readableBytesView) }),
               let edited = MCPRecognizer.removingConnectors(connectors, from: held) else { return .notFound }
         tx.replaceHeldBody(ByteBuffer(bytes: edited))
-        if var attempts = tx.aiAttempts {
+        if var attempts = tx.llm.attempts {
             attempts.body = MCPRecognizer.removingConnectors(connectors, from: attempts.body) ?? attempts.body
-            tx.aiAttempts = attempts
+            tx.llm.attempts = attempts
             if let refusal = AIAttemptPlan.prepare(tx) { return .answered(refusal) }
         }
         return .swapped
@@ -105,13 +105,13 @@ final class MCPServersInLLMFilter: ExchangeFilter {
             body = replaced
         }
         tx.replaceHeldBody(ByteBuffer(bytes: body))
-        if var attempts = tx.aiAttempts {
+        if var attempts = tx.llm.attempts {
             var original = attempts.body
             for (from, to) in swaps {
                 original = Self.replacing(Array(UsageReport.quote(from).utf8), with: Array(UsageReport.quote(to).utf8), in: original)
             }
             attempts.body = original
-            tx.aiAttempts = attempts
+            tx.llm.attempts = attempts
             // Re-derives the forwarded body from the swapped copy (translated as needed).
             if let refusal = AIAttemptPlan.prepare(tx) { return .answered(refusal) }
         }

@@ -24,12 +24,12 @@ final class PolicyFilter: ExchangeFilter {
     }
 
     func requestHead(exchange tx: HTTPTransaction) -> FilterStatus {
-        guard let policy = tx.policy else { return .continue }
-        if tx.holdingBody { return .holdBody }
+        guard let policy = tx.verdict.policy else { return .continue }
+        if tx.requestBody.holding { return .holdBody }
         let hasBody = RequestShape.hasBody(tx.head)
         // With no rules loaded (the default config) every request is allowed: skip building the
         // policy request unless a small JSON body is read for the audit's mcp_method.
-        if policy.ruleCount == 0, tx.llmCall == nil, !(hasBody && RequestShape.isSmallJSON(tx.head)) {
+        if policy.ruleCount == 0, tx.llm.call == nil, !(hasBody && RequestShape.isSmallJSON(tx.head)) {
             decided = true
             return .continue
         }
@@ -37,15 +37,15 @@ final class PolicyFilter: ExchangeFilter {
         // Small JSON bodies are read even when the head decides, so the audit line can name the
         // JSON-RPC method (seeing which MCP servers agents use is half the point).
         // An LLM call's body sizes its token reservation, so it is held too.
-        if hasBody, (policy.needsBody && policy.requiresBody(for: request)) || RequestShape.isSmallJSON(tx.head) || tx.llmCall != nil {
+        if hasBody, (policy.needsBody && policy.requiresBody(for: request)) || RequestShape.isSmallJSON(tx.head) || tx.llm.call != nil {
             return .holdBody
         }
         return decide(tx, policy: policy, request: request, body: nil)
     }
 
     func requestBody(exchange tx: HTTPTransaction) -> FilterStatus {
-        guard !decided, let policy = tx.policy else { return .continue }
-        let body = tx.inspectedBody ?? []
+        guard !decided, let policy = tx.verdict.policy else { return .continue }
+        let body = tx.requestBody.inspected ?? []
         let cap = configuration.maxInspectedBodyBytes
         return decide(tx, policy: policy, request: tx.policyRequest(identity: identity), body: body.count <= cap ? body : Array(body.prefix(cap)))
     }
@@ -63,28 +63,28 @@ final class PolicyFilter: ExchangeFilter {
             let inspector = self.inspector
             evaluated.bodyFacts = { inspector.facts(for: request, body: []) }
         }
-        let decision = policy.decide(evaluated, isLLMCall: tx.llmCall != nil && body != nil, connectors: configuration.mcpConnectors)
+        let decision = policy.decide(evaluated, isLLMCall: tx.llm.call != nil && body != nil, connectors: configuration.mcpConnectors)
         let verdict = decision.verdict
         let effective = decision.effective
-        tx.action = effective.action
-        tx.rule = effective.rule
-        tx.ruleset = effective.ruleset
-        tx.detections += effective.detections
-        tx.mcpMethod = verdict.mcpMethod ?? facts?.mcp.methods.first ?? facts.flatMap { RequestShape.jsonRPCMethod($0.canonicalValue) }
+        tx.verdict.action = effective.action
+        tx.verdict.rule = effective.rule
+        tx.verdict.ruleset = effective.ruleset
+        tx.verdict.detections += effective.detections
+        tx.verdict.mcpMethod = verdict.mcpMethod ?? facts?.mcp.methods.first ?? facts.flatMap { RequestShape.jsonRPCMethod($0.canonicalValue) }
         for failure in verdict.matchErrors {
             // The engine applied inspection.on_match_error (under `block` a refusing rule counted the
             // pattern as matching and its detections say `Match limit: …`); the audit line notes the
             // error either way.
-            tx.detections.append("Detection error: \(failure.rule)")
+            tx.verdict.detections.append("Detection error: \(failure.rule)")
             logger.warning("pattern match limit hit", metadata: [
                 "rule_id": "\(failure.rule)", "selector": "\(failure.selector)", "error": "\(failure.message)",
                 "on_match_error": "\(policy.onMatchError.rawValue)",
             ])
         }
-        let close = RequestShape.hasBody(tx.head) && !tx.requestEnded
+        let close = RequestShape.hasBody(tx.head) && !tx.progress.requestEnded
         switch verdict.action {
         case .allow, .log, .limit:
-            tx.decision = decision
+            tx.verdict.decision = decision
             return .continue
         case .block:
             let response = PolicyResponse.block(
@@ -96,17 +96,17 @@ final class PolicyFilter: ExchangeFilter {
             return .reply(response, close: close)
         case .redirect:
             guard let target = verdict.target else { return .continue }
-            tx.redirectTarget = target
+            tx.verdict.redirectTarget = target
             return .reply(PolicyResponse.redirect(rule: verdict.rule, location: target), close: close)
         case .reroute:
-            guard let target = verdict.target, let rerouted = RequestShape.reroute(tx.target, to: target) else {
-                tx.error = "reroute target '\(verdict.target ?? "")' is not an absolute http(s) URL"
-                return .reply(LocalResponse(status: .badGateway, message: tx.error ?? ""), close: true)
+            guard let target = verdict.target, let rerouted = RequestShape.reroute(tx.route.target, to: target) else {
+                tx.audit.error = "reroute target '\(verdict.target ?? "")' is not an absolute http(s) URL"
+                return .reply(LocalResponse(status: .badGateway, message: tx.audit.error ?? ""), close: true)
             }
-            tx.redirectTarget = target
-            tx.target = rerouted
+            tx.verdict.redirectTarget = target
+            tx.route.target = rerouted
             // Sent somewhere else, so it is no longer a call to the provider that was recognised.
-            tx.llmCall = nil
+            tx.llm.call = nil
             return .continue
         }
     }

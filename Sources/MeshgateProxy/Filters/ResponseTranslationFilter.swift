@@ -34,7 +34,7 @@ final class ResponseTranslationFilter: ExchangeFilter {
     }
 
     func responseHead(_ head: inout HTTPResponseHead, exchange tx: HTTPTransaction) -> FilterStatus {
-        guard let attempts = tx.aiAttempts, attempts.current.provider.format != attempts.callerFormat else { return .continue }
+        guard let attempts = tx.llm.attempts, attempts.current.provider.format != attempts.callerFormat else { return .continue }
         active = true
         status = Int(head.status.code)
         from = attempts.current.provider.format
@@ -46,7 +46,7 @@ final class ResponseTranslationFilter: ExchangeFilter {
             stream = StreamTranslator(from: from, to: to, model: model)
             // A translated OpenAI stream ends with a usage chunk; a caller that did not ask for one does not get it.
             if to == .openai, LLMRequestFacts.includeUsageEdit(body: attempts.body, endpoint: attempts.callerEndpoint) != nil {
-                tx.stripUsageChunk = true
+                tx.llm.stripUsageChunk = true
             }
             return .continue
         }
@@ -60,7 +60,7 @@ final class ResponseTranslationFilter: ExchangeFilter {
             let out = stream?.translate(chunk) ?? chunk
             if let failure = stream?.failure {
                 // The caller gets the error event in its format; the provider call is cancelled.
-                tx.error = "provider stream could not be translated: \(failure)"
+                tx.audit.error = "provider stream could not be translated: \(failure)"
                 active = false
                 return .end(out)
             }
@@ -121,7 +121,7 @@ final class ResponseTranslationFilter: ExchangeFilter {
         case .failure(let error):
             heldHead = nil
             let reason = "the provider's response could not be translated to the \(to.rawValue) format: \(error)"
-            tx.error = reason
+            tx.audit.error = reason
             return .respond(.badGateway, message: "meshgate: \(reason)")
         }
     }

@@ -9,7 +9,7 @@ final class UsageChunkStripFilter: ExchangeFilter {
 
     func responseHead(_ head: inout HTTPResponseHead, exchange tx: HTTPTransaction) -> FilterStatus {
         // Only a stream has the chunk; a metered call knows by now whether it streams.
-        if tx.stripUsageChunk, tx.metered.map(\.streaming) ?? true { filter = UsageChunkFilter() }
+        if tx.llm.stripUsageChunk, tx.llm.metered.map(\.streaming) ?? true { filter = UsageChunkFilter() }
         return .continue
     }
 

@@ -27,7 +27,7 @@ extension AIGatewayHandler: ExchangeHandler {
         let head = tx.head, services = session.services
         let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
         let format: LLMFormat = path.hasSuffix("/messages") || head.headers.contains(name: "anthropic-version") ? .anthropic : .openai
-        tx.path = head.uri
+        tx.route.path = head.uri
         let credentials = head.headers.first(name: "authorization") ?? head.headers.first(name: "x-api-key").map { "Bearer " + $0 }
         switch services.identities.identify(client: session.clientAddress, credentials: credentials) {
         case .identified(let found):
@@ -42,17 +42,17 @@ extension AIGatewayHandler: ExchangeHandler {
             return session.respondAI(tx, format: format, status: .serviceUnavailable, message: "meshgate: the AI gateway is not configured (ai:)")
         }
         if head.method == .GET, path == "/v1/models" {
-            return session.respondLocally(tx, Self.models(ai.routes, format: format, action: tx.action), close: false)
+            return session.respondLocally(tx, Self.models(ai.routes, format: format, action: tx.verdict.action), close: false)
         }
         guard head.method == .POST, let endpoint = LLMEndpoint.allCases.first(where: { $0.path == path }) else {
             return session.respondAI(tx, format: format, status: .notFound,
                                      message: "meshgate: \(head.method.rawValue) \(path) is not an endpoint of the ai listener; use POST /v1/chat/completions, POST /v1/messages or GET /v1/models")
         }
-        tx.llmCall = LLMCall(provider: "", endpoint: endpoint)
-        tx.policy = services.policy.current
+        tx.llm.call = LLMCall(provider: "", endpoint: endpoint)
+        tx.verdict.policy = services.policy.current
         // Routed and translated whole, so the body is always held.
-        tx.holdingBody = true
-        tx.inspection = ByteBuffer()
+        tx.requestBody.holding = true
+        tx.requestBody.inspection = ByteBuffer()
         session.runRequestFilters(tx)
     }
 

@@ -46,21 +46,21 @@ extension HTTPProxyHandler: ExchangeHandler {
             if case .explicit = mode { Self.nameTarget(of: tx) }
             session.respondLocally(tx, LocalResponse(status: status, message: message), close: status == .badRequest)
         case .connect(let authority):
-            tx.host = authority.host
-            tx.port = authority.port
-            tx.path = ""
-            tx.scheme = "https"
+            tx.route.host = authority.host
+            tx.route.port = authority.port
+            tx.route.path = ""
+            tx.route.scheme = "https"
             if services.configuration.doNotInspect.matches(authority.host),
                session.refuseByHostPolicy(tx, host: authority.host, port: authority.port) {
                 return
             }
             session.machine.enter(.connectPending(tx, authority))
         case .forward(let target):
-            tx.target = target
-            tx.scheme = target.scheme
-            tx.host = target.origin.host
-            tx.port = target.origin.port
-            tx.path = target.path
+            tx.route.target = target
+            tx.route.scheme = target.scheme
+            tx.route.host = target.origin.host
+            tx.route.port = target.origin.port
+            tx.route.path = target.path
             session.applyPolicy(tx, context: context)
         }
     }
@@ -69,15 +69,15 @@ extension HTTPProxyHandler: ExchangeHandler {
     private static func nameTarget(of tx: HTTPTransaction) {
         let head = tx.head
         if head.method == .CONNECT, let hp = HostPort(authority: head.uri, defaultPort: nil) {
-            tx.scheme = "https"
-            tx.host = hp.host
-            tx.port = hp.port
-            tx.path = ""
+            tx.route.scheme = "https"
+            tx.route.host = hp.host
+            tx.route.port = hp.port
+            tx.route.path = ""
         } else if let url = AbsoluteURL(head.uri), let hp = HostPort(authority: url.authority, defaultPort: 80) {
-            tx.scheme = url.scheme
-            tx.host = hp.host
-            tx.port = hp.port
-            tx.path = url.pathAndQuery
+            tx.route.scheme = url.scheme
+            tx.route.host = hp.host
+            tx.route.port = hp.port
+            tx.route.path = url.pathAndQuery
         }
     }
 }

@@ -65,7 +65,7 @@ enum TransparentConnection {
                         to: ops, services: services,
                         mode: .transparentHTTP(destination: destination, fallbackHost: names.first ?? destinationIP),
                         identity: identity,
-                        transparent: TransparentFacts(destination: tx.transparentDestination ?? destination.auditDescription, workload: workload)
+                        transparent: TransparentFacts(destination: tx.request.transparentDestination ?? destination.auditDescription, workload: workload)
                     )
                 }
             }
@@ -92,18 +92,17 @@ enum TransparentConnection {
 
     private static func transaction(client: SocketAddress?, destinationIP: String, port: Int, tls: Bool, workload: LocalWorkload?) -> HTTPTransaction {
         let head = HTTPRequestHead(version: .http1_1, method: tls ? .CONNECT : .GET, uri: tls ? "\(destinationIP):\(port)" : "/")
-        let tx = HTTPTransaction(head: head, scheme: tls ? "https" : "http", host: destinationIP, port: port, path: tls ? "" : "/", intercepted: false)
-        tx.transparentDestination = "\(destinationIP.contains(":") ? "[\(destinationIP)]" : destinationIP):\(port)"
-        tx.workload = workload
-        return tx
+        let facts = TransparentFacts(destination: "\(destinationIP.contains(":") ? "[\(destinationIP)]" : destinationIP):\(port)", workload: workload)
+        return HTTPTransaction(head: head, scheme: tls ? "https" : "http", host: destinationIP, port: port, path: tls ? "" : "/",
+                               intercepted: false, transparent: facts)
     }
 
     /// Refuses before any upstream is contacted: an HTTP error for plain connections, a close for
     /// TLS ones (nothing can be said to a TLS client before a handshake); audited either way.
     private static func refuse(_ channel: any Channel, _ tx: HTTPTransaction, status: Int, reason: String, tls: Bool, services: ProxyServices, identity: Identity?) {
-        tx.status = status
-        tx.action = .block
-        tx.error = reason
+        tx.audit.status = status
+        tx.verdict.action = .block
+        tx.audit.error = reason
         services.metrics.countRequest(action: .block, status: status)
         services.audit.record(tx.auditEvent(client: channel.remoteAddress?.auditDescription, identity: identity))
         services.logger.warning("transparent connection refused", metadata: ["reason": "\(reason)"])

@@ -12,7 +12,7 @@ extension ExchangeSession {
     func startTunnel(_ tx: HTTPTransaction, authority: HostPort, context: ChannelHandlerContext) {
         machine.handOff()
         cancelTimers()
-        tx.status = 200
+        tx.audit.status = 200
         let setup = TunnelSetup(
             channel: context.channel,
             services: services,
@@ -32,7 +32,7 @@ extension ExchangeSession {
             // Written raw: NIO's encoder would add body framing that a CONNECT 2xx must not have.
             var established = context.channel.allocator.buffer(capacity: 64)
             established.writeString("HTTP/1.1 200 Connection Established\r\n\r\n")
-            tx.bytesOut += established.readableBytes
+            tx.audit.bytesOut += established.readableBytes
             context.writeAndFlush(NIOAny(established), promise: nil)
             ops.removeHandler(context: context, promise: nil)
             ProxyPipeline.remove(ByteToMessageHandler<HTTPRequestDecoder>.self, from: ops)
@@ -49,15 +49,15 @@ extension ExchangeSession {
         let verdict = policy.evaluateHostOnly(host: host, port: port, identity: identity)
         switch verdict.action {
         case .allow, .log, .limit:
-            tx.action = verdict.action
-            tx.rule = verdict.rule
-            tx.ruleset = verdict.ruleset
+            tx.verdict.action = verdict.action
+            tx.verdict.rule = verdict.rule
+            tx.verdict.ruleset = verdict.ruleset
             return false
         case .block, .redirect, .reroute:
-            tx.action = .block
-            tx.rule = verdict.rule
-            tx.ruleset = verdict.ruleset
-            tx.redirectTarget = verdict.target
+            tx.verdict.action = .block
+            tx.verdict.rule = verdict.rule
+            tx.verdict.ruleset = verdict.ruleset
+            tx.verdict.redirectTarget = verdict.target
             respondLocally(tx, PolicyResponse.block(rule: verdict.rule, portal: policy.portal, jsonRPC: nil, accept: tx.head.headers.first(name: "accept")), close: true)
             return true
         }

@@ -13,12 +13,12 @@ extension ExchangeSession {
         let client = clientAddress?.auditDescription
         let identity = self.identity
         let metrics = services.metrics
-        let initialIn = tx.bytesIn
-        let initialOut = tx.bytesOut
+        let initialIn = tx.audit.bytesIn
+        let initialOut = tx.audit.bytesOut
         clientGlue.onClose = { fromClient in
-            tx.bytesIn = initialIn + fromClient
-            tx.bytesOut = initialOut + upstreamGlue.bytesRead
-            metrics.countRequest(action: tx.action, status: 101)
+            tx.audit.bytesIn = initialIn + fromClient
+            tx.audit.bytesOut = initialOut + upstreamGlue.bytesRead
+            metrics.countRequest(action: tx.verdict.action, status: 101)
             audit.record(tx.auditEvent(client: client, identity: identity))
         }
         do {

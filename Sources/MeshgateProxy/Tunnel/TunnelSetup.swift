@@ -37,9 +37,9 @@ final class TunnelSetup {
         // Name the connection by SNI, else by what the client resolved, else by the address.
         let host = sni ?? transparent.resolvedNames.first ?? authority.host
         authority = HostPort(host: host, port: authority.port)
-        tx.host = host
+        tx.route.host = host
         if let sni, !transparent.resolvedNames.isEmpty, !transparent.resolvedNames.contains(sni) {
-            tx.detections.append("SNI/DNS mismatch")
+            tx.verdict.detections.append("SNI/DNS mismatch")
             services.logger.warning("transparent connection's SNI is not a name this client resolved to its destination", metadata: [
                 "sni": "\(sni)", "destination": "\(transparent.destination.auditDescription)",
                 "resolved": "\(transparent.resolvedNames.joined(separator: ","))",
@@ -49,13 +49,13 @@ final class TunnelSetup {
         // Spliced hosts are decided here; intercepted ones request by request inside the tunnel.
         guard bypass else { return true }
         let verdict = services.policy.current.evaluateHostOnly(host: host, port: authority.port, identity: identity)
-        tx.rule = verdict.rule
-        tx.ruleset = verdict.ruleset
-        tx.action = verdict.action
+        tx.verdict.rule = verdict.rule
+        tx.verdict.ruleset = verdict.ruleset
+        tx.verdict.action = verdict.action
         if verdict.action == .block || verdict.action == .redirect || verdict.action == .reroute {
-            tx.action = .block
-            tx.status = 403
-            tx.error = "\(host) is refused by rule \(verdict.rule ?? "-") (spliced, so it cannot be redirected)"
+            tx.verdict.action = .block
+            tx.audit.status = 403
+            tx.audit.error = "\(host) is refused by rule \(verdict.rule ?? "-") (spliced, so it cannot be redirected)"
             services.metrics.countRequest(action: .block, status: 403)
             services.audit.record(tx.auditEvent(client: clientAddress?.auditDescription, identity: identity))
             channel.close(promise: nil)
@@ -100,11 +100,11 @@ final class TunnelSetup {
             let verdict = services.policy.current.evaluateHostOnly(host: sni, port: authority.port, identity: identity)
             if verdict.action == .block || verdict.action == .redirect || verdict.action == .reroute {
                 let tx = connectTransaction
-                tx.action = .block
-                tx.rule = verdict.rule
-                tx.ruleset = verdict.ruleset
-                tx.status = 403
-                tx.error = "SNI \(sni) is refused by rule \(verdict.rule ?? "-")"
+                tx.verdict.action = .block
+                tx.verdict.rule = verdict.rule
+                tx.verdict.ruleset = verdict.ruleset
+                tx.audit.status = 403
+                tx.audit.error = "SNI \(sni) is refused by rule \(verdict.rule ?? "-")"
                 services.metrics.countRequest(action: .block, status: 403)
                 services.audit.record(tx.auditEvent(client: clientAddress?.auditDescription, identity: identity))
                 channel.close(promise: nil)
@@ -129,22 +129,24 @@ final class TunnelSetup {
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelOption(.allowRemoteHalfClosure, value: true)
             .marked(services.configuration.socketMark)
-            .channelInitializer { origin in
+            .channelInitializer { [originGlue = NIOLoopBound(originGlue, eventLoop: channel.eventLoop)] origin in
+                // The origin channel is on the client's loop (the bootstrap's only loop).
                 origin.eventLoop.makeCompletedFuture {
-                    try origin.pipeline.syncOperations.addHandler(originGlue)
+                    try origin.pipeline.syncOperations.addHandler(originGlue.value)
                 }
             }
         let staticHost = services.configuration.staticHosts[authority.host]
         let connected = bootstrap.connect(host: staticHost ?? authority.host, port: authority.port, pinned: transparent?.destination,
                                           guard: staticHost == nil ? services.destinationGuard : nil, on: channel.eventLoop)
-        return connected
+        // Both callbacks run on the client channel's loop, where the connect was started.
+        return connected.assumeIsolated()
             .flatMapThrowing { origin in
                 self.services.ownConnections.track(origin)
-                let initialOut = tx.bytesOut
+                let initialOut = tx.audit.bytesOut
                 clientGlue.onClose = { fromClient in
-                    tx.bytesIn += fromClient
-                    tx.bytesOut = initialOut + originGlue.bytesRead
-                    metrics.countRequest(action: tx.action, status: 200)
+                    tx.audit.bytesIn += fromClient
+                    tx.audit.bytesOut = initialOut + originGlue.bytesRead
+                    metrics.countRequest(action: tx.verdict.action, status: 200)
                     audit.record(tx.auditEvent(client: client, identity: identity))
                 }
                 try channel.pipeline.syncOperations.addHandler(clientGlue)
@@ -152,15 +154,16 @@ final class TunnelSetup {
             .flatMapError { error in
                 let failure = UpstreamConnector.classify(connectError: error, target: self.authority.description, timeout: self.services.configuration.upstreamConnectTimeout)
                 metrics.countUpstreamError(failure.kind)
-                tx.status = Int(failure.status.code)
-                tx.error = failure.description
-                if failure.status == .forbidden { tx.action = .block }
-                metrics.countRequest(action: tx.action, status: tx.status ?? 502)
+                tx.audit.status = Int(failure.status.code)
+                tx.audit.error = failure.description
+                if failure.status == .forbidden { tx.verdict.action = .block }
+                metrics.countRequest(action: tx.verdict.action, status: tx.audit.status ?? 502)
                 audit.record(tx.auditEvent(client: client, identity: identity))
                 // The 200 is already sent; closing is the only signal left.
                 channel.close(promise: nil)
                 return channel.eventLoop.makeFailedFuture(error) as EventLoopFuture<Void>
             }
+            .nonisolated()
     }
 
     private func intercept(channel: any Channel, sni: String?) -> EventLoopFuture<Void> {
@@ -175,19 +178,23 @@ final class TunnelSetup {
             // No SNI (a client that connected to an IP): serve a leaf for the CONNECT authority itself.
             contextFuture = services.serverContextWithoutSNI(for: authority.host, on: channel.eventLoop)
         }
+        let pinned = transparent?.destination
+        let request = connectTransaction.request
+        let transparentFacts = request.transparentDestination.map { TransparentFacts(destination: $0, workload: request.workload) }
         return contextFuture.hop(to: channel.eventLoop).flatMapThrowing { sslContext in
             let ops = channel.pipeline.syncOperations
             try ops.addHandler(NIOSSLServerHandler(context: sslContext))
             try ProxyPipeline.addHTTPServerHandlers(
                 to: ops,
                 services: services,
-                mode: .intercepted(authority: authority, serverName: sni, pinned: self.transparent?.destination),
+                mode: .intercepted(authority: authority, serverName: sni, pinned: pinned),
                 identity: identity,
-                transparent: self.connectTransaction.transparentDestination.map { TransparentFacts(destination: $0, workload: self.connectTransaction.workload) }
+                transparent: transparentFacts
             )
         }
     }
 }
 
-// Used only on the tunnel channel's event loop.
-extension TunnelSetup: @unchecked Sendable {}
+// Not Sendable: used only on the tunnel channel's event loop.
+@available(*, unavailable)
+extension TunnelSetup: Sendable {}

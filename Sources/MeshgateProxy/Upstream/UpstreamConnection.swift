@@ -62,8 +62,9 @@ final class UpstreamConnection {
     }
 }
 
-// The handler is only touched on its channel's event loop.
-extension UpstreamConnection: @unchecked Sendable {}
+// Not Sendable: only touched on its channel's event loop.
+@available(*, unavailable)
+extension UpstreamConnection: Sendable {}
 
 /// Last handler of an upstream pipeline: passes response parts to the connection's delegate,
 /// records keep-alive, and holds reads while the client cannot take more.

@@ -28,7 +28,7 @@ struct UpstreamConnector {
     /// Told about each connected upstream channel.
     var onConnect: (@Sendable (any Channel) -> Void)?
 
-    func connect(_ key: UpstreamKey, on eventLoop: any EventLoop) -> EventLoopFuture<UpstreamConnection> {
+    func connect(_ key: UpstreamKey, on eventLoop: any EventLoop) -> EventLoopFuture<NIOLoopBound<UpstreamConnection>> {
         let handshake = eventLoop.makePromise(of: Void.self)
         let tlsContext = self.tlsContext
         let bootstrap = ClientBootstrap(group: eventLoop)
@@ -91,7 +91,8 @@ struct UpstreamConnector {
                 }.flatMapThrowing {
                     let connection = UpstreamConnection(channel: channel, key: key)
                     try channel.pipeline.syncOperations.addHandler(UpstreamResponseHandler(connection: connection))
-                    return connection
+                    // The connection lives on `eventLoop`, the client's, where the caller picks it up.
+                    return NIOLoopBound(connection, eventLoop: eventLoop)
                 }
             }
     }

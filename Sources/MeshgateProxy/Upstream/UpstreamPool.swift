@@ -73,8 +73,10 @@ final class UpstreamPool {
 
     private func startSweeperIfNeeded() {
         guard sweeper == nil else { return }
-        sweeper = eventLoop.scheduleRepeatedTask(initialDelay: idleTimeout, delay: idleTimeout) { [weak self] _ in
-            self?.sweep()
+        // The task runs on this pool's loop; the pool is reached weakly so the task does not keep it.
+        let pool = NIOLoopBound(WeakPool(pool: self), eventLoop: eventLoop)
+        sweeper = eventLoop.scheduleRepeatedTask(initialDelay: idleTimeout, delay: idleTimeout) { _ in
+            pool.value.pool?.sweep()
         }
     }
 
@@ -92,28 +94,35 @@ final class UpstreamPool {
     }
 }
 
-// Confined to its event loop.
-extension UpstreamPool: @unchecked Sendable {}
+private struct WeakPool {
+    weak var pool: UpstreamPool?
+}
+
+// Not Sendable: confined to its event loop (`UpstreamPools` hands it out through NIOLoopBound).
+@available(*, unavailable)
+extension UpstreamPool: Sendable {}
 
 /// One `UpstreamPool` per event loop of a group, looked up without locks.
 final class UpstreamPools: Sendable {
-    private let pools: [ObjectIdentifier: UpstreamPool]
+    private let pools: [ObjectIdentifier: NIOLoopBoundBox<UpstreamPool>]
 
     init(group: any EventLoopGroup, maxIdlePerKey: Int) {
-        var pools: [ObjectIdentifier: UpstreamPool] = [:]
+        var pools: [ObjectIdentifier: NIOLoopBoundBox<UpstreamPool>] = [:]
         for loop in group.makeIterator() {
-            pools[ObjectIdentifier(loop)] = UpstreamPool(eventLoop: loop, maxIdlePerKey: maxIdlePerKey)
+            // Built here, off its loop, and used only on it from then on.
+            pools[ObjectIdentifier(loop)] = .makeBoxSendingValue(UpstreamPool(eventLoop: loop, maxIdlePerKey: maxIdlePerKey), eventLoop: loop)
         }
         self.pools = pools
     }
 
     /// The pool of `eventLoop`, or nil for a loop outside the group (e.g. an EmbeddedEventLoop in tests).
+    /// Called on that loop.
     func pool(for eventLoop: any EventLoop) -> UpstreamPool? {
-        pools[ObjectIdentifier(eventLoop)]
+        pools[ObjectIdentifier(eventLoop)]?.value
     }
 
     func closeAll() -> EventLoopFuture<Void>? {
-        let futures = pools.values.map { pool in pool.eventLoop.submit { pool.closeAll() } }
+        let futures = pools.values.map { pool in pool.eventLoop.submit { pool.value.closeAll() } }
         guard let first = futures.first else { return nil }
         return EventLoopFuture.andAllSucceed(futures, on: first.eventLoop)
     }
