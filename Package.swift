@@ -78,7 +78,7 @@ let package = Package(
         .target(
             name: "MeshgateLedger",
             dependencies: [
-                "MeshgateAI",
+                "MeshgateAI", "MeshgateJSON",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),

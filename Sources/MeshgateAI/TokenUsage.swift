@@ -5,7 +5,7 @@
 /// `input_tokens` exclude the `cache_read_input_tokens` and `cache_creation_input_tokens` reported
 /// beside them. Here `input` is always the uncached remainder, so
 /// `totalInput = input + cacheRead + cacheCreation` is every prompt token the model processed.
-public struct TokenUsage: Sendable, Hashable, Codable {
+public struct TokenUsage: Sendable, Hashable {
     /// Prompt tokens neither read from nor written to a cache.
     public var input: Int
     /// Generated tokens (reasoning included).

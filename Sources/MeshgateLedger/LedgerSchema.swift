@@ -1,4 +1,3 @@
-import Foundation
 import MeshgateAI
 import NIOConcurrencyHelpers
 
@@ -86,13 +85,12 @@ enum LedgerSchema {
     /// The newest schema version this build knows.
     static var latestVersion: Int { migrations.last?.version ?? 0 }
 
-    /// The charges of a reservation as stored in `reservations.charges`. Every call of a team in
-    /// one window has the same charges, so their encoding is kept (JSONEncoder showed in the
-    /// profile of budgeted calls); the cache is emptied when it holds 1,024.
+    /// The charges of a reservation as stored in `reservations.charges` (see `LedgerJSON`). Every
+    /// call of a team in one window has the same charges, so their encoding is kept (it showed in
+    /// the profile of budgeted calls when Foundation wrote it); the cache is emptied when it holds 1,024.
     static func encode(_ charges: [BudgetCharge]) -> String {
         if let cached = encoded.withLockedValue({ $0[charges] }) { return cached }
-        let data = (try? JSONEncoder().encode(charges)) ?? Data("[]".utf8)
-        let text = String(decoding: data, as: UTF8.self)
+        let text = LedgerJSON.text(charges)
         encoded.withLockedValue { cache in
             if cache.count >= 1024 { cache.removeAll(keepingCapacity: true) }
             cache[charges] = text
@@ -104,7 +102,7 @@ enum LedgerSchema {
 
     /// Charges read back from `reservations.charges`; empty when unreadable.
     static func decode(_ text: String) -> [BudgetCharge] {
-        (try? JSONDecoder().decode([BudgetCharge].self, from: Data(text.utf8))) ?? []
+        LedgerJSON.charges(text) ?? []
     }
 
     /// A database whose schema is newer than this build.

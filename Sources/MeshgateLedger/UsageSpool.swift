@@ -2,7 +2,8 @@ import Foundation
 import MeshgateAI
 
 /// Usage metered while the ledger was unreachable (`ai.ledger_unavailable: fail_open`): an
-/// append-only file of JSON lines, one `UsageRecord` each, replayed into the ledger by `reconcile`.
+/// append-only file of JSON lines, one `UsageRecord` each (in `LedgerJSON`'s shape), replayed
+/// into the ledger by `reconcile`.
 ///
 /// Replaying is idempotent because the ledger records each id once, so a crash in the middle of a
 /// reconcile only means the next one re-sends lines the ledger then skips. A torn last line (the
@@ -36,10 +37,7 @@ public actor UsageSpool: UsageSpoolSink {
 
     /// Appends one record, flushed to the OS before returning.
     public func append(_ record: UsageRecord) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        var line: Data
-        do { line = try encoder.encode(record) } catch { throw WriteError(path: path, reason: "\(error)") }
+        var line = LedgerJSON.line(record)
         line.append(0x0A)
         let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw WriteError(path: path, reason: String(cString: strerror(errno))) }
@@ -66,11 +64,10 @@ public actor UsageSpool: UsageSpoolSink {
     private func read() throws -> (records: [UsageRecord], unreadable: Int) {
         guard FileManager.default.fileExists(atPath: path) else { return ([], 0) }
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
-        let decoder = JSONDecoder()
         var records: [UsageRecord] = []
         var unreadable = 0
         for line in data.split(separator: 0x0A, omittingEmptySubsequences: true) {
-            if let record = try? decoder.decode(UsageRecord.self, from: Data(line)) {
+            if let record = LedgerJSON.record(Array(line)) {
                 records.append(record)
             } else {
                 unreadable += 1

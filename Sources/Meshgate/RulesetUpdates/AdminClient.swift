@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import MeshgateAdmin
+import MeshgateJSON
 import NIOCore
 import NIOHTTP1
 
@@ -47,12 +48,18 @@ public struct AdminClient: Sendable {
     /// Asks the server to reload; returns its message, or throws the server's error.
     public func reload(requestedBy: String) async throws -> String {
         let (status, body) = try await send(method: .POST, path: "/admin/reload", requestedBy: requestedBy)
-        let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any]
+        return try Self.reloadOutcome(status: status, body: body)
+    }
+
+    /// The message of a reload reply (`{"status":"reloaded","message":...}`), or the server's
+    /// `{"error":...}` thrown; a body that is not such JSON (a proxy's page, say) is shown as it is.
+    static func reloadOutcome(status: Int, body: [UInt8]) throws -> String {
+        let reply = try? JSONParser.parse(body)
         guard status == 200 else {
-            let reason = object?["error"] as? String ?? String(decoding: body, as: UTF8.self)
+            let reason = reply?["error"]?.stringValue ?? String(decoding: body, as: UTF8.self)
             throw StoreError("the running meshgate refused to reload (\(status)): \(reason)")
         }
-        return object?["message"] as? String ?? "reloaded"
+        return reply?["message"]?.stringValue ?? "reloaded"
     }
 
     private func send(method: HTTPMethod, path: String, requestedBy: String?) async throws -> (Int, [UInt8]) {

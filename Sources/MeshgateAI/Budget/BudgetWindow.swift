@@ -53,7 +53,7 @@ public enum BudgetWindow: Sendable, Hashable {
 }
 
 /// One window's span, `[start, end)` in Unix seconds.
-public struct BudgetPeriod: Sendable, Hashable, Codable {
+public struct BudgetPeriod: Sendable, Hashable {
     /// The first second of the window.
     public var start: Int64
     /// The first second after it: the `resets_at` instant.

@@ -1,7 +1,7 @@
 import MeshgateCore
 
 /// Who a token budget caps.
-public enum BudgetSubject: Sendable, Hashable, Codable, Comparable {
+public enum BudgetSubject: Sendable, Hashable, Comparable {
     /// Every identity of a team together.
     case team(String)
     /// One identity.
@@ -72,7 +72,7 @@ public struct TokenBudget: Sendable, Hashable {
 }
 
 /// One ledger row a request is charged against: a subject's usage in one window.
-public struct BudgetCharge: Sendable, Hashable, Codable, Comparable {
+public struct BudgetCharge: Sendable, Hashable, Comparable {
     /// Who is charged.
     public var subject: BudgetSubject
     /// The window's label (`1d`, `month`, …), so a 1h and a 1d budget of one team stay apart.

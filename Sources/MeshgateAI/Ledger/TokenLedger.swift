@@ -46,7 +46,7 @@ extension TokenLedger {
 }
 
 /// Tokens held for a request in flight.
-public struct LedgerReservation: Sendable, Hashable, Codable {
+public struct LedgerReservation: Sendable, Hashable {
     /// Unique id; also the id of the usage record it settles into.
     public var id: String
     /// Tokens held on each charge's row.
@@ -114,7 +114,7 @@ public struct BudgetRefusal: Sendable, Hashable, Error, CustomStringConvertible 
 }
 
 /// One LLM call's usage, as the ledger stores it.
-public struct UsageRecord: Sendable, Hashable, Codable {
+public struct UsageRecord: Sendable, Hashable {
     /// Unique id (the reservation's id when there was one); recording the same id twice is a no-op.
     public var id: String
     /// When the call ended, Unix milliseconds.
