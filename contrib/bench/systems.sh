@@ -60,6 +60,10 @@ mg_config() {
     if (($#)); then
       echo "portal: https://portal.example.com/mcp"
       local list; list=$(printf '%s, ' "$@"); echo "rulesets: [${list%, }]"
+    else
+      # Inspection off means no policy: without the key, meshgate runs the shipped rulesets
+      # (shadow-mcp and dlp-secrets, built in, since 0b9493e), which made "off" a second "dlp".
+      echo "rulesets: []"
     fi
   } >"$W/mg/$name.yaml"
 }
