@@ -37,7 +37,10 @@ let package = Package(
         .target(name: "MeshgateJSON", swiftSettings: strict),
         .target(
             name: "MeshgateInspection",
-            dependencies: ["MeshgateJSON", "CPCRE2", "CZlib", "CBrotli", "CZstd", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: [
+                "MeshgateJSON", "CPCRE2", "CZlib", "CBrotli", "CZstd", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: strict
         ),
         .target(

@@ -71,7 +71,17 @@ public enum JSONValue: Sendable, Equatable, CustomStringConvertible {
     /// differ from what the client sent.
     public var jsonText: [UInt8] {
         var out: [UInt8] = []
-        JSONValue.appendJSON(self, to: &out)
+        JSONValue.appendJSON(self, to: &out, sortingKeys: false)
+        return out
+    }
+
+    /// Compact JSON text with every object's members sorted by key (UTF-8 byte order, which is code
+    /// point order), for digests that must not depend on how a sender ordered or spaced its JSON.
+    /// Strings are escaped minimally (`"`, `\` and control characters as `\u00xx`); numbers keep
+    /// their source text; members with the same key keep their relative order.
+    public var sortedKeysText: [UInt8] {
+        var out: [UInt8] = []
+        JSONValue.appendJSON(self, to: &out, sortingKeys: true)
         return out
     }
 
@@ -92,7 +102,7 @@ public enum JSONValue: Sendable, Equatable, CustomStringConvertible {
     }
 
     // Iterative so that printing a deep (but within-limit) value cannot exhaust the stack either.
-    private static func appendJSON(_ root: JSONValue, to out: inout [UInt8]) {
+    private static func appendJSON(_ root: JSONValue, to out: inout [UInt8], sortingKeys: Bool) {
         enum Work {
             case value(JSONValue)
             case raw(UInt8)
@@ -108,7 +118,13 @@ public enum JSONValue: Sendable, Equatable, CustomStringConvertible {
                 out.append(UInt8(ascii: ":"))
             case .value(let value):
                 switch value {
-                case .object(let members):
+                case .object(var members):
+                    if sortingKeys {
+                        members = members.enumerated().sorted { a, b in
+                            a.element.key.utf8.lexicographicallyPrecedes(b.element.key.utf8)
+                                || (a.element.key == b.element.key && a.offset < b.offset)
+                        }.map(\.element)
+                    }
                     out.append(UInt8(ascii: "{"))
                     work.append(.raw(UInt8(ascii: "}")))
                     for (i, member) in members.enumerated().reversed() {

@@ -20,6 +20,8 @@ public struct PolicyEngine: Sendable {
     public let dormantRules: [String]
     let rules: [CompiledRule]
     let patterns: [CompiledPattern]
+    /// The approved MCP servers of every ruleset (`mcp_servers:`), in load order; names are unique.
+    public let mcpServers: [MCPServerEntry]
 
     /// No rules: every request is allowed.
     public static let empty = PolicyEngine(rulesets: [], portal: nil, rules: [], patterns: [], onMatchError: .block)
@@ -33,6 +35,7 @@ public struct PolicyEngine: Sendable {
     private init(rulesets: [Ruleset], portal: String?, rules: [CompiledRule], patterns: [CompiledPattern], onMatchError: MatchErrorMode,
                  dormantRules: [String] = []) {
         self.rulesets = rulesets
+        self.mcpServers = rulesets.flatMap(\.mcpServers)
         self.portal = portal
         self.dormantRules = dormantRules
         self.rules = rules
@@ -62,6 +65,7 @@ public struct PolicyEngine: Sendable {
         var dormant: [String] = []
         var ruleLocations: [String: SourceLocation] = [:]
         var rulesetFiles: [String: String] = [:]
+        var serverLocations: [String: SourceLocation] = [:]
         let portalURL = portal.flatMap(AbsoluteURL.init)
 
         for (rulesetIndex, ruleset) in rulesets.enumerated() {
@@ -71,6 +75,14 @@ public struct PolicyEngine: Sendable {
                                    fix: "give each ruleset file its own name")
             }
             rulesetFiles[ruleset.name] = ruleset.file
+            for (serverIndex, server) in ruleset.mcpServers.enumerated() {
+                if let first = serverLocations[server.name] {
+                    throw RulesetError(location: server.location, keyPath: "mcp_servers[\(serverIndex)].name",
+                                       message: "duplicate MCP server name '\(server.name)' (first defined at \(first))",
+                                       fix: "server names must be unique across all ruleset files")
+                }
+                serverLocations[server.name] = server.location
+            }
 
             var profilePatterns: [String: [Int]] = [:]
             for profile in ruleset.dlpProfiles {

@@ -39,7 +39,7 @@ extension Ruleset {
 struct RulesetParser {
     let file: String
 
-    static let topKeys = ["ruleset", "version", "rules", "dlp_profiles", "tests"]
+    static let topKeys = ["ruleset", "version", "rules", "dlp_profiles", "tests", "mcp_servers"]
     static let ruleKeys = ["id", "description", "match", "action", "target"]
     static let matchKeys = ["host", "path", "method", "header", "body", "mcp", "identity", "team"]
     static let actions: [PolicyAction] = [.allow, .block, .redirect, .reroute, .log]
@@ -61,7 +61,8 @@ struct RulesetParser {
         let rules = try parseRules(try top.required("rules", fix: "add 'rules:' with a list of rules (it may be empty: rules: [])"),
                                    profiles: profiles)
         let tests = try top["tests"].map { node throws(RulesetError) in try parseTests(node, rules: rules) } ?? []
-        return Ruleset(name: name, version: version, file: file, rules: rules, dlpProfiles: profiles, tests: tests)
+        let servers = try top["mcp_servers"].map { node throws(RulesetError) in try parseMCPServers(node) } ?? []
+        return Ruleset(name: name, version: version, file: file, rules: rules, dlpProfiles: profiles, tests: tests, mcpServers: servers)
     }
 
     // MARK: Profiles

@@ -16,15 +16,19 @@ public struct Ruleset: Sendable {
     public var dlpProfiles: [DLPProfile]
     /// `tests:`, in file order.
     public var tests: [RulesetTest]
+    /// `mcp_servers:` — the approved MCP servers this file registers, in file order.
+    public var mcpServers: [MCPServerEntry]
 
     /// Creates a ruleset from parts (the loader is the usual way).
-    public init(name: String, version: String, file: String, rules: [Rule], dlpProfiles: [DLPProfile], tests: [RulesetTest]) {
+    public init(name: String, version: String, file: String, rules: [Rule], dlpProfiles: [DLPProfile], tests: [RulesetTest],
+                mcpServers: [MCPServerEntry] = []) {
         self.name = name
         self.version = version
         self.file = file
         self.rules = rules
         self.dlpProfiles = dlpProfiles
         self.tests = tests
+        self.mcpServers = mcpServers
     }
 }
 
