@@ -73,7 +73,7 @@ swiftc_flags=(-sanitize=fuzzer,address -O -gline-tables-only -enable-testing -pa
   -swift-version 6 -enable-upcoming-feature ExistentialAny -package-name main
   -I "$out/modules" -I "$bin/Modules" -module-cache-path "$out/ModuleCache" "${xcc[@]}")
 
-dependency_modules=("$bin/Modules/NIOCore.swiftmodule" "$bin/Modules/NIOHTTP1.swiftmodule" "$bin/Modules/Yams.swiftmodule")
+dependency_modules=("$bin/Modules/NIOCore.swiftmodule" "$bin/Modules/NIOHTTP1.swiftmodule" "$bin/Modules/Yams.swiftmodule" "$bin/Modules/Crypto.swiftmodule")
 
 compile() {
   local module="$1" upstream="$2" hash
@@ -102,7 +102,7 @@ done
 if [ ! -x "$out/meshgate-fuzz" ] || [ "$(cat "$out/stamp" 2>/dev/null)" != "$upstream" ]; then
   # Dependencies (already built by SwiftPM, not instrumented) go in through an archive, so only the
   # objects the harnesses reach are linked.
-  python3 scripts/fuzz/swiftpm-deps.py objects "$plan" "$bin" NIOCore NIOHTTP1 Yams > "$out/deps.txt"
+  python3 scripts/fuzz/swiftpm-deps.py objects "$plan" "$bin" NIOCore NIOHTTP1 Yams Crypto > "$out/deps.txt"
   rm -f "$out/deps.a"
   xargs -d '\n' ar qc "$out/deps.a" < "$out/deps.txt"
   swiftc -sanitize=fuzzer,address "$out"/obj/*.o "$out/deps.a" -o "$out/meshgate-fuzz" > "$out/logs/build-link.log" 2>&1 \
