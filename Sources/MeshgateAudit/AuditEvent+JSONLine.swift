@@ -4,7 +4,7 @@ import MeshgateJSON
 extension AuditEvent {
     /// The event as one JSON object on one line, without the trailing newline. Field order:
     /// `ts`, `event`, `client`, `identity`, `team`, `action`, `rule`, `ruleset`, `detections`,
-    /// then `fields` in their order.
+    /// `request_id`, `traceparent` (when set), then `fields` in their order.
     public func jsonLine() -> String {
         var out: [UInt8] = []
         out.reserveCapacity(256)
@@ -32,6 +32,12 @@ extension AuditEvent {
         JSONText.appendOptionalString(ruleset, to: &out)
         out.append(contentsOf: #","detections":"#.utf8)
         JSONText.appendStringArray(detections, to: &out)
+        out.append(contentsOf: #","request_id":"#.utf8)
+        JSONText.appendString(requestID, to: &out)
+        if let traceparent {
+            out.append(contentsOf: #","traceparent":"#.utf8)
+            JSONText.appendString(traceparent, to: &out)
+        }
         for (key, value) in fields {
             out.append(UInt8(ascii: ","))
             JSONText.appendString(key, to: &out)

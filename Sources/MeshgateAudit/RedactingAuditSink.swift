@@ -23,7 +23,7 @@ public struct RedactingAuditSink: AuditSink {
             var redacted = event
             redactor.apply(to: &redacted)
             base.record(redacted)
-        case .dns, .ruleset:
+        case .dns, .ruleset, .mcpDrift:
             base.record(event)
         }
     }

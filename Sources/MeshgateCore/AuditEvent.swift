@@ -5,6 +5,8 @@ public struct AuditEvent: Sendable {
     /// The contract's `event` field.
     public enum Kind: String, Sendable {
         case http, dns, ai, ruleset
+        /// A registered MCP server's tools differ from their pins.
+        case mcpDrift = "mcp_drift"
     }
 
     /// Milliseconds since the Unix epoch; rendered as RFC 3339 UTC with milliseconds.
@@ -30,6 +32,11 @@ public struct AuditEvent: Sendable {
     public var detections: [String]
     /// Event-specific fields, written in this order after the common ones.
     public var fields: [(String, AuditValue)]
+    /// `request_id`: the id the trail (`meshgate trail --request`) finds this line by. For HTTP
+    /// requests meshgate's span id in the `traceparent` it sends upstream.
+    public var requestID: String
+    /// `traceparent` as sent upstream (nil for lines that are not requests).
+    public var traceparent: String?
 
     /// Creates an event; `fields` are appended in order after the common fields.
     public init(
@@ -41,8 +48,12 @@ public struct AuditEvent: Sendable {
         rule: String? = nil,
         ruleset: String? = nil,
         detections: [String] = [],
-        fields: [(String, AuditValue)] = []
+        fields: [(String, AuditValue)] = [],
+        requestID: String? = nil,
+        traceparent: String? = nil
     ) {
+        self.requestID = requestID ?? TraceContext.newRequestID()
+        self.traceparent = traceparent
         self.timestampMillis = timestampMillis
         self.kind = kind
         self.client = client

@@ -38,10 +38,14 @@ public struct MCPFacts: Sendable, Hashable {
     public var serverURLs: [String]
     /// MCP tools inside an LLM request that name no server URL (provider-run connectors), by id.
     public var connectors: [String]
+    /// `params.name` of every `tools/call`, in request order (what `mcp_tool` selects).
+    public var toolNames: [String]
 
     /// Creates MCP facts.
-    public init(isMCP: Bool, methods: [String] = [], detections: [String] = [], serverURLs: [String] = [], connectors: [String] = []) {
+    public init(isMCP: Bool, methods: [String] = [], detections: [String] = [], serverURLs: [String] = [], connectors: [String] = [],
+                toolNames: [String] = []) {
         self.isMCP = isMCP
+        self.toolNames = toolNames
         self.methods = methods
         self.detections = detections
         self.serverURLs = serverURLs

@@ -17,9 +17,11 @@ struct CompiledRule: Sendable {
     /// Indexes into the engine's pattern table, in profile order then pattern order.
     let bodyPatterns: [Int]
     let mcp: MCPSelector?
+    let mcpServer: MCPServerSelector?
+    let mcpTools: MCPToolGlobs?
     let identities: Set<String>?
     let teams: Set<String>?
-    /// Whether a `body` or `mcp` selector needs the body facts.
+    /// Whether a `body` or `mcp*` selector needs the body facts.
     let needsBody: Bool
     /// Whether anything beyond host, identity and team is needed.
     let needsRequest: Bool

@@ -105,6 +105,18 @@ extension PolicyEngine {
             guard facts.mcp.isMCP else { return false }
             if case .methods(let wanted) = mcp, !facts.mcp.methods.contains(where: wanted.contains) { return false }
         }
+        if let selector = rule.mcpServer {
+            guard facts.mcp.isMCP else { return false }
+            let entry = servingEntry(&state)
+            switch selector {
+            case .named(let name): guard entry?.name == name else { return false }
+            case .registered: guard entry != nil else { return false }
+            case .unregistered: guard entry == nil else { return false }
+            }
+        }
+        if let tools = rule.mcpTools {
+            guard facts.mcp.isMCP, tools.firstMatch(in: facts.mcp.toolNames) != nil else { return false }
+        }
         if !rule.bodyPatterns.isEmpty {
             guard rule.bodyPatterns.contains(where: { patternHits($0, rule: rule, facts: facts, &state) }) else { return false }
         }
@@ -161,8 +173,10 @@ extension PolicyEngine {
                 if !detections.contains(name) { detections.append(name) }
             }
         }
-        if rule.mcp != nil, let facts = state.loadFacts() {
+        var mcpTool: String?
+        if rule.mcp != nil || rule.mcpServer != nil || rule.mcpTools != nil, let facts = state.loadFacts() {
             for name in facts.mcp.detections where !detections.contains(name) { detections.append(name) }
+            mcpTool = rule.mcpTools?.firstMatch(in: facts.mcp.toolNames) ?? facts.mcp.toolNames.first
         }
         var action = rule.action
         var target = rule.target?.url
@@ -176,7 +190,16 @@ extension PolicyEngine {
         var verdict = Verdict(action: action, rule: rule.id, ruleset: rule.rulesetName, detections: detections, target: target,
                               mcpMethod: state.mcpMethod, matchErrors: state.errors)
         verdict.unsetPortalAction = rule.unsetPortalAction
+        verdict.mcpTool = mcpTool
         return verdict
+    }
+
+    /// The registry entry the request goes to, looked up once per evaluation.
+    private func servingEntry(_ state: inout EvaluationState) -> MCPServerEntry? {
+        if let known = state.servedBy { return known }
+        let entry = mcpServer(servingScheme: state.request.scheme, host: state.host, port: state.request.port, path: state.path)
+        state.servedBy = .some(entry)
+        return entry
     }
 }
 
@@ -193,6 +216,8 @@ struct EvaluationState {
     var errors: [PatternMatchError] = []
     /// Header selectors that could not finish matching and were counted as matching, by rule.
     var failedHeaders: [(rule: String, name: String)] = []
+    /// The registry entry serving the request, once an `mcp_server` selector asked (inner nil: none).
+    var servedBy: MCPServerEntry??
     private var facts: BodyFacts??
 
     init(_ request: PolicyRequest) {

@@ -22,6 +22,13 @@ public struct PolicyEngine: Sendable {
     let patterns: [CompiledPattern]
     /// The approved MCP servers of every ruleset (`mcp_servers:`), in load order; names are unique.
     public let mcpServers: [MCPServerEntry]
+    /// Patterns of the DLP profiles named ``toolDescriptionProfile``, which every MCP `tools/list`
+    /// answer's tool descriptions are scanned with.
+    let toolDescriptionPatterns: [Int]
+
+    /// The DLP profile name that scans MCP tool descriptions (in any ruleset; the shipped
+    /// `shadow-mcp` ruleset defines one with hidden-instruction patterns).
+    public static let toolDescriptionProfile = "mcp-tool-descriptions"
 
     /// No rules: every request is allowed.
     public static let empty = PolicyEngine(rulesets: [], portal: nil, rules: [], patterns: [], onMatchError: .block)
@@ -36,13 +43,16 @@ public struct PolicyEngine: Sendable {
                  dormantRules: [String] = []) {
         self.rulesets = rulesets
         self.mcpServers = rulesets.flatMap(\.mcpServers)
+        self.toolDescriptionPatterns = patterns.indices.filter { patterns[$0].profile == Self.toolDescriptionProfile }
         self.portal = portal
         self.dormantRules = dormantRules
         self.rules = rules
         self.patterns = patterns
         self.onMatchError = onMatchError
         needsBody = rules.contains(where: \.needsBody)
-        canonicalLiterals = PatternLiterals(patterns.map(\.regex))
+        // Tool-description patterns never run on request bodies, so they must not turn off the
+        // literal shortcut for them (the invisible-characters pattern has no literal).
+        canonicalLiterals = PatternLiterals(patterns.filter { $0.profile != Self.toolDescriptionProfile }.map(\.regex))
     }
 
     /// Reads, parses and compiles ruleset files, merged in the given order.
@@ -67,6 +77,8 @@ public struct PolicyEngine: Sendable {
         var rulesetFiles: [String: String] = [:]
         var serverLocations: [String: SourceLocation] = [:]
         let portalURL = portal.flatMap(AbsoluteURL.init)
+        // A rule may select a server another file registers.
+        let serverNames = Set(rulesets.flatMap { $0.mcpServers.map(\.name) })
 
         for (rulesetIndex, ruleset) in rulesets.enumerated() {
             if let other = rulesetFiles[ruleset.name] {
@@ -112,7 +124,7 @@ public struct PolicyEngine: Sendable {
                 ruleLocations[rule.id] = rule.location
                 if let compiled = try Self.compile(rule, keyPath: "rules[\(ruleIndex)]", rulesetIndex: rulesetIndex,
                                                    ruleset: ruleset, portal: portal,
-                                                   portalURL: portalURL, profilePatterns: profilePatterns, compiler: &compiler) {
+                                                   portalURL: portalURL, serverNames: serverNames, profilePatterns: profilePatterns, compiler: &compiler) {
                     rules.append(compiled)
                 } else {
                     dormant.append(rule.id)
@@ -126,7 +138,7 @@ public struct PolicyEngine: Sendable {
     /// no portal is configured).
     private static func compile(
         _ rule: Rule, keyPath: String, rulesetIndex: Int, ruleset: Ruleset, portal: String?, portalURL: AbsoluteURL?,
-        profilePatterns: [String: [Int]], compiler: inout RegexCache
+        serverNames: Set<String>, profilePatterns: [String: [Int]], compiler: inout RegexCache
     ) throws(RulesetError) -> CompiledRule? {
         let match = rule.match
         var target: ResolvedTarget?
@@ -197,6 +209,19 @@ public struct PolicyEngine: Sendable {
             for index in indexes where !bodyPatterns.contains(index) { bodyPatterns.append(index) }
         }
 
+        if case .named(let name) = match.mcpServer, !serverNames.contains(name) {
+            let fix: String
+            if let guess = KeySuggestion.closest(to: name, in: serverNames.sorted()) {
+                fix = "did you mean '\(guess)'?"
+            } else if serverNames.isEmpty {
+                fix = "register it under 'mcp_servers:' (name, urls) in a loaded ruleset, or select 'registered' / 'unregistered'"
+            } else {
+                fix = "registered servers: " + serverNames.sorted().joined(separator: ", ")
+            }
+            throw RulesetError(location: match.mcpServerLocation ?? rule.location, rule: rule.id, keyPath: keyPath + ".match.mcp_server",
+                               message: "no MCP server named '\(name)' in the registry", fix: fix)
+        }
+
         return CompiledRule(
             id: rule.id, rulesetIndex: rulesetIndex, rulesetName: ruleset.name, action: action, target: target,
             unsetPortalAction: unsetPortalAction,
@@ -204,6 +229,7 @@ public struct PolicyEngine: Sendable {
             paths: match.paths.isEmpty ? nil : PathMatcher(match.paths),
             methods: match.methods.isEmpty ? nil : Set(match.methods.map { $0.uppercased() }),
             headers: headers, bodyPatterns: bodyPatterns, mcp: match.mcp,
+            mcpServer: match.mcpServer, mcpTools: match.mcpTools.isEmpty ? nil : MCPToolGlobs(match.mcpTools),
             identities: match.identities.isEmpty ? nil : Set(match.identities),
             teams: match.teams.isEmpty ? nil : Set(match.teams),
             needsBody: match.needsBody, needsRequest: match.needsRequest

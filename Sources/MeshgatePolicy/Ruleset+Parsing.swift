@@ -41,7 +41,7 @@ struct RulesetParser {
 
     static let topKeys = ["ruleset", "version", "rules", "dlp_profiles", "tests", "mcp_servers"]
     static let ruleKeys = ["id", "description", "match", "action", "target"]
-    static let matchKeys = ["host", "path", "method", "header", "body", "mcp", "identity", "team"]
+    static let matchKeys = ["host", "path", "method", "header", "body", "mcp", "mcp_server", "mcp_tool", "identity", "team"]
     static let actions: [PolicyAction] = [.allow, .block, .redirect, .reroute, .log]
 
     func parse(_ root: YAMLNode) throws(RulesetError) -> Ruleset {
@@ -234,6 +234,13 @@ struct RulesetParser {
         if let mcp = map["mcp"] {
             match.mcp = try parseMCP(mcp)
         }
+        if let server = map["mcp_server"] {
+            match.mcpServer = try parseMCPServerSelector(server)
+            match.mcpServerLocation = server.location
+        }
+        if let tools = map["mcp_tool"] {
+            match.mcpTools = try parseMCPTools(tools)
+        }
         if let identities = map["identity"] {
             match.identities = try identities.strings(expected: "an identity name").map(\.text)
         }
@@ -259,6 +266,32 @@ struct RulesetParser {
             methods.append(text)
         }
         return .methods(methods)
+    }
+
+    func parseMCPServerSelector(_ node: YAMLNode) throws(RulesetError) -> MCPServerSelector {
+        let text = try node.string(expected: "a registry entry's name, 'registered' or 'unregistered'")
+        switch text {
+        case "registered": return .registered
+        case "unregistered": return .unregistered
+        default:
+            _ = try node.identifier(expected: "a registry entry's name, 'registered' or 'unregistered'")
+            return .named(text)
+        }
+    }
+
+    func parseMCPTools(_ node: YAMLNode) throws(RulesetError) -> [String] {
+        var tools: [String] = []
+        for (text, item) in try node.strings(expected: "a tool name or glob such as 'create_*'") {
+            guard !text.isEmpty, text.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+                throw item.error("invalid tool name or glob '\(text)'",
+                                 fix: "write tool names as the server lists them; '*' matches any run of characters, '?' one")
+            }
+            tools.append(text)
+        }
+        guard !tools.isEmpty else {
+            throw node.error("an empty mcp_tool list", fix: "list tool names or globs, e.g. mcp_tool: [\"create_*\", delete_repo], or remove the key")
+        }
+        return tools
     }
 
     // MARK: Tests

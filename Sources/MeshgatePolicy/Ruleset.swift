@@ -76,6 +76,12 @@ public struct RuleMatch: Sendable {
     public var bodyProfiles: [String] = []
     /// `mcp:`.
     public var mcp: MCPSelector?
+    /// `mcp_server:` — which registry entry (or none) the MCP request goes to.
+    public var mcpServer: MCPServerSelector?
+    /// Where `mcp_server:` is written (for an unknown name's error).
+    public var mcpServerLocation: SourceLocation?
+    /// `mcp_tool:` names or globs (any may match any `tools/call` of the request).
+    public var mcpTools: [String] = []
     /// `identity:` names (any may match).
     public var identities: [String] = []
     /// `team:` names (any may match).
@@ -91,7 +97,7 @@ public struct RuleMatch: Sendable {
     }
 
     /// Whether the match needs the body facts.
-    public var needsBody: Bool { !bodyProfiles.isEmpty || mcp != nil }
+    public var needsBody: Bool { !bodyProfiles.isEmpty || mcp != nil || mcpServer != nil || !mcpTools.isEmpty }
 }
 
 /// One `header:` entry: the header named `name` must have a value matching `regex`.
@@ -117,6 +123,17 @@ public enum MCPSelector: Sendable, Hashable {
     case any
     /// `mcp: [tools/call, …]` — MCP with one of these methods.
     case methods([String])
+}
+
+/// The `mcp_server:` selector. Every form needs the request to be MCP by its structure: a host that
+/// is a registered server's still carries plain HTTPS (its docs, its OAuth) that no MCP rule is about.
+public enum MCPServerSelector: Sendable, Hashable {
+    /// `mcp_server: NAME` — an entry of the registry (`mcp_servers:` of any loaded ruleset).
+    case named(String)
+    /// `mcp_server: registered` — any registry entry.
+    case registered
+    /// `mcp_server: unregistered` — MCP to a server no entry lists: Shadow MCP.
+    case unregistered
 }
 
 /// Where `redirect` / `reroute` send the client or request.

@@ -16,6 +16,9 @@ public struct Verdict: Sendable, Hashable {
     public var target: String?
     /// The first MCP method of the request when its body facts were looked at and it is MCP.
     public var mcpMethod: String?
+    /// The `tools/call` tool the deciding rule is about: the one its `mcp_tool` matched, else the
+    /// request's first (set only when the deciding rule looked at MCP).
+    public var mcpTool: String?
     /// Regexes that gave up while matching (limits hit), whatever ``PolicyEngine/onMatchError`` made
     /// of them: under `block` those of refusing rules counted as matching (and the deciding rule's
     /// detections say `Match limit: NAME`), the rest as not matching.
@@ -41,6 +44,7 @@ public struct Verdict: Sendable, Hashable {
         self.target = target
         self.mcpMethod = mcpMethod
         self.matchErrors = matchErrors
+        mcpTool = nil
         unsetPortalAction = nil
     }
 

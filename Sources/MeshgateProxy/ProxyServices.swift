@@ -25,6 +25,8 @@ public final class ProxyServices: Sendable {
     let metrics = ProxyMetrics()
     /// Our upstream sockets, tracked only while a transparent listener runs (see ``OwnConnections``).
     let ownConnections = OwnConnections()
+    /// Paginated `tools/list` answers gathered per server and session (``MCPDriftFilter``).
+    let mcpToolListPages = MCPToolListPages()
     /// The policy in force; the assembly swaps it on reload.
     public let policy: PolicyHolder
     let inspector: any RequestInspector

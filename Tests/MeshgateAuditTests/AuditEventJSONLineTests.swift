@@ -28,11 +28,13 @@ struct AuditEventJSONLineTests {
                 ("bytes_in", .int(312)),
                 ("bytes_out", .int(96)),
                 ("duration_ms", .double(4.25)),
-            ]
+            ],
+            requestID: "00f067aa0ba902b7",
+            traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
         )
         #expect(
             event.jsonLine()
-                == #"{"ts":"2026-11-29T10:51:58.123Z","event":"http","client":"127.0.0.1:52144","identity":"agent-build-7","team":"platform","action":"block","rule":"shadow-mcp-body","ruleset":"shadow-mcp","detections":["MCP Initialize","MCP JSON-RPC"],"method":"POST","scheme":"https","host":"mcp.linear.app","port":443,"path":"/mcp","status":403,"intercepted":true,"mcp_method":"initialize","bytes_in":312,"bytes_out":96,"duration_ms":4.25}"#
+                == #"{"ts":"2026-11-29T10:51:58.123Z","event":"http","client":"127.0.0.1:52144","identity":"agent-build-7","team":"platform","action":"block","rule":"shadow-mcp-body","ruleset":"shadow-mcp","detections":["MCP Initialize","MCP JSON-RPC"],"request_id":"00f067aa0ba902b7","traceparent":"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01","method":"POST","scheme":"https","host":"mcp.linear.app","port":443,"path":"/mcp","status":403,"intercepted":true,"mcp_method":"initialize","bytes_in":312,"bytes_out":96,"duration_ms":4.25}"#
         )
     }
 
@@ -48,11 +50,12 @@ struct AuditEventJSONLineTests {
                 ("qtype", .string("AAAA")),
                 ("rcode", .string("NOERROR")),
                 ("answers", .strings(["2606:2800:220:1::1", "2606:2800:220:1::2"])),
-            ]
+            ],
+            requestID: "a1"
         )
         #expect(
             event.jsonLine()
-                == #"{"ts":"1970-01-01T00:00:00.000Z","event":"dns","client":"10.20.0.7:40000","identity":null,"team":null,"action":"allow","rule":null,"ruleset":null,"detections":[],"qname":"example.com","qtype":"AAAA","rcode":"NOERROR","answers":["2606:2800:220:1::1","2606:2800:220:1::2"]}"#
+                == #"{"ts":"1970-01-01T00:00:00.000Z","event":"dns","client":"10.20.0.7:40000","identity":null,"team":null,"action":"allow","rule":null,"ruleset":null,"detections":[],"request_id":"a1","qname":"example.com","qtype":"AAAA","rcode":"NOERROR","answers":["2606:2800:220:1::1","2606:2800:220:1::2"]}"#
         )
     }
 
@@ -63,11 +66,12 @@ struct AuditEventJSONLineTests {
             client: nil,
             identity: Identity(name: "solo", team: nil),
             action: .limit,
-            fields: [("budget_remaining", .null), ("model", .optional(nil)), ("provider", .optional("openai"))]
+            fields: [("budget_remaining", .null), ("model", .optional(nil)), ("provider", .optional("openai"))],
+            requestID: "b2"
         )
         #expect(
             event.jsonLine()
-                == #"{"ts":"1970-01-01T00:00:01.000Z","event":"ai","client":null,"identity":"solo","team":null,"action":"limit","rule":null,"ruleset":null,"detections":[],"budget_remaining":null,"model":null,"provider":"openai"}"#
+                == #"{"ts":"1970-01-01T00:00:01.000Z","event":"ai","client":null,"identity":"solo","team":null,"action":"limit","rule":null,"ruleset":null,"detections":[],"request_id":"b2","budget_remaining":null,"model":null,"provider":"openai"}"#
         )
     }
 

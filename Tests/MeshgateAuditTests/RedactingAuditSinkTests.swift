@@ -4,7 +4,8 @@ import Testing
 
 @Suite struct RedactingAuditSinkTests {
     static func event(_ kind: AuditEvent.Kind, _ fields: [(String, AuditValue)]) -> AuditEvent {
-        AuditEvent(timestampMillis: 1_795_949_518_123, kind: kind, client: "127.0.0.1:52144", identity: nil, action: .allow, fields: fields)
+        AuditEvent(timestampMillis: 1_795_949_518_123, kind: kind, client: "127.0.0.1:52144", identity: nil, action: .allow, fields: fields,
+                   requestID: "c3")
     }
 
     @Test func httpAndAILinesAreRedactedAndSaySoInTheirJSON() throws {
@@ -20,7 +21,7 @@ import Testing
         ]))
         let lines = memory.events.map { $0.jsonLine() }
         #expect(lines.count == 2)
-        #expect(lines[0] == #"{"ts":"2026-11-29T10:51:58.123Z","event":"http","client":"127.0.0.1:52144","identity":null,"team":null,"action":"allow","rule":null,"ruleset":null,"detections":[],"method":"GET","host":"example.com","path":"http://example.com/x?api_key=REDACTED&page=REDACTED","status":407}"#)
+        #expect(lines[0] == #"{"ts":"2026-11-29T10:51:58.123Z","event":"http","client":"127.0.0.1:52144","identity":null,"team":null,"action":"allow","rule":null,"ruleset":null,"detections":[],"request_id":"c3","method":"GET","host":"example.com","path":"http://example.com/x?api_key=REDACTED&page=REDACTED","status":407}"#)
         let ai = try #require(lines.last)
         #expect(ai.contains(#""path":"/openai/deployments/gpt/chat/completions?api-version=2024-02-01&key=REDACTED""#), "\(ai)")
         #expect(ai.hasSuffix(#"…","truncated":["mcp_method"]}"#), "\(ai)")

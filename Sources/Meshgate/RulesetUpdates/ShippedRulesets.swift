@@ -25,7 +25,7 @@ enum ShippedRulesets {
 # agent lands on the approved portal with no client change. Change `action:` to `block` to refuse instead.
 # For the seed recipe's over-blocking tier (any one signal reroutes) use shadow-mcp-strict.yaml instead.
 ruleset: shadow-mcp
-version: "2026.12.06"
+version: "2026.12.07"
 rules:
   - id: allow-portal
     match: { host: ["$portal"] }
@@ -95,6 +95,16 @@ rules:
     action: log
 
 dlp_profiles:
+  # Scanned over the description of every tool an MCP server lists (tools/list answers), not over
+  # requests: instructions hidden in a description are "tool poisoning". A match is a detection on the
+  # exchange's audit line ("Tool poisoning: NAME in 'tool'"); refuse such servers with on_drift: block
+  # and pins. The profile name is what meshgate looks for; no rule refers to it.
+  mcp-tool-descriptions:
+    patterns:
+      - { name: Hidden instruction tag,      regex: '(?i)<\s{0,3}/?\s{0,3}(?:important|system|instructions?|secret|hidden)\s{0,3}>' }
+      - { name: Concealment from the user,   regex: '(?i)\b(?:do\s+not|don''t|never)\s+(?:tell|inform|mention|reveal|show|notify)\s+(?:this\s+(?:to\s+)?)?(?:the\s+)?user' }
+      - { name: Invisible characters,        regex: '[\x{200B}-\x{200F}\x{202A}-\x{202E}\x{2060}-\x{2064}\x{FEFF}\x{E0000}-\x{E007F}]' }
+      - { name: Credential file reference,   regex: '(?i)(?:~/\.ssh|\bid_(?:rsa|ed25519|ecdsa)\b|\.aws/credentials|\.netrc\b|\.config/gcloud|mcp\.json\b)' }
   mcp-jsonrpc:
     patterns:
       # LSP also has an `initialize` method; MCP's always carries protocolVersion, so require it too,
@@ -275,7 +285,7 @@ tests:
 # shipping, uploads of test fixtures) are rerouted too. The default shadow-mcp ruleset decides on MCP
 # evidence instead and only logs these signals; docs/detection.md compares the two.
 ruleset: shadow-mcp-strict
-version: "2026.12.06"
+version: "2026.12.07"
 rules:
   - id: shadow-mcp-strict-portal
     match: { host: ["$portal"] }
@@ -333,6 +343,16 @@ rules:
     target: portal
 
 dlp_profiles:
+  # Scanned over the description of every tool an MCP server lists (tools/list answers), not over
+  # requests: instructions hidden in a description are "tool poisoning". A match is a detection on the
+  # exchange's audit line ("Tool poisoning: NAME in 'tool'"); refuse such servers with on_drift: block
+  # and pins. The profile name is what meshgate looks for; no rule refers to it.
+  mcp-tool-descriptions:
+    patterns:
+      - { name: Hidden instruction tag,      regex: '(?i)<\s{0,3}/?\s{0,3}(?:important|system|instructions?|secret|hidden)\s{0,3}>' }
+      - { name: Concealment from the user,   regex: '(?i)\b(?:do\s+not|don''t|never)\s+(?:tell|inform|mention|reveal|show|notify)\s+(?:this\s+(?:to\s+)?)?(?:the\s+)?user' }
+      - { name: Invisible characters,        regex: '[\x{200B}-\x{200F}\x{202A}-\x{202E}\x{2060}-\x{2064}\x{FEFF}\x{E0000}-\x{E007F}]' }
+      - { name: Credential file reference,   regex: '(?i)(?:~/\.ssh|\bid_(?:rsa|ed25519|ecdsa)\b|\.aws/credentials|\.netrc\b|\.config/gcloud|mcp\.json\b)' }
   mcp-jsonrpc:
     patterns:
       # LSP also has an `initialize` method; MCP's always carries protocolVersion, so require it too,

@@ -11,6 +11,8 @@ public struct MCPFinding: Sendable, Equatable {
     /// `params.name` of the first `tools/call` (or the decoded `Mcp-Name` header for a `tools/call`
     /// without a readable body).
     public var toolName: String?
+    /// `params.name` of every `tools/call` in the body, in order (what `mcp_tool` selects).
+    public var toolNames: [String] = []
     /// Every MCP method of the body in order (one for a single message, several for a batch).
     public var methods: [String]
     /// MCP server URLs named inside an LLM request, deduplicated, in order.

@@ -25,6 +25,8 @@ extension MCPRecognizer {
         /// The MCP method of each message that has one, in body order.
         var methods: [String] = []
         var toolName: String?
+        /// `params.name` of every `tools/call`, in body order (a batch may call several).
+        var toolNames: [String] = []
         var protocolVersion: String?
         /// The `id` of every request (a message with a method and an id), in body order.
         var requestIDs: [JSONValue] = []
@@ -58,8 +60,9 @@ extension MCPRecognizer {
             if best.strength == .strong { hasStrongMethod = true } else { hasWeakMethod = true }
             if best.strength == .weak, best.method == "ping" || best.method == "tasks/list" { hasParamlessWeakMethod = true }
             methods.append(best.method)
-            if toolName == nil, best.method == "tools/call" {
-                toolName = params.reversed().lazy.compactMap { $0["name"]?.stringValue }.first
+            if best.method == "tools/call", let name = params.reversed().lazy.compactMap({ $0["name"]?.stringValue }).first {
+                if toolName == nil { toolName = name }
+                toolNames.append(name)
             }
             if protocolVersion == nil {
                 protocolVersion = params.reversed().lazy.compactMap { p in

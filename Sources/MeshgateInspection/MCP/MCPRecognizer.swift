@@ -50,6 +50,7 @@ public enum MCPRecognizer {
             finding.methods = body.methods
             finding.mcpMethod = body.methods.first
             finding.toolName = body.toolName
+            finding.toolNames = body.toolNames
         }
         finding.requestIDs = body.requestIDs
         if finding.mcpMethod == nil, let method = headers.method {
@@ -58,6 +59,7 @@ public enum MCPRecognizer {
         }
         if finding.toolName == nil, finding.mcpMethod == "tools/call", headers.method == "tools/call" {
             finding.toolName = headers.name
+            finding.toolNames = headers.name.map { [$0] } ?? []
         }
         finding.protocolVersion = (bodyIsMCP ? body.protocolVersion : nil) ?? headers.protocolVersion
         return finding

@@ -29,7 +29,7 @@ public struct InspectionRequestInspector: RequestInspector {
         ))
         return finding.map {
             MCPFacts(isMCP: true, methods: $0.methods.isEmpty ? ($0.mcpMethod.map { [$0] } ?? []) : $0.methods,
-                     detections: $0.detections, serverURLs: $0.serverURLs, connectors: $0.connectors)
+                     detections: $0.detections, serverURLs: $0.serverURLs, connectors: $0.connectors, toolNames: $0.toolNames)
         } ?? .none
     }
 

@@ -14,6 +14,13 @@ enum ExchangeFilterOrder {
         var filters: [any ExchangeFilter] = []
         if tx.llm.attempts != nil { filters.append(AIAttemptFilter()) }
         if LegacySSEFilter.applies(to: head) { filters.append(LegacySSEFilter(identity: identity, logger: services.logger)) }
+        if MCPDriftFilter.applies(to: tx), let policy = tx.verdict.policy, let mcp = tx.verdict.mcp {
+            let entry = mcp.server.flatMap { name in policy.mcpServers.first { $0.name == name } }
+            let session = tx.head.headers.first(name: "mcp-session-id") ?? identity?.name ?? "-"
+            filters.append(MCPDriftFilter(entry: entry, policy: policy, pages: services.mcpToolListPages,
+                                          pagesKey: "\(mcp.server ?? tx.route.host) \(session)", requestHadCursor: mcp.listCursor,
+                                          record: { [audit = services.audit] in audit.record($0) }, logger: services.logger))
+        }
         if tx.llm.metered != nil, let ai = services.ai {
             filters.append(LLMMeteringFilter(ai: ai, identity: identity, logger: services.logger, callbacks: callbacks))
         }

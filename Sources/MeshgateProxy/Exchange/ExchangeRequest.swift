@@ -16,6 +16,8 @@ struct ExchangeRequest {
     /// For redirected connections: the original destination (`ip:port`) and the local process behind it.
     let transparentDestination: String?
     let workload: LocalWorkload?
+    /// This hop's trace context: the audit line's `request_id` and the `traceparent` sent upstream.
+    let trace: TraceContext
 }
 
 /// Where the exchange goes, as the listener's front and then the filters (a reroute, an `ai`

@@ -11,6 +11,9 @@ struct ExchangeVerdict {
     var detections: [String] = []
     /// The JSON-RPC method when the body is JSON-RPC (MCP or not).
     var mcpMethod: String?
+    /// Set once the request is known to be MCP by its structure: the registry entry it goes to
+    /// (`mcp_server`, nil when unregistered) and the `tools/call` tool (`mcp_tool`).
+    var mcp: MCPExchangeFacts?
     /// Where a redirect or reroute sent the request.
     var redirectTarget: String?
     /// The policy snapshot this request is decided and finished on.
@@ -20,4 +23,18 @@ struct ExchangeVerdict {
     /// Set when the policy saw only a prefix of the body (`inspection.over_limit: inspect_prefix`):
     /// how many bytes (after decoding) it saw. The audit line says so.
     var inspectedPrefixBytes: Int?
+}
+
+/// The MCP facts of an MCP exchange, for its audit line and the response filters.
+struct MCPExchangeFacts {
+    /// The registry entry's name; nil for a server the registry does not list.
+    var server: String?
+    /// The `tools/call` tool the decision was about (the first of a batch otherwise).
+    var tool: String?
+    /// Every `tools/call` tool of the request, in order.
+    var tools: [String] = []
+    /// The request's MCP methods, in order.
+    var methods: [String] = []
+    /// A `tools/list` asking for a later page (`params.cursor`).
+    var listCursor = false
 }

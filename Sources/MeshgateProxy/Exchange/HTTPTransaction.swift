@@ -22,13 +22,17 @@ final class HTTPTransaction {
 
     init(head: HTTPRequestHead, scheme: String, host: String, port: Int, path: String, intercepted: Bool,
          transparent: TransparentFacts? = nil) {
+        var head = head
+        let trace = TraceContext.hop(incoming: head.headers["traceparent"])
+        head.headers.replaceOrAdd(name: "traceparent", value: trace.traceparent)
         self.head = head
         self.request = ExchangeRequest(
             intercepted: intercepted,
             upgradeRequested: HeaderRewriter.upgradeProtocol(head.headers) != nil,
             keepAlive: head.isKeepAlive,
             transparentDestination: transparent?.destination,
-            workload: transparent?.workload
+            workload: transparent?.workload,
+            trace: trace
         )
         self.route = ExchangeRoute(scheme: scheme, host: host, port: port, path: path)
         self.audit.bytesIn = HTTPTransaction.estimatedSize(of: head)
@@ -98,6 +102,12 @@ final class HTTPTransaction {
             ("duration_ms", .int(elapsed.nanoseconds / 1_000_000)),
         ]
         if let mcpMethod = verdict.mcpMethod { fields.append(("mcp_method", .string(mcpMethod))) }
+        if let mcp = verdict.mcp {
+            fields.append(("mcp_server", .optional(mcp.server)))
+            if let tool = mcp.tool { fields.append(("mcp_tool", .string(tool))) }
+            if mcp.tools.count > 1 { fields.append(("mcp_tools", .strings(mcp.tools))) }
+            fields.append(("mcp_session", .optional(head.headers.first(name: "mcp-session-id"))))
+        }
         if let redirectTarget = verdict.redirectTarget { fields.append(("target", .string(redirectTarget))) }
         if let error = audit.error { fields.append(("error", .string(error))) }
         if let inspectedPrefixBytes = verdict.inspectedPrefixBytes {
@@ -135,7 +145,9 @@ final class HTTPTransaction {
             rule: verdict.rule,
             ruleset: verdict.ruleset,
             detections: verdict.detections,
-            fields: fields
+            fields: fields,
+            requestID: request.trace.spanID,
+            traceparent: request.trace.traceparent
         )
     }
 }

@@ -4,10 +4,17 @@ import NIOHTTP1
 
 /// The JSON-RPC shape of a request body, as far as a block response needs it.
 enum JSONRPCShape: Equatable {
-    /// One request; `id` is its raw JSON text (`1`, `"abc"`), nil for a notification.
-    case single(id: String?)
-    /// A batch; the raw ids of its requests (notifications have none).
-    case batch(ids: [String])
+    /// One request; `id` is its raw JSON text (`1`, `"abc"`), nil for a notification; `tool` is a
+    /// `tools/call`'s `params.name`.
+    case single(id: String?, tool: String?)
+    /// A batch: its requests (notifications have no id and get no answer).
+    case batch([JSONRPCCall])
+}
+
+/// One request of a JSON-RPC batch: its raw id text and, for a `tools/call`, the tool it calls.
+struct JSONRPCCall: Equatable {
+    var id: String
+    var tool: String?
 }
 
 /// Responses for policy decisions, shaped for the client that will read them (contract: "What a client sees").
@@ -21,15 +28,19 @@ enum PolicyResponse {
         var body = ""
         if let jsonRPC {
             headers.add(name: "Content-Type", value: "application/json")
-            let message = jsonString("Blocked by meshgate rule \(ruleText)\(portalText)")
-            func error(_ id: String) -> String {
-                #"{"jsonrpc":"2.0","id":\#(id),"error":{"code":-32001,"message":\#(message),"data":{"rule":\#(rule.map(jsonString) ?? "null"),"portal":\#(portal.map(jsonString) ?? "null")}}}"#
+            // A refused tool call names the tool, so the agent (and the person reading its transcript)
+            // knows which call to drop rather than retrying the whole session.
+            func error(_ id: String, tool: String?) -> String {
+                let toolText = tool.map { ": tool '\($0)' is not allowed" } ?? ""
+                let message = jsonString("Blocked by meshgate rule \(ruleText)\(toolText)\(portalText)")
+                let toolField = tool.map { #","tool":\#(jsonString($0))"# } ?? ""
+                return #"{"jsonrpc":"2.0","id":\#(id),"error":{"code":-32001,"message":\#(message),"data":{"rule":\#(rule.map(jsonString) ?? "null"),"portal":\#(portal.map(jsonString) ?? "null")\#(toolField)}}}"#
             }
             switch jsonRPC {
-            case .single(let id):
-                body = error(id ?? "null")
-            case .batch(let ids):
-                body = "[" + ids.map(error).joined(separator: ",") + "]"
+            case .single(let id, let tool):
+                body = error(id ?? "null", tool: tool)
+            case .batch(let calls):
+                body = "[" + calls.map { error($0.id, tool: $0.tool) }.joined(separator: ",") + "]"
             }
         } else if let accept, accept.lowercased().contains("text/html") {
             headers.add(name: "Content-Type", value: "text/html; charset=utf-8")

@@ -58,13 +58,14 @@ enum RequestShape {
     static func jsonRPCShape(_ value: JSONValue?) -> JSONRPCShape? {
         guard let value else { return nil }
         func isRequest(_ v: JSONValue) -> Bool { v["jsonrpc"]?.stringValue == "2.0" && v["method"]?.stringValue != nil }
+        func tool(_ v: JSONValue) -> String? { v["method"]?.stringValue == "tools/call" ? v["params"]?["name"]?.stringValue : nil }
         if let items = value.arrayValue {
             let requests = items.filter(isRequest)
             guard !requests.isEmpty else { return nil }
-            return .batch(ids: requests.compactMap { $0["id"].map(\.description) })
+            return .batch(requests.compactMap { request in request["id"].map { JSONRPCCall(id: $0.description, tool: tool(request)) } })
         }
         guard isRequest(value) else { return nil }
-        return .single(id: value["id"].map(\.description))
+        return .single(id: value["id"].map(\.description), tool: tool(value))
     }
 
     static func jsonRPCMethod(_ value: JSONValue?) -> String? {

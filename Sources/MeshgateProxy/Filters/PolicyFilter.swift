@@ -71,6 +71,8 @@ final class PolicyFilter: ExchangeFilter {
         tx.verdict.ruleset = effective.ruleset
         tx.verdict.detections += effective.detections
         tx.verdict.mcpMethod = verdict.mcpMethod ?? facts?.mcp.methods.first ?? facts.flatMap { RequestShape.jsonRPCMethod($0.canonicalValue) }
+        noteMCP(tx, policy: policy, request: request, verdict: verdict,
+                facts: facts ?? (RequestShape.looksLikeMCP(tx.head) ? inspector.facts(for: request, body: []) : nil))
         for failure in verdict.matchErrors {
             // The engine applied inspection.on_match_error (under `block` a refusing rule counted the
             // pattern as matching and its detections say `Match limit: …`); the audit line notes the
@@ -109,5 +111,20 @@ final class PolicyFilter: ExchangeFilter {
             tx.llm.call = nil
             return .continue
         }
+    }
+
+    /// What the audit line and the response filters need to know of an MCP exchange.
+    private func noteMCP(_ tx: HTTPTransaction, policy: PolicyEngine, request: PolicyRequest, verdict: Verdict, facts: BodyFacts?) {
+        // An LLM call that only names MCP servers is not itself MCP.
+        guard let facts, facts.mcp.isMCP, facts.mcp.detections.contains(where: { $0 != MCPDetection.llmRequest.rawValue }) else { return }
+        let mcp = facts.mcp
+        var noted = MCPExchangeFacts(
+            server: policy.mcpServer(servingScheme: request.scheme, host: request.host, port: request.port, path: request.path)?.name,
+            tool: verdict.mcpTool ?? mcp.toolNames.first, tools: mcp.toolNames, methods: mcp.methods)
+        if mcp.methods.contains("tools/list"), let value = facts.canonicalValue {
+            let messages = value.arrayValue ?? [value]
+            noted.listCursor = messages.contains { $0["method"]?.stringValue == "tools/list" && $0["params"]?["cursor"] != nil }
+        }
+        tx.verdict.mcp = noted
     }
 }

@@ -120,7 +120,10 @@ async def session_v2(url, http_client, protocol, call, call_text):
     transport = streamable_http_client(url, http_client=http_client, terminate_on_close=True)
     mode = "auto" if protocol == "stateless" else "legacy"
     async with Client(transport, mode=mode, cache=None, read_timeout_seconds=20) as client:
-        out = {"tools": [tool.name for tool in (await client.list_tools()).tools]}
+        listed = (await client.list_tools()).tools
+        out = {"tools": [tool.name for tool in listed]}
+        if DUMP_TOOLS:
+            out["definitions"] = [tool_definition(tool) for tool in listed]
         if call:
             out.update(call_output(await client.call_tool(call, {"text": call_text})))
         out["protocol"] = client.protocol_version
@@ -141,6 +144,15 @@ async def session_v1(url, http_client, protocol, call, call_text):
                 out.update(call_output(await session.call_tool(call, {"text": call_text})))
             out["protocol"] = init.protocolVersion
             return out
+
+
+DUMP_TOOLS = False
+
+
+def tool_definition(tool):
+    """The members a registry pin covers, as the server sent them (wire names)."""
+    wire = tool.model_dump(by_alias=True, exclude_none=True, mode="json")
+    return {k: wire[k] for k in ("name", "description", "inputSchema", "annotations") if k in wire}
 
 
 class UnsupportedMode(Exception):
@@ -234,7 +246,10 @@ def main():
     parser.add_argument("--text", default="hello", help="the text argument for --call")
     parser.add_argument("--timeout", type=float, default=25.0)
     parser.add_argument("--trace", action="store_true", help="log HTTP requests/responses to stderr")
+    parser.add_argument("--dump-tools", action="store_true", help="also print the listed tools' definitions (name, description, inputSchema, annotations)")
     args = parser.parse_args()
+    global DUMP_TOOLS
+    DUMP_TOOLS = args.dump_tools
     print(json.dumps(asyncio.run(run(args))), flush=True)
 
 
