@@ -273,3 +273,93 @@ import Testing
         await proxy.stop()
     }
 }
+
+/// Drift across the pages of a `tools/list` and inside event streams, against an origin that pages.
+@Suite(.serialized) struct MCPDriftPagesTests {
+    static func start() async throws -> (StreamingClient, Int) {
+        let origin = try StreamingClient(["python3", MCPSDKTests.fixtures.appendingPathComponent("tool_pages_origin.py").path])
+        guard try await origin.waitForOutput(containing: "\n", timeout: 20),
+              let port = Int(origin.text.split(separator: "\n").first.map(String.init) ?? "") else {
+            origin.terminate()
+            throw MCPSDKTests.SetupError(description: "origin did not start: \(origin.text)")
+        }
+        return (origin, port)
+    }
+
+    static func digest(_ name: String) -> String {
+        MCPToolDigest.digest(of: .object([("name", .string(name)), ("description", .string("\(name) tool")),
+                                          ("inputSchema", .object([("type", .string("object"))]))]))!
+    }
+
+    static func proxy(_ pki: TestPKI, port: Int, pins: [String], onDrift: String) async throws -> TestProxy {
+        let file = pki.directory.appendingPathComponent("pages.yaml").path
+        try """
+            ruleset: registry
+            version: "1"
+            rules: []
+            mcp_servers:
+              - name: paged
+                urls: ["http://127.0.0.1:\(port)/mcp"]
+                on_drift: \(onDrift)
+                tools:
+            \(pins.map { "      - { name: \($0), digest: \"\(digest($0))\" }" }.joined(separator: "\n"))
+            """.write(toFile: file, atomically: true, encoding: .utf8)
+        let policy = try PolicyEngine.load(files: [file], regexCompiler: PCRE2RegexCompiler())
+        return try await TestProxy(group: TestGroup.shared, pki: pki, policy: policy)
+    }
+
+    static func list(_ port: Int, proxy: TestProxy, cursor: String? = nil, accept: String = "application/json, text/event-stream",
+                     session: String = "s1") async throws -> Curl.Response {
+        let params = cursor.map { #"{"cursor":"\#($0)"}"# } ?? "{}"
+        return try await Curl.fetch("http://127.0.0.1:\(port)/mcp", proxy: proxy.url, extra: [
+            "-X", "POST", "-H", "Content-Type: application/json", "-H", "Accept: \(accept)", "-H", "Mcp-Session-Id: \(session)",
+            "--data-binary", #"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":\#(params)}"#,
+        ])
+    }
+
+    static func drift(_ proxy: TestProxy) -> [String] {
+        proxy.audit.events.filter { $0.kind == .mcpDrift }.map { event in
+            let fields = Dictionary(event.fields.map { ($0.0, $0.1) }, uniquingKeysWith: { a, _ in a })
+            guard case .string(let tool)? = fields["tool"], case .string(let change)? = fields["change"] else { return "?" }
+            return "\(tool) \(change)"
+        }
+    }
+
+    @Test func aPinnedToolMissingFromEveryPageIsRemovedOnceTheLastPageIsIn() async throws {
+        let pki = try TestPKI.make()
+        let (origin, port) = try await Self.start()
+        defer { origin.terminate() }
+        let proxy = try await Self.proxy(pki, port: port, pins: ["alpha", "beta", "gamma"], onDrift: "log")
+        let first = try await Self.list(port, proxy: proxy)
+        #expect(first.bodyText.contains(#""nextCursor":"p2""#))
+        #expect(Self.drift(proxy).isEmpty, "one page proves nothing removed: \(Self.drift(proxy))")
+        let second = try await Self.list(port, proxy: proxy, cursor: "p2")
+        #expect(second.bodyText.contains(#""beta""#))
+        #expect(Self.drift(proxy) == ["gamma removed"])
+        // Another session's lone second page does not complete this listing.
+        _ = try await Self.list(port, proxy: proxy, cursor: "p2", session: "s2")
+        #expect(Self.drift(proxy) == ["gamma removed", "alpha removed", "gamma removed"])
+        await proxy.stop()
+    }
+
+    @Test func anEventStreamAnswerIsFilteredEventByEvent() async throws {
+        let pki = try TestPKI.make()
+        let (origin, port) = try await Self.start()
+        defer { origin.terminate() }
+        // `alpha` is not pinned: under `filter` it leaves the list; the stream's other event passes.
+        let proxy = try await Self.proxy(pki, port: port, pins: ["beta"], onDrift: "filter")
+        let response = try await Self.list(port, proxy: proxy, accept: "text/event-stream")
+        #expect(response.status == 200)
+        #expect(!response.headers.lowercased().contains("content-length"), "a rewritten stream cannot keep the origin's length: \(response.headers)")
+        let text = response.bodyText
+        #expect(text.hasPrefix("event: message\r\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/tools/list_changed\"}\r\n\r\n"),
+                "the notification event passes byte for byte: \(text)")
+        #expect(text.hasSuffix("event: message\nid: 2\ndata: {\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"tools\":[],\"nextCursor\":\"p2\"}}\n\n"),
+                "the list event is rewritten without the unpinned tool, its other fields kept: \(text)")
+        #expect(Self.drift(proxy) == ["alpha added"])
+        let line = try #require(proxy.audit.events.first { $0.kind == .http })
+        #expect(line.detections.contains("MCP tools/list_changed"))
+        #expect(line.detections.contains("MCP drift"))
+        await proxy.stop()
+    }
+}

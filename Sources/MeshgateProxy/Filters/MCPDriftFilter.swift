@@ -57,6 +57,8 @@ final class MCPDriftFilter: ExchangeFilter {
         let contentType = head.headers.first(name: "content-type") ?? ""
         if contentType.containsASCIICaseInsensitive("text/event-stream") {
             mode = .stream(SSEEventFramer(maxEventBytes: Self.maxHeldBytes))
+            // A rewritten event changes the length; the client gets the stream chunked instead.
+            head.headers.remove(name: "content-length")
             return .continue
         }
         guard contentType.containsASCIICaseInsensitive("json"), tx.verdict.mcp?.methods.contains("tools/list") == true else { return .continue }

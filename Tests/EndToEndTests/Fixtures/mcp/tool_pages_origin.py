@@ -1,0 +1,61 @@
+#!/usr/bin/env python3
+"""A plain-HTTP MCP origin that pages its tools/list answer, for meshgate's drift tests.
+
+usage: tool_pages_origin.py      (prints the port on the first line; runs until stdin closes)
+
+POST /mcp with a JSON-RPC tools/list: without params.cursor the answer is page 1 (tool `alpha`,
+nextCursor "p2"); with cursor "p2" it is page 2 (tool `beta`, no nextCursor). A request whose Accept
+asks only for text/event-stream gets the answer as an event stream, preceded by a
+notifications/tools/list_changed event, with CRLF line ends.
+"""
+import http.server
+import json
+import signal
+import socket
+import sys
+import threading
+
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
+
+
+def tool(name):
+    return {"name": name, "description": f"{name} tool", "inputSchema": {"type": "object"}}
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        request = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+        cursor = (request.get("params") or {}).get("cursor")
+        if cursor == "p2":
+            result = {"tools": [tool("beta")]}
+        else:
+            result = {"tools": [tool("alpha")], "nextCursor": "p2"}
+        answer = json.dumps({"jsonrpc": "2.0", "id": request.get("id"), "result": result}, separators=(",", ":"))
+        if self.headers.get("Accept", "").strip() == "text/event-stream":
+            changed = json.dumps({"jsonrpc": "2.0", "method": "notifications/tools/list_changed"}, separators=(",", ":"))
+            body = f"event: message\r\ndata: {changed}\r\n\r\nevent: message\r\nid: 2\r\ndata: {answer}\r\n\r\n".encode()
+            kind = "text/event-stream"
+        else:
+            body = answer.encode()
+            kind = "application/json"
+        self.send_response(200)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def main():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=lambda: (sys.stdin.read(), server.shutdown()), daemon=True).start()
+    print(server.server_address[1], flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
