@@ -14,11 +14,12 @@ import Testing
     struct Server {
         let process: StreamingClient
         let port: Int
-        var url: String { "https://mcp.approved.test:\(port)/mcp" }
+        var host = "mcp.approved.test"
+        var url: String { "https://\(host):\(port)/mcp" }
     }
 
-    static func startServer(_ pki: TestPKI, tools: String, rugPullAfter: Int? = nil) async throws -> Server {
-        let (cert, key) = try pki.writeOriginLeaf(host: "mcp.approved.test")
+    static func startServer(_ pki: TestPKI, host: String = "mcp.approved.test", tools: String, rugPullAfter: Int? = nil) async throws -> Server {
+        let (cert, key) = try pki.writeOriginLeaf(host: host)
         var command = [SDK.python, SDK.fixtures.appendingPathComponent("mcp_server.py").path, "--name", "approved",
                        "--cert", cert, "--key", key, "--tools", tools]
         if let rugPullAfter { command += ["--rug-pull-after", String(rugPullAfter)] }
@@ -28,7 +29,7 @@ import Testing
             process.terminate()
             throw SDK.SetupError(description: "MCP server did not start: \(process.text)")
         }
-        return Server(process: process, port: port)
+        return Server(process: process, port: port, host: host)
     }
 
     static func proxy(_ pki: TestPKI, server: Server, ruleset: String) async throws -> TestProxy {

@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
 """A plain-HTTP MCP origin that pages its tools/list answer, for meshgate's drift tests.
 
-usage: tool_pages_origin.py      (prints the port on the first line; runs until stdin closes)
+usage: tool_pages_origin.py [--handshake-only]   (prints the port on the first line; runs until stdin closes)
 
 POST /mcp with a JSON-RPC tools/list: without params.cursor the answer is page 1 (tool `alpha`,
 nextCursor "p2"); with cursor "p2" it is page 2 (tool `beta`, no nextCursor). A request whose Accept
 asks only for text/event-stream gets the answer as an event stream, preceded by a
 notifications/tools/list_changed event, with CRLF line ends.
+
+--handshake-only: an older server. A request declaring MCP-Protocol-Version 2026-07-28 gets 400;
+`initialize` answers 2025-06-18 with an Mcp-Session-Id, and tools/list without that session gets 404.
+Every request line is printed to stdout (`POST <method> session=<id>`), so a test sees the sequence.
 """
 import http.server
 import json
@@ -28,8 +32,33 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
+    def reply(self, status, body, kind="application/json", extra=()):
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in extra:
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_DELETE(self):
+        print(f"DELETE session={self.headers.get('Mcp-Session-Id')}", flush=True)
+        self.reply(200, b"")
+
     def do_POST(self):
         request = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+        if HANDSHAKE_ONLY:
+            print(f"POST {request.get('method')} session={self.headers.get('Mcp-Session-Id')}", flush=True)
+            if self.headers.get("MCP-Protocol-Version") == "2026-07-28":
+                return self.reply(400, b'{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"unsupported protocol version"}}')
+            if request.get("method") == "initialize":
+                result = {"protocolVersion": "2025-06-18", "capabilities": {"tools": {}}, "serverInfo": {"name": "old", "version": "1"}}
+                body = json.dumps({"jsonrpc": "2.0", "id": request.get("id"), "result": result}, separators=(",", ":")).encode()
+                return self.reply(200, body, extra=[("Mcp-Session-Id", "sess-1")])
+            if request.get("method") == "notifications/initialized":
+                return self.reply(202, b"")
+            if self.headers.get("Mcp-Session-Id") != "sess-1":
+                return self.reply(404, b'{"jsonrpc":"2.0","id":null,"error":{"code":-32001,"message":"session not found"}}')
         cursor = (request.get("params") or {}).get("cursor")
         if cursor == "p2":
             result = {"tools": [tool("beta")]}
@@ -48,6 +77,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+
+HANDSHAKE_ONLY = "--handshake-only" in sys.argv
 
 
 def main():
