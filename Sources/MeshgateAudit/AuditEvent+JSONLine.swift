@@ -58,6 +58,20 @@ extension AuditValue {
         case .bool(let b): JSONText.appendBool(b, to: &out)
         case .strings(let list): JSONText.appendStringArray(list, to: &out)
         case .null: JSONText.appendNull(to: &out)
+        case .objects(let objects):
+            out.append(UInt8(ascii: "["))
+            for (index, members) in objects.enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                out.append(UInt8(ascii: "{"))
+                for (position, member) in members.enumerated() {
+                    if position > 0 { out.append(UInt8(ascii: ",")) }
+                    JSONText.appendString(member.key, to: &out)
+                    out.append(UInt8(ascii: ":"))
+                    member.value.appendJSON(to: &out)
+                }
+                out.append(UInt8(ascii: "}"))
+            }
+            out.append(UInt8(ascii: "]"))
         }
     }
 }

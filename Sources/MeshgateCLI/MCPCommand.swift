@@ -63,3 +63,34 @@ struct MCP: AsyncParsableCommand {
         }
     }
 }
+
+struct Trail: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print the audit log as a tree: identity → LLM call → the MCP tool calls it asked for → decisions.",
+        discussion: """
+            A tools/call is placed under the LLM call whose answer asked for that tool (same identity, or the \
+            same client address without identities, within 30 minutes): its audit line carries llm_request_id. \
+            --request takes a request_id or a W3C trace id and shows that request with its relatives.
+            """
+    )
+    @Option(help: "Only this identity.")
+    var identity: String?
+    @Option(help: "Only lines from this long ago, e.g. 30m, 1h, 2d.")
+    var since: String?
+    @Option(help: "A request_id (or a trace id): that request, its LLM call and its sibling tool calls.")
+    var request: String?
+    @Option(name: .customLong("file"), help: "Read this audit log (repeatable) instead of the configured one.")
+    var files: [String] = []
+    @Flag(help: "Print the tree as JSON, each audit line as logged.")
+    var json = false
+    @OptionGroup var options: ConfigOption
+
+    func run() async throws {
+        do {
+            print(try TrailCommand.run(configuration: try options.load(), files: files, identity: identity, since: since,
+                                       request: request, json: json), terminator: "")
+        } catch {
+            throw fail(error)
+        }
+    }
+}

@@ -10,7 +10,7 @@ struct MeshgateCommand: AsyncParsableCommand {
         commandName: "meshgate",
         abstract: "Egress gateway for machines that run AI agents: intercepting proxy, policy, audit.",
         version: MeshgateVersion.string,
-        subcommands: [Serve.self, Reload.self, CA.self, Rules.self, Usage.self, MCP.self]
+        subcommands: [Serve.self, Reload.self, CA.self, Rules.self, Usage.self, MCP.self, Trail.self]
     )
 }
 

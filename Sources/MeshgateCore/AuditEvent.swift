@@ -88,14 +88,27 @@ extension AuditEvent {
 }
 
 /// A JSON value in an audit line.
-public enum AuditValue: Sendable, Equatable {
+public indirect enum AuditValue: Sendable, Equatable {
     case string(String)
     case int(Int64)
     case double(Double)
     case bool(Bool)
     case strings([String])
     case null
+    /// A list of objects, members in order (`tool_calls`: `[{"id":…,"name":…}]`).
+    case objects([[AuditMember]])
 
     /// A string, or null when nil.
     public static func optional(_ s: String?) -> AuditValue { s.map(AuditValue.string) ?? .null }
+}
+
+/// One member of an object in an audit line.
+public struct AuditMember: Sendable, Equatable {
+    public var key: String
+    public var value: AuditValue
+
+    public init(_ key: String, _ value: AuditValue) {
+        self.key = key
+        self.value = value
+    }
 }

@@ -73,7 +73,8 @@ public struct AuditRedactor: Sendable, Hashable {
                     event.fields[index].1 = .strings(bounded.items)
                     if bounded.truncated { truncated.append(name) }
                 }
-            case .int, .double, .bool, .null:
+            case .int, .double, .bool, .null, .objects:
+                // Objects hold ids and names meshgate extracted and bounded itself.
                 continue
             }
         }

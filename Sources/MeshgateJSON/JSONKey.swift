@@ -81,6 +81,18 @@ package enum JSONKey: UInt8, Sendable, CaseIterable {
     case fileData
     /// `"messages"`.
     case messages
+    /// `"id"`.
+    case id
+    /// `"name"`.
+    case name
+    /// `"content_block"`.
+    case contentBlock
+    /// `"call_id"`.
+    case callID
+    /// `"item"`.
+    case item
+    /// `"output"`.
+    case output
 
     /// The key's JSON spelling; nil for `.element` and `.other`.
     package var spelling: String? {
@@ -123,6 +135,12 @@ package enum JSONKey: UInt8, Sendable, CaseIterable {
         case .imageURL: "image_url"
         case .fileData: "file_data"
         case .messages: "messages"
+        case .id: "id"
+        case .name: "name"
+        case .contentBlock: "content_block"
+        case .callID: "call_id"
+        case .item: "item"
+        case .output: "output"
         }
     }
 

@@ -27,6 +27,8 @@ public final class ProxyServices: Sendable {
     let ownConnections = OwnConnections()
     /// Paginated `tools/list` answers gathered per server and session (``MCPDriftFilter``).
     let mcpToolListPages = MCPToolListPages()
+    /// The tools recent LLM answers asked for, per client (``LLMToolCallMemory``).
+    let llmToolCalls = LLMToolCallMemory()
     /// The policy in force; the assembly swaps it on reload.
     public let policy: PolicyHolder
     let inspector: any RequestInspector

@@ -31,6 +31,8 @@ import Testing
         var extraTopLevel = ""
         /// More `ai:` keys (indented for the section).
         var extraAI = ""
+        /// More ports the explicit proxy may CONNECT to (", 8443").
+        var extraConnectPorts = ""
 
         struct Server {
             let process: StreamingClient
@@ -98,7 +100,7 @@ import Testing
               ai: 127.0.0.1:0
               admin: 127.0.0.1:0
             access:
-              connect_ports: [443, \(world.providerPort)]
+              connect_ports: [443, \(world.providerPort)\(world.extraConnectPorts)]
               allow_destinations: [127.0.0.0/8]
             tls:
               upstream_ca: \(world.pki.originCAPath)

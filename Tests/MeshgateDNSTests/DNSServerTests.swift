@@ -252,5 +252,6 @@ func field(_ key: String, _ event: AuditEvent?) -> String {
     case .int(let i): return "\(i)"
     case .double(let d): return "\(d)"
     case .null: return "null"
+    case .objects(let objects): return "\(objects.count) objects"
     }
 }

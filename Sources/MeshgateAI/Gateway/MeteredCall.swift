@@ -36,6 +36,9 @@ public struct MeteredCall: Sendable {
         self.hardCap = hardCap
     }
 
+    /// The tool calls the model asked for in its answer so far.
+    public var toolCalls: [LLMToolCall] { meter?.toolCalls ?? [] }
+
     /// The model to report: the response's, else the request's, else `unknown`.
     public var model: String { meter?.model ?? facts.model ?? "unknown" }
 

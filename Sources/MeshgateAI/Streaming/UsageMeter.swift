@@ -61,6 +61,8 @@ public struct UsageMeter: Sendable {
     public var model: String? { state.model }
     /// Whether an error document or event was seen.
     public var sawError: Bool { state.sawError }
+    /// The tool calls the model asked for so far (id and name; duplicates across a stream's events merged).
+    public var toolCalls: [LLMToolCall] { state.toolCalls }
 
     /// Consumes the next body chunk, calling `onEvent` for each complete server-sent event in it.
     public mutating func consume(_ bytes: UnsafeRawBufferPointer, onEvent: (StreamUsageEvent) -> Void = { _ in }) {
@@ -110,6 +112,7 @@ private struct MeterState: Sendable {
     var outputTextBytes = 0
     var model: String?
     var sawError = false
+    var toolCalls: [LLMToolCall] = []
     var scan = UsageScan()
     var scanner = JSONFieldScanner()
     var eventName: String?
@@ -127,6 +130,7 @@ private struct MeterState: Sendable {
         outputTextBytes += scan.outputTextBytes
         model = scan.model ?? model
         sawError = sawError || isError
+        for call in scan.toolCalls { LLMToolCall.merge(call, into: &toolCalls) }
         scan.reset(capturesModel: model == nil)
         scanner.reset()
         eventName = nil
@@ -160,5 +164,36 @@ private struct DispatchingHandler: SSEEventHandler {
     mutating func dispatch() {
         state.scanner.finish(visitor: &state.scan)
         onEvent(state.fold())
+    }
+}
+
+/// A tool call a model asked for: the provider's call id and the tool's name (either may be missing
+/// from a malformed answer).
+public struct LLMToolCall: Sendable, Hashable {
+    public var id: String?
+    public var name: String?
+
+    public init(id: String?, name: String?) {
+        self.id = id
+        self.name = name
+    }
+
+    /// At most this many calls are kept per answer (the audit line stays bounded).
+    public static let maxPerAnswer = 64
+
+    /// Adds `call` unless it repeats one already there (a stream names a call in several events; the
+    /// OpenAI Responses API repeats the whole output at its end).
+    static func merge(_ call: LLMToolCall, into calls: inout [LLMToolCall]) {
+        if let id = call.id, let index = calls.firstIndex(where: { $0.id == id }) {
+            if calls[index].name == nil { calls[index].name = call.name }
+            return
+        }
+        if call.id == nil, call.name != nil, let last = calls.indices.last, calls[last].name == nil {
+            // A stream's id chunk and name chunk arrived in separate events.
+            calls[last].name = call.name
+            return
+        }
+        guard calls.count < maxPerAnswer else { return }
+        calls.append(call)
     }
 }

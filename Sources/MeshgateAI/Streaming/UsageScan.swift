@@ -18,6 +18,8 @@ struct UsageScan: JSONScanVisitor {
     var model: String?
     /// Whether the document is an error (`{"error": …}`; an `event: error` name counts too, at the meter).
     var isError = false
+    /// Tool calls the model asks for in this document, in order.
+    var toolCalls: [LLMToolCall] = []
 
     /// Whether to read `model` (a stream names it in every chunk; once is enough, and skipping it
     /// keeps the per-event path free of string allocations).
@@ -30,7 +32,42 @@ struct UsageScan: JSONScanVisitor {
     }
 
     func wantsText(path: JSONPath) -> Bool {
-        capturesModel && path.last == .model && (path.count == 1 || (path.count == 2 && (path[0] == .message || path[0] == .response)))
+        if path.last == .model {
+            return capturesModel && (path.count == 1 || (path.count == 2 && (path[0] == .message || path[0] == .response)))
+        }
+        return Self.toolCallPart(path) != nil
+    }
+
+    /// Where providers name the tool calls a model asks for: the call's id or the tool's name.
+    enum ToolCallPart { case id, name }
+
+    static func toolCallPart(_ path: JSONPath) -> ToolCallPart? {
+        let last = path.last
+        guard last == .id || last == .name || last == .callID else { return nil }
+        switch path.count {
+        case 2:
+            // Anthropic stream content_block_start: content_block.{id,name}; OpenAI Responses stream
+            // output_item.added: item.{call_id,name}.
+            if path[0] == .contentBlock { return last == .id ? .id : last == .name ? .name : nil }
+            if path[0] == .item { return last == .callID ? .id : last == .name ? .name : nil }
+        case 3:
+            // Anthropic content[].{id,name} (tool_use blocks); OpenAI Responses output[].{call_id,name}.
+            guard path[1] == .element else { return nil }
+            if path[0] == .content { return last == .id ? .id : last == .name ? .name : nil }
+            if path[0] == .output { return last == .callID ? .id : last == .name ? .name : nil }
+        case 4:
+            // OpenAI Responses response.output[].{call_id,name} (response.completed).
+            if path[0] == .response, path[1] == .output, path[2] == .element { return last == .callID ? .id : last == .name ? .name : nil }
+        case 6:
+            // OpenAI chat choices[].message|delta.tool_calls[].id.
+            if path[0] == .choices, path[3] == .toolCalls, last == .id { return .id }
+        case 7:
+            // OpenAI chat choices[].message|delta.tool_calls[].function.name.
+            if path[0] == .choices, path[3] == .toolCalls, path[5] == .function, last == .name { return .name }
+        default:
+            break
+        }
+        return nil
     }
 
     mutating func containerStart(path: JSONPath, isObject: Bool, offset: Int) {
@@ -43,12 +80,31 @@ struct UsageScan: JSONScanVisitor {
             usageNumber(path: path, value: number)
         case .string(let length, let text):
             if let text {
-                model = text
+                if path.last == .model {
+                    model = text
+                } else if let part = Self.toolCallPart(path) {
+                    toolCallText(part, text)
+                }
             } else if isOutputText(path) {
                 outputTextBytes += length
             }
         default:
             break
+        }
+    }
+
+    /// An id starts a call and a name completes it (every provider sends the id first); a name with
+    /// no open call (a stream chunk that repeats it) starts one of its own.
+    private mutating func toolCallText(_ part: ToolCallPart, _ text: String) {
+        switch part {
+        case .id:
+            toolCalls.append(LLMToolCall(id: text, name: nil))
+        case .name:
+            if let last = toolCalls.indices.last, toolCalls[last].name == nil {
+                toolCalls[last].name = text
+            } else {
+                toolCalls.append(LLMToolCall(id: nil, name: text))
+            }
         }
     }
 

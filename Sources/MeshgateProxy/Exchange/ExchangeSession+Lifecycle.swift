@@ -69,9 +69,23 @@ extension ExchangeSession {
         guard !tx.audit.recorded else { return }
         tx.audit.recorded = true
         chargeLLMCall(tx)
+        linkToolCalls(tx)
         services.metrics.countRequest(action: tx.verdict.action, status: tx.audit.status ?? 499)
         services.audit.record(tx.auditEvent(client: clientAuditDescription, identity: identity))
         machine.exchangeRecorded()
+    }
+
+    /// An LLM answer's tool calls are remembered for this client; an MCP `tools/call` of one of them
+    /// is linked to the answer that asked for it.
+    private func linkToolCalls(_ tx: HTTPTransaction) {
+        let client = LLMToolCallMemory.client(identity: identity, address: clientAddress?.ipAddress)
+        if let calls = tx.llm.metered?.toolCalls, !calls.isEmpty {
+            services.llmToolCalls.remember(calls, llmRequestID: tx.request.trace.spanID, client: client)
+        }
+        if let tool = tx.verdict.mcp?.tool, let asked = services.llmToolCalls.find(tool: tool, client: client) {
+            tx.verdict.mcp?.llmRequestID = asked.llmRequestID
+            tx.verdict.mcp?.llmCallID = asked.callID
+        }
     }
 
     func becomeIdle() {

@@ -37,4 +37,7 @@ struct MCPExchangeFacts {
     var methods: [String] = []
     /// A `tools/list` asking for a later page (`params.cursor`).
     var listCursor = false
+    /// The LLM call whose answer asked for this tool call (its `request_id`) and the provider's call id.
+    var llmRequestID: String?
+    var llmCallID: String?
 }

@@ -107,6 +107,10 @@ final class HTTPTransaction {
             if let tool = mcp.tool { fields.append(("mcp_tool", .string(tool))) }
             if mcp.tools.count > 1 { fields.append(("mcp_tools", .strings(mcp.tools))) }
             fields.append(("mcp_session", .optional(head.headers.first(name: "mcp-session-id"))))
+            if let llmRequestID = mcp.llmRequestID {
+                fields.append(("llm_request_id", .string(llmRequestID)))
+                if let callID = mcp.llmCallID { fields.append(("llm_tool_call_id", .string(callID))) }
+            }
         }
         if let redirectTarget = verdict.redirectTarget { fields.append(("target", .string(redirectTarget))) }
         if let error = audit.error { fields.append(("error", .string(error))) }
@@ -135,6 +139,9 @@ final class HTTPTransaction {
             if usage?.estimated == true { fields.append(("estimated", .bool(true))) }
             if llm.metered?.cut == true { fields.append(("cut", .bool(true))) }
             if let attempts = llm.attempts, !attempts.outcomes.isEmpty { fields.append(("attempts", .strings(attempts.outcomes))) }
+            if let calls = llm.metered?.toolCalls, !calls.isEmpty {
+                fields.append(("tool_calls", .objects(calls.map { [AuditMember("id", .optional($0.id)), AuditMember("name", .optional($0.name))] })))
+            }
         }
         return AuditEvent(
             timestampMillis: request.startedWallMillis,
