@@ -21,12 +21,14 @@ import Testing
         ("6", "meshgate-inspect", "cpu_us_per_req"),
         ("7", "direct", "cached_qps"), ("7", "direct", "miss_qps"), ("7", "direct", "p99_ms"),
         ("8", "meshgate", "rss_mib"), ("8", "meshgate", "tunnels"),
+        ("9", "meshgate-mcp", "rps"), ("9", "meshgate-mcp-tools", "rps"), ("9", "meshgate-mcp-tools", "cpu_us_per_req"),
     ]
 
     /// The TCP ports run.sh takes for systems direct, meshgate and meshgate-dns (contrib/bench/systems.sh
     /// and lib.sh read these variables), and the DNS ports, which must be free for UDP as well.
     static let tcpPortVariables = ["ORIGIN_HTTP", "ORIGIN_HTTPS", "MG_PORT", "MG_INSPECT_PORT", "MG_DLP_PORT",
-                                   "MG_ADMIN_PORT", "MG_INSPECT_ADMIN_PORT", "MG_DLP_ADMIN_PORT", "MG_DNS_ADMIN_PORT"]
+                                   "MG_ADMIN_PORT", "MG_INSPECT_ADMIN_PORT", "MG_DLP_ADMIN_PORT", "MG_DNS_ADMIN_PORT",
+                                   "MG_MCP_PORT", "MG_MCP_TOOLS_PORT", "MG_MCP_ADMIN_PORT", "MG_MCP_TOOLS_ADMIN_PORT"]
     static let dnsPortVariables = ["DNS_UPSTREAM_PORT", "MG_DNS_PORT"]
 
     struct NoFreePort: Error, CustomStringConvertible { var description: String }
@@ -133,5 +135,6 @@ import Testing
         let markdown = try String(contentsOfFile: report, encoding: .utf8)
         #expect(markdown.contains("## Targets"))
         #expect(markdown.contains("## 8. Memory with idle CONNECT tunnels open"))
+        #expect(markdown.contains("## 9. Intercepted MCP tools/call"))
     }
 }

@@ -21,14 +21,17 @@ SCENARIOS = {
     "6": "64 KiB JSON POSTs over interception, 16 connections",
     "7": "DNS: 10,000-name block list; cached (half blocked), all-miss (forwarded), latency at 2,000 q/s",
     "8": "Memory with idle CONNECT tunnels open",
+    "9": "Intercepted MCP tools/call (small JSON-RPC POST), 16 connections: tool-level policy on and off",
 }
-ORDER = ["direct", "meshgate", "meshgate-inspect", "meshgate-near", "meshgate-dlp", "squid", "tinyproxy", "mitmproxy", "dnsmasq", "unbound", "meshgate-dns"]
+ORDER = ["direct", "meshgate", "meshgate-inspect", "meshgate-near", "meshgate-dlp", "meshgate-mcp", "meshgate-mcp-tools", "squid", "tinyproxy", "mitmproxy", "dnsmasq", "unbound", "meshgate-dns"]
 LABEL = {
     "direct": "direct to origin",
     "meshgate": "meshgate",
     "meshgate-inspect": "meshgate + shadow-mcp inspection",
     "meshgate-near": "meshgate + shadow-mcp inspection, near-miss body",
     "meshgate-dlp": "meshgate + shadow-mcp + dlp-secrets inspection",
+    "meshgate-mcp": "meshgate, MCP recognised and logged (mcp: any)",
+    "meshgate-mcp-tools": "meshgate + registry, mcp_server / mcp_tool rules, drift watch",
     "squid": "Squid (ssl-bump)",
     "tinyproxy": "tinyproxy",
     "mitmproxy": "mitmproxy (mitmdump + MCP regex addon)",
@@ -195,6 +198,9 @@ def main():
                 ("all-miss NOERROR %", v("7", "miss_noerror_pct", 1)), ("all-miss lost %", v("7", "miss_lost_pct", 2)),
                 ("p50 ms @2k q/s", v("7", "p50_ms", 3)), ("p99 ms @2k q/s", v("7", "p99_ms", 3)),
                 ("peak RSS MiB", v("7", "rss_peak_mib", 0))], labels=DNS_LABEL)
+    table("9", [("req/s", v("9", "rps")), ("p99 ms", v("9", "p99_ms", 2)), ("errors", errs("9")),
+                ("CPU µs/req", v("9", "cpu_us_per_req", 1)),
+                ("CPU × mcp: any", rm("9", "cpu_us_per_req", "meshgate-mcp")), ("peak RSS MiB", v("9", "rss_peak_mib", 0))])
     table("8", [("tunnels open", v("8", "tunnels", 0)), ("RSS MiB before", v("8", "rss_before_mib", 0)),
                 ("RSS MiB with tunnels", v("8", "rss_mib", 0)), ("KiB per tunnel", v("8", "kib_per_tunnel", 1)),
                 ("× meshgate (RSS)", rm("8", "rss_mib"))])

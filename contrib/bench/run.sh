@@ -4,7 +4,8 @@
 #
 #   contrib/bench/run.sh [--quick] [--only SCENARIO,...] [--systems SYSTEM,...] [--perf] [--out FILE] [--json FILE]
 #
-# Scenarios (names or numbers): 1 plain, 2 large, 3 tunnel, 4 intercept, 5 handshake, 6 post, 7 dns, 8 idle.
+# Scenarios (names or numbers): 1 plain, 2 large, 3 tunnel, 4 intercept, 5 handshake, 6 post, 7 dns, 8 idle,
+# 9 mcp (meshgate only: an intercepted MCP tools/call with and without tool-level policy).
 # Systems: direct meshgate squid tinyproxy mitmproxy (proxies); dnsmasq unbound meshgate-dns (DNS).
 # --quick: 1 run of 3 s per measurement (under 5 minutes); default: median of 3 runs of 10 s.
 # --keep FILE: merge the raw measurements of the scenarios not selected by --only from an earlier
@@ -54,7 +55,7 @@ MAX_HOLD=$(( ($(ulimit -Hn) - 300) / 2 ))
 RES=$BENCH_W/results.jsonl
 : >"$RES"
 
-declare -A SCEN_NAME=([1]=plain [2]=large [3]=tunnel [4]=intercept [5]=handshake [6]=post [7]=dns [8]=idle)
+declare -A SCEN_NAME=([1]=plain [2]=large [3]=tunnel [4]=intercept [5]=handshake [6]=post [7]=dns [8]=idle [9]=mcp)
 want_scenario() { # $1 = number
   [[ -z $ONLY ]] && return 0
   local s
@@ -304,6 +305,30 @@ scenario_6() {
   return 0
 }
 
+# ---- MCP tool policy (scenario 9) ------------------------------------------------------------
+# The same small MCP tools/call, intercepted: meshgate-mcp recognises it as MCP and logs it;
+# meshgate-mcp-tools also finds the registry entry and judges the tool (mcp_server, mcp_tool rules)
+# and watches the answer for a tool list. The two alternate which goes first from run to run.
+scenario_9() {
+  local sys=$1 run=$2
+  if [[ $sys != meshgate ]]; then
+    [[ $run == 1 && $sys != direct ]] && skip 9 "$sys" "no MCP tool policy to compare"
+    return 0
+  fi
+  local body=$BENCH_W/mcp-call.json order=(meshgate-mcp meshgate-mcp-tools) s
+  printf '%s' '{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"list_issues","arguments":{"repo":"acme/widgets","state":"open"}}}' >"$body"
+  ((run % 2 == 0)) && order=(meshgate-mcp-tools meshgate-mcp)
+  for s in "${order[@]}"; do
+    check_https "$s" "$BUMP_HOST" || { skip 9 "$s" "HTTPS check through $s failed (curl)"; continue; }
+    peak_begin "$s"
+    if lg_run 9 "$s" "$run" --target "$BUMP_HOST:$ORIGIN_HTTPS" --path /post --post "$body" --conns 16 --threads 2 --warmup "$WARM" --duration "$DUR"; then
+      record 9 "$s" "$run" rps "$(lg_json rps <<<"$LG_OUT")"
+      record 9 "$s" "$run" p99_ms "$(lg_json p99_ms <<<"$LG_OUT")"
+    fi
+    peak_end 9 "$s" "$run"
+  done
+}
+
 # ---- DNS (scenario 7) ------------------------------------------------------------------------
 dns_port() { case $1 in direct) echo $DNS_UPSTREAM_PORT ;; dnsmasq) echo $DNSMASQ_PORT ;; unbound) echo $UNBOUND_PORT ;; meshgate-dns) echo $MG_DNS_PORT ;; esac; }
 dnsperf_qps() { awk '/Queries per second:/ {print $4}'; }
@@ -380,9 +405,9 @@ with_system() { # SYSTEM FUNCTION... — start SYSTEM, run each function with (S
 
 for run in $(seq "$RUNS"); do
   scen_fns=()
-  for n in 1 2 3 4 5 6; do want_scenario $n && scen_fns+=("run_scenario_$n"); done
+  for n in 1 2 3 4 5 6 9; do want_scenario $n && scen_fns+=("run_scenario_$n"); done
   [[ ${#scen_fns[@]} -gt 0 ]] || break
-  for n in 1 2 3 4 5 6; do eval "run_scenario_$n() { scenario_$n \"\$1\" $run; }"; done
+  for n in 1 2 3 4 5 6 9; do eval "run_scenario_$n() { scenario_$n \"\$1\" $run; }"; done
   for sys in "${PROXY_SYSTEMS[@]}"; do
     want_system "$sys" || continue
     bench_log "run $run/$RUNS: $sys"
@@ -420,7 +445,7 @@ T1=$(date +%s)
 if [[ -n $KEEP ]]; then
   python3 - "$KEEP" "$RES" "${ONLY:-}" <<'PY'
 import json, sys
-names = {"plain": "1", "large": "2", "tunnel": "3", "intercept": "4", "handshake": "5", "post": "6", "dns": "7", "idle": "8"}
+names = {"plain": "1", "large": "2", "tunnel": "3", "intercept": "4", "handshake": "5", "post": "6", "dns": "7", "idle": "8", "mcp": "9"}
 redone = {names.get(s, s) for s in sys.argv[3].split(",") if s}
 with open(sys.argv[2], "a") as out:
     for line in open(sys.argv[1]):

@@ -20,6 +20,10 @@ TINY_PORT=${TINY_PORT:-13132}
 MITM_PORT=${MITM_PORT:-13133}
 DNSMASQ_PORT=${DNSMASQ_PORT:-15301}
 UNBOUND_PORT=${UNBOUND_PORT:-15302}
+MG_MCP_PORT=${MG_MCP_PORT:-13134}              # meshgate with an `mcp: any` log rule (scenario 9's baseline)
+MG_MCP_TOOLS_PORT=${MG_MCP_TOOLS_PORT:-13135}  # the same plus a registry and mcp_server / mcp_tool rules
+MG_MCP_ADMIN_PORT=${MG_MCP_ADMIN_PORT:-19094}
+MG_MCP_TOOLS_ADMIN_PORT=${MG_MCP_TOOLS_ADMIN_PORT:-19095}
 bench_check_ports MG_PORT MG_INSPECT_PORT MG_DLP_PORT MG_ADMIN_PORT MG_INSPECT_ADMIN_PORT MG_DLP_ADMIN_PORT \
   MG_DNS_ADMIN_PORT MG_DNS_PORT SQUID_PORT TINY_PORT MITM_PORT DNSMASQ_PORT UNBOUND_PORT
 TUNNEL_HOST=tunnel.bench.test
@@ -29,6 +33,7 @@ BUMP_HOST=www.bench.test
 proxy_port() {
   case $1 in
     meshgate) echo "$MG_PORT" ;; meshgate-inspect | meshgate-near) echo "$MG_INSPECT_PORT" ;; meshgate-dlp) echo "$MG_DLP_PORT" ;; squid) echo "$SQUID_PORT" ;;
+    meshgate-mcp) echo "$MG_MCP_PORT" ;; meshgate-mcp-tools) echo "$MG_MCP_TOOLS_PORT" ;;
     tinyproxy) echo "$TINY_PORT" ;; mitmproxy) echo "$MITM_PORT" ;;
   esac
 }
@@ -36,7 +41,7 @@ proxy_port() {
 # proxy_ca SYSTEM — the CA certificate a client must trust to accept the system's minted leaves.
 proxy_ca() {
   case $1 in
-    meshgate | meshgate-inspect | meshgate-near | meshgate-dlp) echo "$BENCH_W/meshgate-ca.pem" ;;
+    meshgate | meshgate-inspect | meshgate-near | meshgate-dlp | meshgate-mcp | meshgate-mcp-tools) echo "$BENCH_W/meshgate-ca.pem" ;;
     squid) echo "$BENCH_W/squid-ca.pem" ;;
     mitmproxy) echo "$BENCH_W/mitm/mitmproxy-ca-cert.pem" ;;
   esac
@@ -74,14 +79,29 @@ start_meshgate() {
   mg_config meshgate "$MG_PORT" "$MG_ADMIN_PORT"
   mg_config meshgate-inspect "$MG_INSPECT_PORT" "$MG_INSPECT_ADMIN_PORT" "$REPO/rulesets/shadow-mcp.yaml"
   mg_config meshgate-dlp "$MG_DLP_PORT" "$MG_DLP_ADMIN_PORT" "$REPO/rulesets/shadow-mcp.yaml" "$REPO/rulesets/dlp-secrets.yaml"
+  local names=(meshgate meshgate-inspect meshgate-dlp)
+  if want_scenario 9; then
+    # Scenario 9: the same MCP tools/call seen as MCP and logged, with and without tool-level policy.
+    printf '%s\n' 'ruleset: bench-mcp' 'version: "1"' 'rules:' \
+      '  - { id: mcp-seen, match: { mcp: any }, action: log }' >"$W/mg/mcp-base.yaml"
+    printf '%s\n' 'ruleset: bench-mcp-tools' 'version: "1"' 'mcp_servers:' \
+      "  - { name: bench, urls: [\"https://$BUMP_HOST:$ORIGIN_HTTPS/post\"] }" 'rules:' \
+      '  - { id: no-deletes, match: { mcp_server: bench, mcp_tool: ["delete_*", "drop_*"] }, action: block }' \
+      '  - { id: shadow, match: { mcp_server: unregistered }, action: block }' \
+      '  - { id: mcp-seen, match: { mcp: any }, action: log }' >"$W/mg/mcp-tools.yaml"
+    mg_config meshgate-mcp "$MG_MCP_PORT" "$MG_MCP_ADMIN_PORT" "$W/mg/mcp-base.yaml"
+    mg_config meshgate-mcp-tools "$MG_MCP_TOOLS_PORT" "$MG_MCP_TOOLS_ADMIN_PORT" "$W/mg/mcp-tools.yaml"
+    names+=(meshgate-mcp meshgate-mcp-tools)
+  fi
   [[ -f $W/mg/state/ca.pem ]] || "$MESHGATE" ca init --config "$W/mg/meshgate.yaml" >/dev/null
   "$MESHGATE" ca export --config "$W/mg/meshgate.yaml" >"$W/meshgate-ca.pem"
-  for name in meshgate meshgate-inspect meshgate-dlp; do
+  for name in "${names[@]}"; do
     bench_start $name bench_with_resolver "$MESHGATE" serve --config "$W/mg/$name.yaml" --log-level warning
   done
-  bench_wait_tcp "$MG_PORT" && bench_wait_tcp "$MG_INSPECT_PORT" && bench_wait_tcp "$MG_DLP_PORT"
+  bench_wait_tcp "$MG_PORT" && bench_wait_tcp "$MG_INSPECT_PORT" && bench_wait_tcp "$MG_DLP_PORT" || return 1
+  if want_scenario 9; then bench_wait_tcp "$MG_MCP_PORT" && bench_wait_tcp "$MG_MCP_TOOLS_PORT"; fi
 }
-stop_meshgate() { bench_stop meshgate; bench_stop meshgate-inspect; bench_stop meshgate-dlp; }
+stop_meshgate() { bench_stop meshgate; bench_stop meshgate-inspect; bench_stop meshgate-dlp; bench_stop meshgate-mcp; bench_stop meshgate-mcp-tools; }
 
 start_squid() {
   local W=$BENCH_W
