@@ -1,3 +1,5 @@
+import Synchronization
+
 /// W3C Trace Context for one hop through meshgate: the audit line's `request_id` is the span id
 /// meshgate gives the request, and the `traceparent` it sends upstream carries the client's trace id
 /// (a fresh one when the client sent none or an invalid one) with that span as the parent. An
@@ -26,15 +28,15 @@ public struct TraceContext: Sendable, Equatable {
         return TraceContext(traceID: trace, spanID: span, flags: "01", continued: false)
     }
 
-    /// The hop for `incoming`, with the system's random numbers.
+    /// The hop for `incoming`, with ids from ``TraceIDRandom`` (this runs for every request).
     public static func hop(incoming: [String]) -> TraceContext {
-        var generator = SystemRandomNumberGenerator()
+        var generator = TraceIDRandom()
         return hop(incoming: incoming, using: &generator)
     }
 
     /// A fresh span id on its own, for audit lines that are not HTTP requests (DNS queries, ruleset changes).
     public static func newRequestID() -> String {
-        var generator = SystemRandomNumberGenerator()
+        var generator = TraceIDRandom()
         return hex(generator.next(), digits: 16, nonZero: &generator)
     }
 
@@ -73,5 +75,24 @@ extension String {
         while let c = s.utf8.first, c == 0x20 || c == 0x09 { s = s.dropFirst() }
         while let c = s.utf8.last, c == 0x20 || c == 0x09 { s = s.dropLast() }
         return s
+    }
+}
+
+/// Ids for every request without a system call each: SplitMix64 over a process-wide counter from a
+/// seed the system's generator gives once. Unique and evenly spread, which is what trace and span ids
+/// need; not secret (one id and the seed's structure predict the next), and nothing treats them as one.
+struct TraceIDRandom: RandomNumberGenerator {
+    private static let seed: UInt64 = {
+        var system = SystemRandomNumberGenerator()
+        return system.next()
+    }()
+    private static let counter = Atomic<UInt64>(0)
+
+    mutating func next() -> UInt64 {
+        let n = Self.counter.wrappingAdd(1, ordering: .relaxed).newValue
+        var z = Self.seed &+ n &* 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }

@@ -1,7 +1,9 @@
 import MeshgateCore
 
-/// A rule ready for evaluation: patterns indexed, regexes compiled, the target resolved.
-struct CompiledRule: Sendable {
+/// A rule ready for evaluation: patterns indexed, regexes compiled, the target resolved. A class:
+/// every evaluation walks the rules, and copying a struct of this many references retained and
+/// released each of them per rule per request.
+final class CompiledRule: Sendable {
     let id: String
     let rulesetIndex: Int
     let rulesetName: String
@@ -9,7 +11,7 @@ struct CompiledRule: Sendable {
     let target: ResolvedTarget?
     /// The written `redirect`/`reroute` of a rule whose target is the portal while none is
     /// configured; its `action` is then `block`.
-    var unsetPortalAction: PolicyAction? = nil
+    let unsetPortalAction: PolicyAction?
     let hosts: HostMatcher?
     let paths: PathMatcher?
     let methods: Set<String>?
@@ -25,6 +27,30 @@ struct CompiledRule: Sendable {
     let needsBody: Bool
     /// Whether anything beyond host, identity and team is needed.
     let needsRequest: Bool
+
+    init(id: String, rulesetIndex: Int, rulesetName: String, action: PolicyAction, target: ResolvedTarget?,
+         unsetPortalAction: PolicyAction?, hosts: HostMatcher?, paths: PathMatcher?, methods: Set<String>?,
+         headers: [CompiledHeader], bodyPatterns: [Int], mcp: MCPSelector?, mcpServer: MCPServerSelector?,
+         mcpTools: MCPToolGlobs?, identities: Set<String>?, teams: Set<String>?, needsBody: Bool, needsRequest: Bool) {
+        self.id = id
+        self.rulesetIndex = rulesetIndex
+        self.rulesetName = rulesetName
+        self.action = action
+        self.target = target
+        self.unsetPortalAction = unsetPortalAction
+        self.hosts = hosts
+        self.paths = paths
+        self.methods = methods
+        self.headers = headers
+        self.bodyPatterns = bodyPatterns
+        self.mcp = mcp
+        self.mcpServer = mcpServer
+        self.mcpTools = mcpTools
+        self.identities = identities
+        self.teams = teams
+        self.needsBody = needsBody
+        self.needsRequest = needsRequest
+    }
 }
 
 /// A `redirect`/`reroute` target, split so that a request already addressed to it is recognised.

@@ -15,6 +15,9 @@ public struct MCPServerEntry: Sendable {
     public var location: SourceLocation
     /// The endpoints, parsed.
     let endpoints: [AbsoluteURL]
+    /// Each endpoint as requests are compared with it: scheme and host lowercased, path without query
+    /// and trailing slashes (worked out once, not per request).
+    private let matchers: [(scheme: String, host: String, port: Int, path: String)]
 
     init(name: String, urls: [String], endpoints: [AbsoluteURL], tools: [MCPPinnedTool]?, onDrift: MCPDriftAction, location: SourceLocation) {
         self.name = name
@@ -23,18 +26,30 @@ public struct MCPServerEntry: Sendable {
         self.tools = tools
         self.onDrift = onDrift
         self.location = location
+        matchers = endpoints.map {
+            ($0.scheme.lowercased(), $0.hostPort.host.lowercased(), $0.hostPort.port, String(Self.trimmed(Self.pathOnly($0.target[...]))))
+        }
     }
 
     /// Whether a request to `scheme://host:port` + `path` is for this server: same origin, and the
     /// path is an endpoint's path or below it (the query is ignored; a trailing slash does not matter).
+    /// Runs for MCP requests under `mcp_server` rules, so it allocates nothing.
     public func serves(scheme: String, host: String, port: Int, path: String) -> Bool {
-        let requestPath = Self.trimmed(Self.pathOnly(path))
-        for endpoint in endpoints where endpoint.scheme == scheme.lowercased()
-            && endpoint.hostPort.port == port && endpoint.hostPort.host.lowercased() == host.lowercased() {
-            let base = Self.trimmed(Self.pathOnly(endpoint.target))
-            if base.isEmpty || requestPath == base || requestPath.hasPrefix(base + "/") { return true }
+        let requestPath = Self.trimmed(Self.pathOnly(path[...]))
+        for endpoint in matchers where endpoint.port == port
+            && Self.equalsLowercased(scheme, endpoint.scheme) && Self.equalsLowercased(host, endpoint.host) {
+            if endpoint.path.isEmpty || requestPath == endpoint.path[...] { return true }
+            if requestPath.utf8.count > endpoint.path.utf8.count, requestPath.hasPrefix(endpoint.path),
+               requestPath.utf8[requestPath.utf8.index(requestPath.utf8.startIndex, offsetBy: endpoint.path.utf8.count)] == UInt8(ascii: "/") {
+                return true
+            }
         }
         return false
+    }
+
+    /// `text` equals `lower` (already lowercase) ignoring ASCII case.
+    private static func equalsLowercased(_ text: String, _ lower: String) -> Bool {
+        text.utf8.elementsEqual(lower.utf8) { a, b in (a >= 0x41 && a <= 0x5A ? a | 0x20 : a) == b }
     }
 
     /// The pin for `tool`, when the entry pins tools.
@@ -42,14 +57,15 @@ public struct MCPServerEntry: Sendable {
         tools?.first { $0.name == tool }
     }
 
-    private static func pathOnly(_ target: String) -> Substring {
-        target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+    private static func pathOnly(_ target: Substring) -> Substring {
+        guard let query = target.utf8.firstIndex(of: UInt8(ascii: "?")) else { return target }
+        return target[..<query]
     }
 
-    private static func trimmed(_ path: Substring) -> String {
+    private static func trimmed(_ path: Substring) -> Substring {
         var path = path
-        while path.hasSuffix("/") { path = path.dropLast() }
-        return String(path)
+        while path.utf8.last == UInt8(ascii: "/") { path = path.dropLast() }
+        return path
     }
 }
 

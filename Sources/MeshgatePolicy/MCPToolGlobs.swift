@@ -18,12 +18,13 @@ struct MCPToolGlobs: Sendable {
     func matches(_ tool: String) -> Bool {
         if exact.contains(tool) { return true }
         guard !globs.isEmpty else { return false }
-        let name = Array(tool.utf8)
-        return globs.contains { Self.glob($0, matches: name) }
+        var tool = tool
+        // Native strings are contiguous UTF-8: no copy per check.
+        return tool.withUTF8 { name in globs.contains { Self.glob($0, matches: name) } }
     }
 
     /// Iterative wildcard match with one backtrack point: linear in practice, never exponential.
-    static func glob(_ pattern: [UInt8], matches text: [UInt8]) -> Bool {
+    static func glob(_ pattern: [UInt8], matches text: UnsafeBufferPointer<UInt8>) -> Bool {
         var p = 0, t = 0
         var star: Int?
         var resume = 0

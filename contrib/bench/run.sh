@@ -12,7 +12,8 @@
 #          run's .jsonl (to redo one scenario without redoing the rest).
 # --json:  where to keep the raw measurements (JSON lines); default: beside --out, as .jsonl.
 # --perf:  record `perf record -g` of meshgate during scenarios 1, 3 and 4, of meshgate with inspection off
-#          and with shadow-mcp in 6 (6-off, 6-inspect) and of the DNS listener in 7 (cached queries), run 1,
+#          and with shadow-mcp in 6 (6-off, 6-inspect), of the DNS listener in 7 (cached queries) and of
+#          both MCP instances in 9 (9-mcp, 9-tools), run 1,
 #          into contrib/bench/profiles/.
 # MESHGATE=path uses that binary instead of building `swift build -c release --product meshgate`.
 # Ports come from the environment when set, else these defaults. TCP: ORIGIN_HTTP=18080
@@ -227,10 +228,12 @@ peak_end() { # SCEN SYSTEM RUN
 perf_begin() { # SCEN SYSTEM RUN
   PERF_PID=""
   [[ $PERF == 1 && $3 == 1 ]] || return 0
-  [[ ($2 == meshgate && ($1 == 1 || $1 == 3 || $1 == 4 || $1 == 6)) || ($2 == meshgate-inspect && $1 == 6) || ($2 == meshgate-dns && $1 == 7) ]] || return 0
+  [[ ($2 == meshgate && ($1 == 1 || $1 == 3 || $1 == 4 || $1 == 6)) || ($2 == meshgate-inspect && $1 == 6) || ($2 == meshgate-dns && $1 == 7) \
+     || ($1 == 9 && ($2 == meshgate-mcp || $2 == meshgate-mcp-tools)) ]] || return 0
   command -v perf >/dev/null || return 0
   PERF_NAME=$1
   [[ $1 == 6 ]] && { [[ $2 == meshgate ]] && PERF_NAME=6-off || PERF_NAME=6-inspect; }
+  [[ $1 == 9 ]] && { [[ $2 == meshgate-mcp ]] && PERF_NAME=9-mcp || PERF_NAME=9-tools; }
   perf record -F 999 -e cpu-clock -g -p "$(system_pid "$2")" -o "$BENCH_W/perf-$PERF_NAME.data" >/dev/null 2>&1 &
   PERF_PID=$!
   sleep 0.3
@@ -245,8 +248,8 @@ perf_end() {
     echo "# perf record -F 999 -e cpu-clock -g -p <meshgate> during scenario $PERF_NAME (${SCEN_NAME[$1]}), $(date -u +%F)"
     echo "## self time by symbol (top 40)"
     perf report -i "$BENCH_W/perf-$PERF_NAME.data" --stdio --no-children --sort dso,symbol -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -40
-    echo "## inclusive time by symbol (top 60)"
-    perf report -i "$BENCH_W/perf-$PERF_NAME.data" --stdio --children --sort symbol -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -60
+    echo "## inclusive time by symbol (top ${PERF_TOP:-60}; PERF_TOP=N for more)"
+    perf report -i "$BENCH_W/perf-$PERF_NAME.data" --stdio --children --sort symbol -g none 2>/dev/null | grep -v "^#" | grep -v "^$" | head -"${PERF_TOP:-60}"
   } | $dem | sed 's/ *$//' | cut -c1-200 >"$f" || true
   PERF_PID=""
 }
@@ -320,12 +323,12 @@ scenario_9() {
   ((run % 2 == 0)) && order=(meshgate-mcp-tools meshgate-mcp)
   for s in "${order[@]}"; do
     check_https "$s" "$BUMP_HOST" || { skip 9 "$s" "HTTPS check through $s failed (curl)"; continue; }
-    peak_begin "$s"
+    peak_begin "$s"; perf_begin 9 "$s" "$run"
     if lg_run 9 "$s" "$run" --target "$BUMP_HOST:$ORIGIN_HTTPS" --path /post --post "$body" --conns 16 --threads 2 --warmup "$WARM" --duration "$DUR"; then
       record 9 "$s" "$run" rps "$(lg_json rps <<<"$LG_OUT")"
       record 9 "$s" "$run" p99_ms "$(lg_json p99_ms <<<"$LG_OUT")"
     fi
-    peak_end 9 "$s" "$run"
+    perf_end 9; peak_end 9 "$s" "$run"
   done
 }
 

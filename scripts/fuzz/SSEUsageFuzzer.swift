@@ -27,6 +27,30 @@ import MeshgateInspection
     invariant(wholeUsage == splitUsage, "usage differs when split: \(wholeUsage) vs \(splitUsage)")
     invariant(whole.model == split.model && whole.outputTextBytes == split.outputTextBytes, "model/text bytes differ when split")
     invariant(whole.bytesSeen == body.count, "bytesSeen \(whole.bytesSeen) of \(body.count)")
+    invariant(whole.toolCalls == split.toolCalls, "tool calls differ when split: \(whole.toolCalls) vs \(split.toolCalls)")
+
+    // The event framer the MCP drift filter rewrites streams with: lossless, and the same events
+    // however the chunks fall.
+    var framerWhole = SSEEventFramer()
+    var piecesWhole = framerWhole.feed(body)
+    if let rest = framerWhole.finish() { piecesWhole.append(rest) }
+    var framerSplit = SSEEventFramer()
+    var piecesSplit: [SSEEventFramer.Piece] = []
+    for piece in chunks(of: body, sizes: sizes) { piecesSplit += framerSplit.feed(piece) }
+    if let rest = framerSplit.finish() { piecesSplit.append(rest) }
+    func joined(_ pieces: [SSEEventFramer.Piece]) -> [UInt8] {
+        pieces.flatMap { piece -> [UInt8] in
+            switch piece {
+            case .event(let bytes), .passed(let bytes): bytes
+            }
+        }
+    }
+    func events(_ pieces: [SSEEventFramer.Piece]) -> [[UInt8]] {
+        pieces.compactMap { if case .event(let bytes) = $0 { bytes } else { nil } }
+    }
+    invariant(joined(piecesWhole) == body, "the framer lost or changed bytes")
+    invariant(joined(piecesSplit) == body, "the framer lost or changed bytes when split")
+    invariant(events(piecesWhole) == events(piecesSplit), "framed events differ when split")
 
     guard streaming else { return }
     var oneShot = SSEParser()

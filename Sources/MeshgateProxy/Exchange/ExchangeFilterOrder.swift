@@ -14,7 +14,7 @@ enum ExchangeFilterOrder {
         var filters: [any ExchangeFilter] = []
         if tx.llm.attempts != nil { filters.append(AIAttemptFilter()) }
         if LegacySSEFilter.applies(to: head) { filters.append(LegacySSEFilter(identity: identity, logger: services.logger)) }
-        if MCPDriftFilter.applies(to: tx), let policy = tx.verdict.policy, let mcp = tx.verdict.mcp {
+        if MCPDriftFilter.applies(to: tx, head: head), let policy = tx.verdict.policy, let mcp = tx.verdict.mcp {
             let entry = mcp.server.flatMap { name in policy.mcpServers.first { $0.name == name } }
             let session = tx.head.headers.first(name: "mcp-session-id") ?? identity?.name ?? "-"
             filters.append(MCPDriftFilter(entry: entry, policy: policy, pages: services.mcpToolListPages,

@@ -45,11 +45,14 @@ final class MCPDriftFilter: ExchangeFilter {
         self.logger = logger
     }
 
-    /// An MCP exchange whose answer may carry a tool list: a `tools/list` request, or any MCP request
-    /// to a registered server (whose stream may announce `list_changed`).
-    static func applies(to tx: HTTPTransaction) -> Bool {
+    /// An MCP exchange whose answer may carry a tool list: a `tools/list` request, or an event stream
+    /// from a registered server (a session's stream may carry `list_changed` or a list). A plain JSON
+    /// answer to a tool call gets no filter at all: that is most MCP traffic.
+    static func applies(to tx: HTTPTransaction, head: HTTPResponseHead) -> Bool {
         guard let mcp = tx.verdict.mcp else { return false }
-        return mcp.methods.contains("tools/list") || mcp.server != nil
+        if mcp.methods.contains("tools/list") { return true }
+        guard mcp.server != nil else { return false }
+        return head.headers.first(name: "content-type")?.containsASCIICaseInsensitive("text/event-stream") ?? false
     }
 
     func responseHead(_ head: inout HTTPResponseHead, exchange tx: HTTPTransaction) -> FilterStatus {
