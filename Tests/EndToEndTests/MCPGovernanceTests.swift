@@ -310,12 +310,12 @@ import Testing
     }
 
     static func list(_ port: Int, proxy: TestProxy, cursor: String? = nil, accept: String = "application/json, text/event-stream",
-                     session: String = "s1") async throws -> Curl.Response {
+                     session: String = "s1", extra: [String] = []) async throws -> Curl.Response {
         let params = cursor.map { #"{"cursor":"\#($0)"}"# } ?? "{}"
         return try await Curl.fetch("http://127.0.0.1:\(port)/mcp", proxy: proxy.url, extra: [
             "-X", "POST", "-H", "Content-Type: application/json", "-H", "Accept: \(accept)", "-H", "Mcp-Session-Id: \(session)",
             "--data-binary", #"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":\#(params)}"#,
-        ])
+        ] + extra)
     }
 
     static func drift(_ proxy: TestProxy) -> [String] {
@@ -361,6 +361,24 @@ import Testing
         let line = try #require(proxy.audit.events.first { $0.kind == .http })
         #expect(line.detections.contains("MCP tools/list_changed"))
         #expect(line.detections.contains("MCP drift"))
+        await proxy.stop()
+    }
+
+    @Test func aCompressedListIsCheckedToo() async throws {
+        let pki = try TestPKI.make()
+        let (origin, port) = try await Self.start()
+        defer { origin.terminate() }
+        let proxy = try await Self.proxy(pki, port: port, pins: ["beta"], onDrift: "filter")
+        let response = try await Self.list(port, proxy: proxy, extra: ["-H", "X-Compress: gzip", "-H", "Accept-Encoding: gzip"])
+        #expect(response.status == 200)
+        #expect(!response.headers.lowercased().contains("content-encoding"), "sent on decoded: \(response.headers)")
+        #expect(response.bodyText == #"{"jsonrpc":"2.0","id":1,"result":{"tools":[],"nextCursor":"p2"}}"#, "\(response.bodyText)")
+        #expect(Self.drift(proxy) == ["alpha added"])
+
+        // Garbage under Content-Encoding cannot be checked, so it does not pass.
+        let broken = try await Self.list(port, proxy: proxy, extra: ["-H", "X-Compress: broken"])
+        #expect(broken.status == 502, "\(broken.status) \(broken.bodyText)")
+        #expect(proxy.audit.events.last?.jsonLine().contains("could not be decoded (gzip)") == true)
         await proxy.stop()
     }
 }

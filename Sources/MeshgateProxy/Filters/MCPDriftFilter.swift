@@ -65,8 +65,8 @@ final class MCPDriftFilter: ExchangeFilter {
             return .continue
         }
         guard contentType.containsASCIICaseInsensitive("json"), tx.verdict.mcp?.methods.contains("tools/list") == true else { return .continue }
-        // A compressed answer is not read: MCP servers answer JSON-RPC uncompressed in practice.
-        if let coding = head.headers.first(name: "content-encoding"), coding.lowercased() != "identity" { return .continue }
+        // A compressed answer is decoded and sent on decoded: a server must not escape the check by
+        // compressing its tool list.
         mode = .whole(head: head, body: [])
         return .consumed
     }
@@ -126,8 +126,24 @@ final class MCPDriftFilter: ExchangeFilter {
                 tail.append(out)
             }
             return .continue
-        case .whole(var head, let held):
+        case .whole(var head, var held):
             mode = .idle
+            let codings = head.headers[canonicalForm: "content-encoding"].map(String.init)
+            if !codings.isEmpty, !codings.allSatisfy({ $0.lowercased() == "identity" }) {
+                let decoded: BodyDecodingResult
+                do {
+                    decoded = try BodyDecoder.decode(held, contentEncoding: codings.joined(separator: ", "), maxDecodedBytes: Self.maxHeldBytes)
+                } catch {
+                    tx.audit.error = "MCP tools/list answer could not be decoded (\(codings.joined(separator: ", "))): \(error); not checked against the pins"
+                    return .respond(.badGateway, message: "meshgate: the MCP server's tools/list answer could not be decoded to be checked")
+                }
+                guard !decoded.truncated else {
+                    tx.audit.error = "MCP tools/list answer decodes to over \(Self.maxHeldBytes) bytes: not checked against the pins"
+                    return .respond(.badGateway, message: "meshgate: the MCP server's tools/list answer is larger than \(Self.maxHeldBytes) bytes")
+                }
+                held = decoded.bytes
+                head.headers.remove(name: "content-encoding")
+            }
             let out = process(held, tx) ?? held
             head.headers.remove(name: "transfer-encoding")
             head.headers.replaceOrAdd(name: "Content-Length", value: String(out.count))

@@ -8,10 +8,14 @@ nextCursor "p2"); with cursor "p2" it is page 2 (tool `beta`, no nextCursor). A 
 asks only for text/event-stream gets the answer as an event stream, preceded by a
 notifications/tools/list_changed event, with CRLF line ends.
 
+A request with `X-Compress: gzip` gets its answer gzip-compressed (Content-Encoding: gzip); with
+`X-Compress: broken`, labelled gzip but not.
+
 --handshake-only: an older server. A request declaring MCP-Protocol-Version 2026-07-28 gets 400;
 `initialize` answers 2025-06-18 with an Mcp-Session-Id, and tools/list without that session gets 404.
 Every request line is printed to stdout (`POST <method> session=<id>`), so a test sees the sequence.
 """
+import gzip
 import http.server
 import json
 import signal
@@ -72,8 +76,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         else:
             body = answer.encode()
             kind = "application/json"
+        compressed = self.headers.get("X-Compress") in ("gzip", "broken")
+        if compressed:
+            body = gzip.compress(body) if self.headers.get("X-Compress") == "gzip" else b"not gzip at all" + body
         self.send_response(200)
         self.send_header("Content-Type", kind)
+        if compressed:
+            self.send_header("Content-Encoding", "gzip")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
