@@ -1,4 +1,5 @@
 import Foundation
+import MeshgateCore
 import MeshgateInspection
 import MeshgateJSON
 import MeshgatePolicy
@@ -11,7 +12,7 @@ public enum MCPCommands {
     /// is being approved.
     public static func pinEntry(url: String, name: String, listing: MCPToolLister.Listing) -> String {
         var lines = [
-            "# \(listing.tools.count) tool\(listing.tools.count == 1 ? "" : "s") listed by \(url) (MCP \(listing.protocolVersion)) on \(RFC3339Text.now()).",
+            "# \(listing.tools.count) tool\(listing.tools.count == 1 ? "" : "s") listed by \(url) (MCP \(listing.protocolVersion)) on \(RFC3339.timestamp(millis: Int64(Date().timeIntervalSince1970 * 1000))).",
             "# Paste under mcp_servers: in a ruleset; rules select it with mcp_server: \(name).",
             "mcp_servers:",
             "  - name: \(name)",
@@ -103,15 +104,6 @@ public enum MCPCommands {
     static func yamlString(_ s: String) -> String {
         let plain = !s.isEmpty && s.allSatisfy { $0.isLetter || $0.isNumber || "_-./".contains($0) } && !s.first!.isNumber
         return plain ? s : MCPToolLister.jsonString(s)
-    }
-}
-
-/// The current time as RFC 3339 (seconds), for comments in generated YAML.
-enum RFC3339Text {
-    static func now() -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.string(from: Date())
     }
 }
 
