@@ -157,7 +157,12 @@ import Testing
         let drift = Self.driftLines(proxy)
         #expect(drift.map { $0["tool"] as? String } == ["summarise"])
         #expect(drift.first?["action"] as? String == "block")
-        #expect(proxy.audit.events.contains { $0.kind == .http && $0.action == .block && $0.detections.contains("MCP drift") })
+        // The http line is written when the exchange ends, which for an event stream can be just after the SDK is done.
+        let audit = proxy.audit
+        try await eventually(timeout: 15) { audit.events.contains { $0.kind == .http && $0.action == .block && $0.detections.contains("MCP drift") } }
+        if !audit.events.contains(where: { $0.kind == .http && $0.action == .block }) {
+            Issue.record("http lines: \(audit.events.filter { $0.kind == .http }.map { $0.jsonLine() })")
+        }
         await proxy.stop()
     }
 
@@ -379,6 +384,24 @@ import Testing
         let broken = try await Self.list(port, proxy: proxy, extra: ["-H", "X-Compress: broken"])
         #expect(broken.status == 502, "\(broken.status) \(broken.bodyText)")
         #expect(proxy.audit.events.last?.jsonLine().contains("could not be decoded (gzip)") == true)
+        await proxy.stop()
+    }
+
+    @Test func aClientThatLeavesWhileAListIsHeldCancelsTheUpstream() async throws {
+        let pki = try TestPKI.make()
+        let (origin, port) = try await Self.start()
+        defer { origin.terminate() }
+        let proxy = try await Self.proxy(pki, port: port, pins: ["alpha"], onDrift: "block")
+        // The answer is held whole for the check; the client gives up before it is complete.
+        let gone = try await Self.list(port, proxy: proxy, extra: ["-H", "X-Stall: 1", "--max-time", "1"])
+        #expect(gone.status == 0, "the client got nothing of a list not yet checked: \(gone.status)")
+        #expect(try await origin.waitForOutput(containing: "upstream closed by the proxy", timeout: 8), "\(origin.text)")
+        let line = try #require(proxy.audit.events.last { $0.kind == .http })
+        #expect(line.jsonLine().contains(#""status":499"#), "\(line.jsonLine())")
+        #expect(line.jsonLine().contains("client closed the connection"))
+        // The proxy serves on.
+        let next = try await Self.list(port, proxy: proxy)
+        #expect(next.status == 200)
         await proxy.stop()
     }
 }

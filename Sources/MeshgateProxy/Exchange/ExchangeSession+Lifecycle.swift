@@ -106,13 +106,17 @@ extension ExchangeSession {
     /// The client half-closed; the machine says what that means for the exchange in progress.
     func clientClosedInput() {
         let tx = machine.current
-        switch machine.clientClosedInput(requestEnded: tx?.progress.requestEnded ?? false, isLLMCall: tx?.llm.call != nil) {
+        // A client that half-closes while its answer is held back whole (an MCP tool list being
+        // checked, a translation) has nothing to read until the end: it is gone, as with an LLM call.
+        let abandons = tx?.llm.call != nil || tx?.filters.responseHeadHeld == true
+        switch machine.clientClosedInput(requestEnded: tx?.progress.requestEnded ?? false, isLLMCall: abandons) {
         case .none:
             break
         case .close:
             closeConnection()
         case .abandonAndClose:
-            logger.info("client left an LLM call in progress; cancelling the provider call", metadata: [
+            logger.info(tx?.llm.call != nil ? "client left an LLM call in progress; cancelling the provider call"
+                        : "client left while its answer was held for checking; cancelling the upstream request", metadata: [
                 "host": "\(tx?.route.host ?? "-")", "identity": "\(identity?.name ?? "-")",
             ])
             // Closing settles it (abandonExchange; channelInactive finds the machine closed).

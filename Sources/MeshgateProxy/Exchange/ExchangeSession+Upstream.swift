@@ -78,7 +78,7 @@ extension ExchangeSession: UpstreamConnectionDelegate {
             case .continue:
                 continue
             case .consumed:
-                tx.audit.status = Int(head.status.code)
+                // No status yet: a client that leaves before the held head goes out got none (499).
                 tx.filters.responseHeadHeld = true
                 return
             case let status:
@@ -162,6 +162,7 @@ extension ExchangeSession: UpstreamConnectionDelegate {
             }
         }
         if let head = tail.head {
+            tx.audit.status = Int(head.status.code)
             tx.progress.responseHeadSent = true
             tx.filters.responseHeadHeld = false
             tx.audit.bytesOut += HTTPTransaction.estimatedSize(of: head)

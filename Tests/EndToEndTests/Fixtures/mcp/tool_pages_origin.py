@@ -9,7 +9,8 @@ asks only for text/event-stream gets the answer as an event stream, preceded by 
 notifications/tools/list_changed event, with CRLF line ends.
 
 A request with `X-Compress: gzip` gets its answer gzip-compressed (Content-Encoding: gzip); with
-`X-Compress: broken`, labelled gzip but not.
+`X-Compress: broken`, labelled gzip but not. With `X-Stall: 1` it sends half the answer and waits
+(up to 10 s) for the proxy to close the connection, then prints whether it did.
 
 --handshake-only: an older server. A request declaring MCP-Protocol-Version 2026-07-28 gets 400;
 `initialize` answers 2025-06-18 with an Mcp-Session-Id, and tools/list without that session gets 404.
@@ -18,6 +19,7 @@ Every request line is printed to stdout (`POST <method> session=<id>`), so a tes
 import gzip
 import http.server
 import json
+import select
 import signal
 import socket
 import sys
@@ -85,6 +87,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Encoding", "gzip")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
+        if self.headers.get("X-Stall") == "1":
+            # Half the answer, then wait for the proxy to give up on it (the client left).
+            self.wfile.write(body[: len(body) // 2])
+            self.wfile.flush()
+            readable, _, _ = select.select([self.connection], [], [], 10)
+            gone = bool(readable) and self.connection.recv(1) == b""
+            print("upstream closed by the proxy" if gone else "still open after 10 s", flush=True)
+            self.close_connection = True
+            return
         self.wfile.write(body)
 
 
