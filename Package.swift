@@ -107,6 +107,17 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "MeshgateDashboard",
+            dependencies: [
+                "MeshgateCore", "MeshgateAudit", "MeshgateJSON",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "MeshgateProxy",
             dependencies: [
                 "MeshgateCore", "MeshgateTLS", "MeshgateAudit", "MeshgatePolicy", "MeshgateJSON", "MeshgateAI",
@@ -140,7 +151,7 @@ let package = Package(
         .target(
             name: "MeshgateAdmin",
             dependencies: [
-                "MeshgateCore", "MeshgateAudit", "MeshgateJSON",
+                "MeshgateCore", "MeshgateAudit", "MeshgateJSON", "MeshgateDashboard",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -150,12 +161,14 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            // The dashboard's pages, compiled into the binary (no files to install, no CDN).
+            resources: [.embedInCode("Assets/login.html"), .embedInCode("Assets/index.html"), .embedInCode("Assets/app.js"), .embedInCode("Assets/app.css")],
             swiftSettings: strict
         ),
         .target(
             name: "Meshgate",
             dependencies: [
-                "MeshgateCore", "MeshgateTLS", "MeshgateAudit", "MeshgateProxy", "MeshgateDNS", "MeshgateAdmin", "MeshgatePolicy", "MeshgateJSON", "MeshgateAI", "MeshgateLedger",
+                "MeshgateCore", "MeshgateTLS", "MeshgateAudit", "MeshgateProxy", "MeshgateDNS", "MeshgateAdmin", "MeshgatePolicy", "MeshgateJSON", "MeshgateAI", "MeshgateLedger", "MeshgateDashboard",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -237,6 +250,11 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "MeshgateDashboardTests",
+            dependencies: ["MeshgateDashboard", "MeshgateAudit", "MeshgateCore", "MeshgateJSON", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .testTarget(

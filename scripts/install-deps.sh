@@ -14,9 +14,10 @@ pkgs=(libpcre2-dev zlib1g-dev libbrotli-dev libzstd-dev libsqlite3-dev curl open
 # python3-venv for the virtualenvs (it brings pip into each venv; python3-pip is not needed).
 # patchelf, binutils (readelf, strip) and dpkg-dev (dpkg-shlibdeps) for scripts/test-deb.sh, which
 # builds the Debian package with scripts/package-deb.sh.
+# chromium and chromium-driver for the dashboard's browser test (Selenium drives Debian's own build).
 if [[ "${1:-}" == "--test" ]]; then
   pkgs+=(python3 python3-venv bind9-dnsutils nftables iproute2 util-linux postgresql logrotate golang-go hey
-    patchelf binutils dpkg-dev)
+    patchelf binutils dpkg-dev chromium chromium-driver)
 fi
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
 if ((${#need[@]})); then

@@ -60,13 +60,15 @@ public enum RulesCommands {
     }
 
     /// Decides `request` with the configured rulesets and returns the contract's JSON object.
-    public static func test(_ request: TestRequest, configuration: MeshgateConfiguration) throws -> String {
+    /// `running` is the policy a server has in force (the dashboard's form); without it the
+    /// configured rulesets are compiled here.
+    public static func test(_ request: TestRequest, configuration: MeshgateConfiguration, running: PolicyEngine? = nil) throws -> String {
         let store = RulesetStore(stateDirectory: configuration.stateDirectory)
         // Compiled as `serve` compiles it (PolicyReloader.compile), so the decision is the proxy's.
-        let policy = try PolicyEngine(rulesets: store.effectiveRulesets(configured: configuration.rulesets),
-                                      regexCompiler: PCRE2RegexCompiler(), portal: configuration.portal?.absoluteString,
-                                      onMatchError: configuration.inspection.onMatchError.mode)
-        if policy.ruleCount == 0 {
+        let policy = try running ?? PolicyEngine(rulesets: store.effectiveRulesets(configured: configuration.rulesets),
+                                                 regexCompiler: PCRE2RegexCompiler(), portal: configuration.portal?.absoluteString,
+                                                 onMatchError: configuration.inspection.onMatchError.mode)
+        if policy.ruleCount == 0, running == nil {
             // An "allow" from no rules at all must not read as a policy decision.
             let source = configuration.sourcePath.map { " in \($0)" } ?? ""
             FileHandle.standardError.write(Data("meshgate: no rules are loaded (rulesets: []\(source)), so every request is allowed; remove the rulesets: key to run the shipped rulesets\n".utf8))

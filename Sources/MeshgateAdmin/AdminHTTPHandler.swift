@@ -16,8 +16,22 @@ final class AdminHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let logger: Logger
     /// False once the channel went away: a slow route must not write through a dead context.
     private var isLive = true
+    /// The request body as it arrives (the state machine bounds it).
+    private var body: [UInt8] = []
+    /// The next poll of a streamed response, cancelled when the channel goes.
+    private var nextPoll: Scheduled<Void>?
+    /// Polls of a streamed response since something was last sent (for the keep-alive comment).
+    private var quietPolls = 0
+    /// How often a streamed response asks its source for news.
+    static let pollInterval = TimeAmount.milliseconds(250)
+    /// A comment line every this many quiet polls (15 s), so proxies and browsers keep the stream.
+    static let keepAlivePolls = 60
 
-    init(router: AdminRouter, maxBodyBytes: Int, logger: Logger) {
+    /// Told when a streamed response starts, so that a shutdown closes it instead of waiting for it.
+    private let streamStarted: @Sendable (any Channel) -> Void
+
+    init(router: AdminRouter, maxBodyBytes: Int, logger: Logger, streamStarted: @escaping @Sendable (any Channel) -> Void = { _ in }) {
+        self.streamStarted = streamStarted
         self.router = router
         self.machine = StateMachine(maxBodyBytes: maxBodyBytes)
         self.logger = logger
@@ -29,7 +43,9 @@ extension AdminHTTPHandler {
         let action: StateMachine.Action
         switch unwrapInboundIn(data) {
         case .head(let head): action = machine.receivedHead(head)
-        case .body(let body): action = machine.receivedBody(byteCount: body.readableBytes)
+        case .body(let part):
+            action = machine.receivedBody(byteCount: part.readableBytes)
+            if action == .none, case .receivingBody = machine.state { body.append(contentsOf: part.readableBytesView) }
         case .end: action = machine.receivedEnd()
         }
         perform(action, context: context)
@@ -45,11 +61,13 @@ extension AdminHTTPHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         isLive = false
+        nextPoll?.cancel()
         context.fireChannelInactive()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         isLive = false
+        nextPoll?.cancel()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -70,11 +88,13 @@ extension AdminHTTPHandler {
             write(.error(.payloadTooLarge, "request bodies are limited to \(limit) bytes"), for: head, context: context)
         case .respond(let head):
             let remote = context.channel.remoteAddress
-            let request = AdminRequest(
+            var request = AdminRequest(
                 head: head,
                 clientAddress: remote.flatMap(IPAddress.bytes(of:)),
                 clientDescription: remote?.ipAddress ?? "unknown"
             )
+            request.body = body
+            body = []
             let router = self.router
             let promise = context.eventLoop.makePromise(of: AdminResponse.self)
             promise.completeWithTask { await router.respond(to: request) }
@@ -86,6 +106,10 @@ extension AdminHTTPHandler {
 
     private func write(_ response: AdminResponse, for head: HTTPRequestHead, context: ChannelHandlerContext) {
         guard isLive else { return }
+        if let stream = response.stream, head.method != .HEAD {
+            startStream(stream, response: response, for: head, context: context)
+            return
+        }
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: response.contentType)
         headers.add(name: "Content-Length", value: String(response.body.count))
@@ -111,6 +135,45 @@ extension AdminHTTPHandler {
         // Close only once the response is written: closing earlier would discard unsent bytes.
         context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
             context.close(promise: nil)
+        }
+    }
+}
+
+extension AdminHTTPHandler {
+    /// A response whose body runs until the client leaves (or the listener shuts down): the head
+    /// now, then whatever the source has at each poll. No Content-Length; the connection's close
+    /// ends the body.
+    private func startStream(_ source: any AdminEventSource, response: AdminResponse, for head: HTTPRequestHead, context: ChannelHandlerContext) {
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: response.contentType)
+        headers.add(name: "Cache-Control", value: "no-store")
+        headers.add(name: "Connection", value: "close")
+        for (name, value) in response.extraHeaders { headers.add(name: name, value: value) }
+        let version = head.version.major == 1 ? head.version : .http1_1
+        context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: version, status: response.status, headers: headers))),
+                              promise: nil)
+        streamStarted(context.channel)
+        logger.debug("admin stream opened", metadata: ["path": "\(head.uri)", "client_ip": "\(context.channel.remoteAddress?.ipAddress ?? "unknown")"])
+        poll(source, context: context)
+    }
+
+    private func poll(_ source: any AdminEventSource, context: ChannelHandlerContext) {
+        guard isLive else { return }
+        // A reader that does not keep up is not polled: its cursor stays, and it catches up from
+        // the ring (or skips what the ring no longer holds) when it drains.
+        if context.channel.isWritable {
+            var chunk = source.nextChunk()
+            if chunk.isEmpty {
+                quietPolls += 1
+                if quietPolls >= Self.keepAlivePolls { chunk = Array(": keep-alive\n\n".utf8) }
+            }
+            if !chunk.isEmpty {
+                quietPolls = 0
+                context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: chunk)))), promise: nil)
+            }
+        }
+        nextPoll = context.eventLoop.assumeIsolated().scheduleTask(in: Self.pollInterval) {
+            self.poll(source, context: context)
         }
     }
 }

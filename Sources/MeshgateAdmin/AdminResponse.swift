@@ -1,3 +1,4 @@
+import Foundation
 import MeshgateJSON
 import NIOHTTP1
 
@@ -7,6 +8,8 @@ struct AdminResponse: Sendable {
     var contentType: String
     var body: [UInt8]
     var extraHeaders: [(String, String)] = []
+    /// When set, the body is this stream of chunks (server-sent events) instead of `body`.
+    var stream: (any AdminEventSource)?
 
     init(status: HTTPResponseStatus, contentType: String, body: [UInt8], extraHeaders: [(String, String)] = []) {
         self.status = status
@@ -42,6 +45,8 @@ struct AdminRequest: Sendable {
     var clientAddress: [UInt8]?
     /// The client as printed in logs.
     var clientDescription: String
+    /// The request body (up to the listener's limit).
+    var body: [UInt8] = []
 
     init(head: HTTPRequestHead, clientAddress: [UInt8]?, clientDescription: String) {
         var target = Substring(head.uri)
@@ -64,6 +69,40 @@ struct AdminRequest: Sendable {
         self.clientDescription = clientDescription
     }
 
+    /// The value of query parameter `name`, percent-decoded (`+` is a space), for free text such
+    /// as the Live page's filters.
+    func decodedQueryValue(_ name: String) -> String? {
+        queryValue(name).map(Self.formDecoded)
+    }
+
+    /// The value of cookie `name`.
+    func cookie(_ name: String) -> String? {
+        for header in headers[canonicalForm: "cookie"] {
+            for pair in header.split(separator: ";") {
+                let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                if parts.count == 2, parts[0].trimmingCharacters(in: .whitespaces) == name {
+                    return parts[1].trimmingCharacters(in: .whitespaces)
+                }
+            }
+        }
+        return nil
+    }
+
+    /// The value of field `name` in an `application/x-www-form-urlencoded` body.
+    func formValue(_ name: String) -> String? {
+        let text = String(decoding: body, as: UTF8.self)
+        for pair in text.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            if Self.formDecoded(String(parts[0])) == name { return parts.count == 2 ? Self.formDecoded(String(parts[1])) : "" }
+        }
+        return nil
+    }
+
+    static func formDecoded(_ s: String) -> String {
+        let spaced = s.replacingOccurrences(of: "+", with: " ")
+        return spaced.removingPercentEncoding ?? spaced
+    }
+
     /// The value of query parameter `name` (first occurrence, no percent-decoding: the admin
     /// parameters are plain words).
     func queryValue(_ name: String) -> String? {
@@ -73,4 +112,12 @@ struct AdminRequest: Sendable {
         }
         return nil
     }
+}
+
+/// The chunks of a streamed response (the Live page's event stream). The handler asks for the next
+/// chunk on its event loop every ``pollInterval`` while the client can take more, so the proxy's
+/// hot path never waits on a dashboard reader.
+protocol AdminEventSource: Sendable {
+    /// Bytes to send now (empty: nothing new).
+    func nextChunk() -> [UInt8]
 }

@@ -13,10 +13,12 @@ final class AdminRouter: Sendable {
     /// `GET /admin/usage`'s work, given the `team` filter: the report as JSON.
     typealias UsageHandler = @Sendable (_ team: String?) async -> Result<String, any Error>
 
-    private let configuration: AdminConfiguration
+    let configuration: AdminConfiguration
     private let registry: PrometheusCollectorRegistry
-    private let health: HealthRegistry
+    let health: HealthRegistry
     private let reloadHandler = NIOLockedValueBox<ReloadHandler?>(nil)
+    let dashboard = NIOLockedValueBox<DashboardHooks?>(nil)
+    let sessions = AdminSessions()
     private let usageHandler = NIOLockedValueBox<UsageHandler?>(nil)
     private let proxy: HostPort?
 
@@ -55,6 +57,7 @@ final class AdminRouter: Sendable {
         guard isAllowed(request.clientAddress) else {
             return .error(.forbidden, "client \(request.clientDescription) is not in access.allow_clients")
         }
+        if let page = await dashboardResponse(to: request) { return page }
         guard let route = Route(rawValue: request.path) else {
             return .error(.notFound, "no such admin endpoint: \(request.path)")
         }
@@ -120,12 +123,22 @@ final class AdminRouter: Sendable {
         AdminResponse(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8", body: registry.emitToBuffer())
     }
 
-    /// 401 unless the request carries the admin token, so that other local users (who can reach a
+    /// 401 unless the request carries the admin token (or a dashboard session; a POST through a
+    /// session also needs the session's CSRF token), so that other local users (who can reach a
     /// loopback listener too) cannot reload the policy or read usage.
-    private func authorizationRefusal(_ request: AdminRequest) -> AdminResponse? {
+    func authorizationRefusal(_ request: AdminRequest) -> AdminResponse? {
         let challenge: [(String, String)] = [("WWW-Authenticate", #"Bearer realm="meshgate admin""#)]
         guard let expected = configuration.adminToken else {
             return .error(.forbidden, "no admin token is configured, so this endpoint is disabled")
+        }
+        if request.headers.first(name: "Authorization") == nil, let id = request.cookie(AdminSessions.cookieName),
+           let session = sessions.session(id) {
+            if request.method == .GET || request.method == .HEAD { return nil }
+            guard let sent = request.headers.first(name: AdminSessions.csrfHeader),
+                  ConstantTime.equals(Array(sent.utf8), Array(session.csrf.utf8)) else {
+                return .error(.forbidden, "this request comes with a dashboard session but without its \(AdminSessions.csrfHeader) header; reload the dashboard")
+            }
+            return nil
         }
         guard let header = request.headers.first(name: "Authorization") else {
             return .error(.unauthorized, "this endpoint needs Authorization: Bearer TOKEN, where TOKEN is the contents of state_dir/admin.token",
@@ -143,6 +156,12 @@ final class AdminRouter: Sendable {
     private func requester(_ request: AdminRequest) -> String {
         let claimed = request.headers.first(name: "X-Meshgate-Requested-By").map { String($0.prefix(200)) } ?? "admin API"
         return "\(claimed) from \(request.clientDescription)"
+    }
+
+    /// The ledger's report as JSON; nil when the AI gateway is off.
+    func usageReport() async -> Result<String, any Error>? {
+        guard let handler = usageHandler.withLockedValue({ $0 }) else { return nil }
+        return await handler(nil)
     }
 
     /// 503 when the AI gateway is off or its ledger cannot be read, naming why.

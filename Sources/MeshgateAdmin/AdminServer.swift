@@ -49,6 +49,12 @@ public final class AdminServer: Service, Sendable {
         router.setUsageHandler(handler)
     }
 
+    /// Installs what the dashboard reads (its pages and `/admin/api/`); until then its endpoints
+    /// answer 503.
+    public func setDashboard(_ hooks: DashboardHooks) {
+        router.dashboard.withLockedValue { $0 = hooks }
+    }
+
     /// The port actually bound (useful with port 0). Waits until `run()` has bound the socket;
     /// nil if binding failed or the server has stopped. Call it only after starting `run()`.
     public var boundPort: Int? {
@@ -95,13 +101,15 @@ public final class AdminServer: Service, Sendable {
         }
 
         // No connection registers after this point (see `childInitializer`), so the snapshot is complete.
-        let open = state.withLockedValue { s -> [any Channel] in
+        let (open, streams) = state.withLockedValue { s -> ([any Channel], [any Channel]) in
             s.accepting = false
-            return Array(s.connections.values)
+            return (Array(s.connections.values), Array(s.streams.values))
         }
         if Task.isCancelled {
             for connection in open { connection.close(promise: nil) }
         }
+        // A streamed response (the Live page) never finishes by itself; the browser reconnects elsewhere.
+        for stream in streams { stream.close(promise: nil) }
         for connection in open {
             try? await connection.closeFuture.get()
         }
@@ -128,13 +136,23 @@ public final class AdminServer: Service, Sendable {
                 }
                 guard accepted else { return channel.close() }
                 channel.closeFuture.whenComplete { _ in
-                    _ = state.withLockedValue { $0.connections.removeValue(forKey: ObjectIdentifier(channel)) }
+                    state.withLockedValue {
+                        $0.connections.removeValue(forKey: ObjectIdentifier(channel))
+                        $0.streams.removeValue(forKey: ObjectIdentifier(channel))
+                    }
                 }
                 return channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
                     try sync.configureHTTPServerPipeline(withErrorHandling: true)
                     try sync.addHandler(IdleStateHandler(readTimeout: Self.readTimeout))
-                    try sync.addHandler(AdminHTTPHandler(router: router, maxBodyBytes: maxBody, logger: logger))
+                    try sync.addHandler(AdminHTTPHandler(router: router, maxBodyBytes: maxBody, logger: logger) { streaming in
+                        let draining = state.withLockedValue { s -> Bool in
+                            guard s.accepting else { return true }
+                            s.streams[ObjectIdentifier(streaming)] = streaming
+                            return false
+                        }
+                        if draining { streaming.close(promise: nil) }
+                    })
                 }
             }
             .bind(host: configuration.bindHost, port: configuration.bindPort)
@@ -165,6 +183,8 @@ extension AdminServer {
         var portWaiters: [CheckedContinuation<Int?, Never>] = []
         var accepting = true
         var connections: [ObjectIdentifier: any Channel] = [:]
+        /// Connections carrying a streamed response.
+        var streams: [ObjectIdentifier: any Channel] = [:]
     }
 }
 

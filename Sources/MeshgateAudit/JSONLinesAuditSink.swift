@@ -43,6 +43,8 @@ public final class JSONLinesAuditSink: AuditSink, Service {
 
     private let logger: Logger
     private let recoveryDelay: TimeAmount
+    /// Sees each batch (the dashboard), off the event loops.
+    private let observer: (any AuditObserver)?
     private let droppedCounter: Counter
     private let writeErrorCounter: Counter
     private let writtenCounter: Counter
@@ -59,14 +61,17 @@ public final class JSONLinesAuditSink: AuditSink, Service {
     ///   - metricsFactory: where the counters go; the global `MetricsSystem` when nil.
     ///   - recoveryDelay: how long after the last loss `health` keeps reporting `.failing` even
     ///     though writes succeed again, so a monitor polling `/healthz` sees short outages too.
+    ///   - observer: sees every batch on the writer's thread (the dashboard's feed).
     public init(
         path: String,
         capacity: Int = 65_536,
         logger: Logger,
         metricsFactory: (any MetricsFactory)? = nil,
-        recoveryDelay: TimeAmount = .seconds(60)
+        recoveryDelay: TimeAmount = .seconds(60),
+        observer: (any AuditObserver)? = nil
     ) {
         let factory = metricsFactory ?? MetricsSystem.factory
+        self.observer = observer
         self.path = path
         self.capacity = max(1, capacity)
         self.logger = logger
@@ -267,6 +272,7 @@ public final class JSONLinesAuditSink: AuditSink, Service {
     }
 
     private func writeBatch(_ batch: [AuditEvent]) {
+        observer?.observe(batch[...])
         var start = 0
         while start < batch.count {
             let end = min(start + Self.linesPerWrite, batch.count)

@@ -6,11 +6,12 @@ import MeshgateAudit
 /// and every other service's final events are written.
 enum AuditAssembly {
     /// The JSON-lines sink, registered as the `audit` health check.
-    static func sink(configuration: MeshgateConfiguration, health: HealthRegistry, logger: Logger) -> JSONLinesAuditSink {
+    /// `observer` (the dashboard's feed) sees every batch the writer takes.
+    static func sink(configuration: MeshgateConfiguration, health: HealthRegistry, observer: (any AuditObserver)?, logger: Logger) -> JSONLinesAuditSink {
         let audit: JSONLinesAuditSink
         switch configuration.audit.destination {
-        case .stdout: audit = JSONLinesAuditSink(path: "-", logger: logger)
-        case .file(let path): audit = JSONLinesAuditSink(path: path, logger: logger)
+        case .stdout: audit = JSONLinesAuditSink(path: "-", logger: logger, observer: observer)
+        case .file(let path): audit = JSONLinesAuditSink(path: path, logger: logger, observer: observer)
         }
         health.register("audit", auditSink: audit)
         return audit

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import MeshgateAI
 import MeshgateAdmin
+import MeshgateDashboard
 import MeshgateDNS
 import MeshgateProxy
 import MeshgateTLS
@@ -54,7 +55,8 @@ public enum MeshgateServer {
         let tls = try TLSAssembly(configuration: configuration, logger: logger)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let health = HealthRegistry()
-        let audit = AuditAssembly.sink(configuration: configuration, health: health, logger: logger)
+        let dashboard = DashboardAssembly.feed(configuration: configuration, logger: logger)
+        let audit = AuditAssembly.sink(configuration: configuration, health: health, observer: dashboard, logger: logger)
         let ai = try await AIAssembly.runtime(configuration: configuration, health: health, logger: logger)
         let adminToken = try AdminAssembly.token(configuration: configuration)
         let policy = try PolicyAssembly(configuration: configuration, audit: audit, health: health, logger: logger)
@@ -64,8 +66,13 @@ public enum MeshgateServer {
                                      health: health, group: group, logger: logger)
         let admin = AdminAssembly.server(configuration: configuration, authority: tls.authority, token: adminToken, reloader: policy.reloader,
                                          ai: ai, registry: registry, health: health, group: group, logger: logger)
+        if let admin, let dashboard {
+            admin.setDashboard(DashboardAssembly.hooks(feed: dashboard, configuration: configuration, policy: policy.reloader.holder))
+        }
 
-        var services: [any Service] = [audit]
+        // The feed before the audit sink, so that it stops after it and saves the sink's last batch.
+        var services: [any Service] = dashboard.map { [$0] } ?? []
+        services.append(audit)
         services += ai?.services ?? []
         services += policy.services
         services += proxy.servers as [any Service]

@@ -40,4 +40,6 @@ struct MCPExchangeFacts {
     /// The LLM call whose answer asked for this tool call (its `request_id`) and the provider's call id.
     var llmRequestID: String?
     var llmCallID: String?
+    /// `streamable-http`, `sse` (the 2024-11-05 transport) or `websocket`, for the inventory.
+    var transport = "streamable-http"
 }

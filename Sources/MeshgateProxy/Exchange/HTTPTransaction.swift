@@ -107,6 +107,8 @@ final class HTTPTransaction {
             if let tool = mcp.tool { fields.append(("mcp_tool", .string(tool))) }
             if mcp.tools.count > 1 { fields.append(("mcp_tools", .strings(mcp.tools))) }
             fields.append(("mcp_session", .optional(head.headers.first(name: "mcp-session-id"))))
+            fields.append(("mcp_transport", .string(mcp.transport)))
+            if let version = head.headers.first(name: "mcp-protocol-version") { fields.append(("mcp_protocol", .string(version))) }
             if let llmRequestID = mcp.llmRequestID {
                 fields.append(("llm_request_id", .string(llmRequestID)))
                 if let callID = mcp.llmCallID { fields.append(("llm_tool_call_id", .string(callID))) }

@@ -121,6 +121,11 @@ final class PolicyFilter: ExchangeFilter {
         var noted = MCPExchangeFacts(
             server: policy.mcpServer(servingScheme: request.scheme, host: request.host, port: request.port, path: request.path)?.name,
             tool: verdict.mcpTool ?? mcp.toolNames.first, tools: mcp.toolNames, methods: mcp.methods)
+        if mcp.detections.contains(MCPDetection.webSocket.rawValue) {
+            noted.transport = "websocket"
+        } else if mcp.detections.contains(MCPDetection.sse.rawValue) {
+            noted.transport = "sse"
+        }
         if mcp.methods.contains("tools/list"), let value = facts.canonicalValue {
             let messages = value.arrayValue ?? [value]
             noted.listCursor = messages.contains { $0["method"]?.stringValue == "tools/list" && $0["params"]?["cursor"] != nil }

@@ -3,6 +3,8 @@
 #   setup_venvs.sh DIR            -> DIR/new     mcp==2.3.0 (both modes: 2026-07-28 stateless and initialize)
 #                                    DIR/llm     openai==3.57.0 + anthropic==2.14.0 (../llm/llm_client.py)
 #                                    DIR/ws      websockets (../ws_echo.py, WebSocketTests.swift)
+#                                    DIR/browser selenium (../dashboard/dashboard_browser.py, with Debian's
+#                                                chromium and chromium-driver)
 #   setup_venvs.sh DIR --legacy   -> also DIR/legacy  mcp==1.30.0 (initialize only; a cross-check, not required)
 # The LLM SDKs get their own venv so their pins can move without touching the MCP one.
 # Versions are pinned in requirements-*.txt beside this script, except ws's single package, pinned
@@ -12,7 +14,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 dir="${1:?usage: setup_venvs.sh DIR [--legacy]}"
-kinds=(new llm ws)
+kinds=(new llm ws browser)
 [[ "${2:-}" == "--legacy" ]] && kinds+=(legacy)
 python="${PYTHON:-python3}"
 mkdir -p "$dir"
@@ -35,6 +37,7 @@ for kind in "${kinds[@]}"; do
     case "$kind" in
         llm) packages=(openai anthropic) ;;
         ws) packages=(websockets) ;;
+        browser) packages=(selenium) ;;
         *) packages=(mcp) ;;
     esac
     echo "$venv: installed $("$venv/bin/python" -c 'import sys; from importlib.metadata import version; print(" ".join(p + " " + version(p) for p in sys.argv[1:]))' "${packages[@]}")"
