@@ -150,7 +150,10 @@ extension AdminHTTPHandler {
         headers.add(name: "Connection", value: "close")
         for (name, value) in response.extraHeaders { headers.add(name: name, value: value) }
         let version = head.version.major == 1 ? head.version : .http1_1
-        context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: version, status: response.status, headers: headers))),
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: version, status: response.status, headers: headers))), promise: nil)
+        // A first line at once, so a client sees the stream is open before the first event (and
+        // tells EventSource how soon to reconnect).
+        context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: ": stream open\nretry: 2000\n\n")))),
                               promise: nil)
         streamStarted(context.channel)
         logger.debug("admin stream opened", metadata: ["path": "\(head.uri)", "client_ip": "\(context.channel.remoteAddress?.ipAddress ?? "unknown")"])
