@@ -291,7 +291,7 @@ let package = Package(
         .testTarget(
             name: "MeshgateTests",
             dependencies: [
-                "Meshgate", "MeshgateCore", "MeshgateAI", "MeshgateLedger", "MeshgateAdmin",
+                "Meshgate", "MeshgateCore", "MeshgateAI", "MeshgateLedger", "MeshgateAdmin", "MeshgateDashboard", "MeshgatePolicy", "MeshgateJSON",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),

@@ -88,13 +88,14 @@ extension AdminHTTPHandler {
             write(.error(.payloadTooLarge, "request bodies are limited to \(limit) bytes"), for: head, context: context)
         case .respond(let head):
             let remote = context.channel.remoteAddress
-            var request = AdminRequest(
+            var parsed = AdminRequest(
                 head: head,
                 clientAddress: remote.flatMap(IPAddress.bytes(of:)),
                 clientDescription: remote?.ipAddress ?? "unknown"
             )
-            request.body = body
+            parsed.body = body
             body = []
+            let request = parsed
             let router = self.router
             let promise = context.eventLoop.makePromise(of: AdminResponse.self)
             promise.completeWithTask { await router.respond(to: request) }

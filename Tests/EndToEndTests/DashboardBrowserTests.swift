@@ -76,6 +76,7 @@ import Testing
 
         let checks = step("health")["checks"] as? [String: String] ?? [:]
         #expect(checks["ai_ledger"]?.contains("ok") == true && checks["audit"]?.contains("ok") == true, "\(step("health"))")
+        #expect(checks["certificate_cache"]?.contains("capacity: 10000") == true, "\(checks)")
         #expect((step("health")["listeners"] as? [String])?.count == 3)
         #expect((result["console_errors"] as? [String])?.isEmpty == true, "\(result["console_errors"] ?? "")")
 

@@ -22,8 +22,9 @@ SCENARIOS = {
     "7": "DNS: 10,000-name block list; cached (half blocked), all-miss (forwarded), latency at 2,000 q/s",
     "8": "Memory with idle CONNECT tunnels open",
     "9": "Intercepted MCP tools/call (small JSON-RPC POST), 16 connections: tool-level policy on and off",
+    "10": "Scenario 1's load with and without a dashboard subscriber reading the live decision stream",
 }
-ORDER = ["direct", "meshgate", "meshgate-inspect", "meshgate-near", "meshgate-dlp", "meshgate-mcp", "meshgate-mcp-tools", "squid", "tinyproxy", "mitmproxy", "dnsmasq", "unbound", "meshgate-dns"]
+ORDER = ["direct", "meshgate", "meshgate-inspect", "meshgate-near", "meshgate-dlp", "meshgate-mcp", "meshgate-mcp-tools", "meshgate-live", "squid", "tinyproxy", "mitmproxy", "dnsmasq", "unbound", "meshgate-dns"]
 LABEL = {
     "direct": "direct to origin",
     "meshgate": "meshgate",
@@ -32,6 +33,7 @@ LABEL = {
     "meshgate-dlp": "meshgate + shadow-mcp + dlp-secrets inspection",
     "meshgate-mcp": "meshgate, MCP recognised and logged (mcp: any)",
     "meshgate-mcp-tools": "meshgate + registry, mcp_server / mcp_tool rules, drift watch",
+    "meshgate-live": "meshgate with the Live page's stream open",
     "squid": "Squid (ssl-bump)",
     "tinyproxy": "tinyproxy",
     "mitmproxy": "mitmproxy (mitmdump + MCP regex addon)",
@@ -201,6 +203,10 @@ def main():
     table("9", [("req/s", v("9", "rps")), ("p99 ms", v("9", "p99_ms", 2)), ("errors", errs("9")),
                 ("CPU µs/req", v("9", "cpu_us_per_req", 1)),
                 ("CPU × mcp: any", rm("9", "cpu_us_per_req", "meshgate-mcp")), ("peak RSS MiB", v("9", "rss_peak_mib", 0))])
+    table("10", [("req/s", v("10", "rps")), ("× no subscriber", rm("10", "rps")), ("p99 ms", v("10", "p99_ms", 2)),
+                 ("errors", errs("10")), ("CPU µs/req", v("10", "cpu_us_per_req", 1)),
+                 ("CPU × no subscriber", rm("10", "cpu_us_per_req")), ("decisions streamed/s", v("10", "events_per_s", 0)),
+                 ("peak RSS MiB", v("10", "rss_peak_mib", 0))])
     table("8", [("tunnels open", v("8", "tunnels", 0)), ("RSS MiB before", v("8", "rss_before_mib", 0)),
                 ("RSS MiB with tunnels", v("8", "rss_mib", 0)), ("KiB per tunnel", v("8", "kib_per_tunnel", 1)),
                 ("× meshgate (RSS)", rm("8", "rss_mib"))])

@@ -5,7 +5,8 @@
 #   contrib/bench/run.sh [--quick] [--only SCENARIO,...] [--systems SYSTEM,...] [--perf] [--out FILE] [--json FILE]
 #
 # Scenarios (names or numbers): 1 plain, 2 large, 3 tunnel, 4 intercept, 5 handshake, 6 post, 7 dns, 8 idle,
-# 9 mcp (meshgate only: an intercepted MCP tools/call with and without tool-level policy).
+# 9 mcp (meshgate only: an intercepted MCP tools/call with and without tool-level policy),
+# 10 live (meshgate only: scenario 1's load with and without a dashboard subscriber on the decision stream).
 # Systems: direct meshgate squid tinyproxy mitmproxy (proxies); dnsmasq unbound meshgate-dns (DNS).
 # --quick: 1 run of 3 s per measurement (under 5 minutes); default: median of 3 runs of 10 s.
 # --keep FILE: merge the raw measurements of the scenarios not selected by --only from an earlier
@@ -56,7 +57,7 @@ MAX_HOLD=$(( ($(ulimit -Hn) - 300) / 2 ))
 RES=$BENCH_W/results.jsonl
 : >"$RES"
 
-declare -A SCEN_NAME=([1]=plain [2]=large [3]=tunnel [4]=intercept [5]=handshake [6]=post [7]=dns [8]=idle [9]=mcp)
+declare -A SCEN_NAME=([1]=plain [2]=large [3]=tunnel [4]=intercept [5]=handshake [6]=post [7]=dns [8]=idle [9]=mcp [10]=live)
 want_scenario() { # $1 = number
   [[ -z $ONLY ]] && return 0
   local s
@@ -229,11 +230,12 @@ perf_begin() { # SCEN SYSTEM RUN
   PERF_PID=""
   [[ $PERF == 1 && $3 == 1 ]] || return 0
   [[ ($2 == meshgate && ($1 == 1 || $1 == 3 || $1 == 4 || $1 == 6)) || ($2 == meshgate-inspect && $1 == 6) || ($2 == meshgate-dns && $1 == 7) \
-     || ($1 == 9 && ($2 == meshgate-mcp || $2 == meshgate-mcp-tools)) ]] || return 0
+     || ($1 == 9 && ($2 == meshgate-mcp || $2 == meshgate-mcp-tools)) || ($1 == 10 && $2 == meshgate-live) ]] || return 0
   command -v perf >/dev/null || return 0
   PERF_NAME=$1
   [[ $1 == 6 ]] && { [[ $2 == meshgate ]] && PERF_NAME=6-off || PERF_NAME=6-inspect; }
   [[ $1 == 9 ]] && { [[ $2 == meshgate-mcp ]] && PERF_NAME=9-mcp || PERF_NAME=9-tools; }
+  [[ $1 == 10 ]] && PERF_NAME=10-live
   perf record -F 999 -e cpu-clock -g -p "$(system_pid "$2")" -o "$BENCH_W/perf-$PERF_NAME.data" >/dev/null 2>&1 &
   PERF_PID=$!
   sleep 0.3
@@ -332,6 +334,34 @@ scenario_9() {
   done
 }
 
+# ---- Live page subscriber (scenario 10) ------------------------------------------------------
+# Scenario 1's load through meshgate without and with a subscriber reading the dashboard's decision
+# stream (/admin/api/decisions/stream, as the Live page does, unfiltered: every decision is sent, up
+# to 2,000/s); the two alternate which goes first from run to run.
+scenario_10() {
+  local sys=$1 run=$2
+  if [[ $sys != meshgate ]]; then
+    [[ $run == 1 && $sys != direct ]] && skip 10 "$sys" "no dashboard"
+    return 0
+  fi
+  local order=(meshgate meshgate-live) s sub events token; token=$(cat "$BENCH_W/mg/state/admin.token")
+  ((run % 2 == 0)) && order=(meshgate-live meshgate)
+  for s in "${order[@]}"; do
+    sub="" events=$BENCH_W/live-events.txt
+    if [[ $s == meshgate-live ]]; then
+      curl -sN --noproxy '*' -H "Authorization: Bearer $token" "http://127.0.0.1:$MG_ADMIN_PORT/admin/api/decisions/stream" >"$events" &
+      sub=$!
+    fi
+    peak_begin "$s"; perf_begin 10 "$s" "$run"
+    wrk_run 10 "$s" "$run" 1k 64
+    perf_end 10; peak_end 10 "$s" "$run"
+    if [[ -n $sub ]]; then
+      kill "$sub" 2>/dev/null; wait "$sub" 2>/dev/null || true
+      record 10 meshgate-live "$run" events_per_s "$(awk -v n="$(grep -c '^event: decision' "$events")" -v s="$((WARM + DUR))" 'BEGIN{printf "%.0f", n / s}')"
+    fi
+  done
+}
+
 # ---- DNS (scenario 7) ------------------------------------------------------------------------
 dns_port() { case $1 in direct) echo $DNS_UPSTREAM_PORT ;; dnsmasq) echo $DNSMASQ_PORT ;; unbound) echo $UNBOUND_PORT ;; meshgate-dns) echo $MG_DNS_PORT ;; esac; }
 dnsperf_qps() { awk '/Queries per second:/ {print $4}'; }
@@ -408,9 +438,9 @@ with_system() { # SYSTEM FUNCTION... — start SYSTEM, run each function with (S
 
 for run in $(seq "$RUNS"); do
   scen_fns=()
-  for n in 1 2 3 4 5 6 9; do want_scenario $n && scen_fns+=("run_scenario_$n"); done
+  for n in 1 2 3 4 5 6 9 10; do want_scenario $n && scen_fns+=("run_scenario_$n"); done
   [[ ${#scen_fns[@]} -gt 0 ]] || break
-  for n in 1 2 3 4 5 6 9; do eval "run_scenario_$n() { scenario_$n \"\$1\" $run; }"; done
+  for n in 1 2 3 4 5 6 9 10; do eval "run_scenario_$n() { scenario_$n \"\$1\" $run; }"; done
   for sys in "${PROXY_SYSTEMS[@]}"; do
     want_system "$sys" || continue
     bench_log "run $run/$RUNS: $sys"
@@ -448,7 +478,7 @@ T1=$(date +%s)
 if [[ -n $KEEP ]]; then
   python3 - "$KEEP" "$RES" "${ONLY:-}" <<'PY'
 import json, sys
-names = {"plain": "1", "large": "2", "tunnel": "3", "intercept": "4", "handshake": "5", "post": "6", "dns": "7", "idle": "8", "mcp": "9"}
+names = {"plain": "1", "large": "2", "tunnel": "3", "intercept": "4", "handshake": "5", "post": "6", "dns": "7", "idle": "8", "mcp": "9", "live": "10"}
 redone = {names.get(s, s) for s in sys.argv[3].split(",") if s}
 with open(sys.argv[2], "a") as out:
     for line in open(sys.argv[1]):

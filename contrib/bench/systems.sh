@@ -32,7 +32,7 @@ BUMP_HOST=www.bench.test
 # proxy_port SYSTEM — the listening port of a proxy system.
 proxy_port() {
   case $1 in
-    meshgate) echo "$MG_PORT" ;; meshgate-inspect | meshgate-near) echo "$MG_INSPECT_PORT" ;; meshgate-dlp) echo "$MG_DLP_PORT" ;; squid) echo "$SQUID_PORT" ;;
+    meshgate | meshgate-live) echo "$MG_PORT" ;; meshgate-inspect | meshgate-near) echo "$MG_INSPECT_PORT" ;; meshgate-dlp) echo "$MG_DLP_PORT" ;; squid) echo "$SQUID_PORT" ;;
     meshgate-mcp) echo "$MG_MCP_PORT" ;; meshgate-mcp-tools) echo "$MG_MCP_TOOLS_PORT" ;;
     tinyproxy) echo "$TINY_PORT" ;; mitmproxy) echo "$MITM_PORT" ;;
   esac
@@ -41,7 +41,7 @@ proxy_port() {
 # proxy_ca SYSTEM — the CA certificate a client must trust to accept the system's minted leaves.
 proxy_ca() {
   case $1 in
-    meshgate | meshgate-inspect | meshgate-near | meshgate-dlp | meshgate-mcp | meshgate-mcp-tools) echo "$BENCH_W/meshgate-ca.pem" ;;
+    meshgate | meshgate-live | meshgate-inspect | meshgate-near | meshgate-dlp | meshgate-mcp | meshgate-mcp-tools) echo "$BENCH_W/meshgate-ca.pem" ;;
     squid) echo "$BENCH_W/squid-ca.pem" ;;
     mitmproxy) echo "$BENCH_W/mitm/mitmproxy-ca-cert.pem" ;;
   esac
@@ -49,7 +49,8 @@ proxy_ca() {
 
 # system_pid SYSTEM — the process whose RSS is reported (meshgate-near is meshgate-inspect sent
 # the near-miss body).
-system_pid() { local s=$1; [[ $s == meshgate-near ]] && s=meshgate-inspect; echo "${BENCH_PID[$s]:-}"; }
+# meshgate-live is meshgate with a dashboard subscriber attached.
+system_pid() { local s=$1; [[ $s == meshgate-near ]] && s=meshgate-inspect; [[ $s == meshgate-live ]] && s=meshgate; echo "${BENCH_PID[$s]:-}"; }
 
 # mg_config NAME PORT ADMIN_PORT [RULESET...] — a meshgate config in $BENCH_W/mg/NAME.yaml; all
 # instances share one state directory, so one CA.

@@ -55,6 +55,11 @@ public enum MeshgateServer {
         let tls = try TLSAssembly(configuration: configuration, logger: logger)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let health = HealthRegistry()
+        let leaves = tls.leafCache
+        // Not a failure mode, a gauge the Health page shows: how full the minted-leaf cache is.
+        health.register("certificate_cache") {
+            HealthStatus(ok: true, details: ["leaves": "\(leaves.count)", "capacity": "\(leaves.capacity)"])
+        }
         let dashboard = DashboardAssembly.feed(configuration: configuration, logger: logger)
         let audit = AuditAssembly.sink(configuration: configuration, health: health, observer: dashboard, logger: logger)
         let ai = try await AIAssembly.runtime(configuration: configuration, health: health, logger: logger)
