@@ -48,8 +48,8 @@ public final class DashboardFeed: AuditObserver, Service, Sendable {
 
     public func observe(_ events: ArraySlice<AuditEvent>) {
         state.withLockedValue { s in
+            s.ring.append(contentsOf: events)
             for event in events {
-                s.ring.append(event)
                 s.rollup.add(event)
                 if MCPInventory.concerns(event) { s.inventory.add(event) }
                 if event.kind == .ai { s.spend.add(event) }

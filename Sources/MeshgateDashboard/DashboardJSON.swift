@@ -30,7 +30,8 @@ public enum DashboardJSON {
         return String(decoding: out, as: UTF8.self)
     }
 
-    static func appendDecision(_ sequence: UInt64, _ event: AuditEvent, to out: inout [UInt8]) {
+    /// Appends `decision(_:_:)`'s bytes to `out`.
+    public static func appendDecision(_ sequence: UInt64, _ event: AuditEvent, to out: inout [UInt8]) {
         out.append(contentsOf: #"{"seq":"#.utf8)
         out.append(contentsOf: String(sequence).utf8)
         out.append(contentsOf: #","record":"#.utf8)

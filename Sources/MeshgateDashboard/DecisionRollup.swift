@@ -22,8 +22,25 @@ public struct DecisionRollup: Sendable {
     public static let maxChanges = 20
 
     public private(set) var total: Int = 0
+    /// Policy decisions by event kind and action, in a flat table: this runs once per audit line,
+    /// and two string-keyed dictionary updates per line showed up in profiles.
+    private var decisions = [Int](repeating: 0, count: Self.kinds.count * Self.actions.count)
+    /// Ruleset changes by their action text (update, rollback, reload).
+    private var rulesetActions: [String: Int] = [:]
+    private static let kinds: [AuditEvent.Kind] = [.http, .dns, .ai, .ruleset, .mcpDrift]
+    private static let actions = PolicyAction.allCases
+
     /// `event` → `action` → count.
-    public private(set) var byEventAndAction: [String: [String: Int]] = [:]
+    public var byEventAndAction: [String: [String: Int]] {
+        var out: [String: [String: Int]] = [:]
+        for (k, kind) in Self.kinds.enumerated() {
+            for (a, action) in Self.actions.enumerated() where decisions[k * Self.actions.count + a] > 0 {
+                out[kind.rawValue, default: [:]][action.rawValue] = decisions[k * Self.actions.count + a]
+            }
+        }
+        for (action, n) in rulesetActions { out[AuditEvent.Kind.ruleset.rawValue, default: [:]][action, default: 0] += n }
+        return out
+    }
     /// "ruleset/rule" → hits.
     public private(set) var ruleHits: [String: Int] = [:]
     public private(set) var droppedRuleKeys = 0
@@ -34,7 +51,11 @@ public struct DecisionRollup: Sendable {
 
     public mutating func add(_ event: AuditEvent) {
         total += 1
-        byEventAndAction[event.kind.rawValue, default: [:]][event.actionName, default: 0] += 1
+        if let text = event.actionText {
+            rulesetActions[text, default: 0] += 1
+        } else if let k = Self.kinds.firstIndex(of: event.kind), let a = Self.actions.firstIndex(of: event.action) {
+            decisions[k * Self.actions.count + a] += 1
+        }
         if event.kind == .ruleset {
             changes.append(RulesetChange(
                 timestampMillis: event.timestampMillis, ruleset: event.ruleset ?? "", change: event.actionName,

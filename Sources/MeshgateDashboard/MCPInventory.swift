@@ -49,7 +49,11 @@ public struct MCPInventory: Sendable {
     /// Whether `event` is an MCP exchange or drift line the inventory records.
     public static func concerns(_ event: AuditEvent) -> Bool {
         switch event.kind {
-        case .http: event.field("mcp_server") != nil || event.field("mcp_method") != nil
+        // One pass over the line's fields (this runs for every HTTP line): only `method` and the
+        // `mcp_*` fields start with "m".
+        case .http: event.fields.contains { name, _ in
+            name.utf8.first == UInt8(ascii: "m") && (name == "mcp_server" || name == "mcp_method")
+        }
         case .mcpDrift: true
         case .dns, .ai, .ruleset: false
         }

@@ -22,6 +22,7 @@ import Testing
         ("7", "direct", "cached_qps"), ("7", "direct", "miss_qps"), ("7", "direct", "p99_ms"),
         ("8", "meshgate", "rss_mib"), ("8", "meshgate", "tunnels"),
         ("9", "meshgate-mcp", "rps"), ("9", "meshgate-mcp-tools", "rps"), ("9", "meshgate-mcp-tools", "cpu_us_per_req"),
+        ("10", "meshgate", "rps"), ("10", "meshgate-live", "rps"), ("10", "meshgate-live", "events_per_s"),
     ]
 
     /// The TCP ports run.sh takes for systems direct, meshgate and meshgate-dns (contrib/bench/systems.sh

@@ -100,3 +100,35 @@ import Testing
         #expect(rollup.hits(ruleset: "generated", rule: "rule-0") == 2, "known rules keep counting")
     }
 }
+
+@Suite struct DecisionRingBatchTests {
+    @Test func aBatchLargerThanTheRingKeepsItsTailAndCountsTheRest() {
+        var ring = DecisionRing(capacity: 4)
+        ring.append(Fixture.dns(0))
+        ring.append(contentsOf: (1...10).map { Fixture.dns(Int64($0)) }[...])
+        #expect(ring.nextSequence == 12)
+        #expect(ring.events(after: 0, limit: 100).map(\.sequence) == [8, 9, 10, 11])
+        #expect(ring.events(after: 0, limit: 100).map(\.event.timestampMillis) == [7, 8, 9, 10])
+        ring.append(contentsOf: [Fixture.dns(11), Fixture.dns(12)][...])
+        #expect(ring.events(after: 9, limit: 100).map(\.event.timestampMillis) == [9, 10, 11, 12])
+    }
+
+    @Test func batchesOfAnySizeShowTheLastEventsInOrder() {
+        var generator = SystemRandomNumberGenerator()
+        for capacity in [1, 2, 5, 64] {
+            var ring = DecisionRing(capacity: capacity)
+            var all: [Int64] = []
+            for _ in 0..<200 {
+                let size = Int.random(in: 0...(capacity * 2 + 1), using: &generator)
+                let events = (0..<size).map { Fixture.dns(Int64(all.count + $0)) }
+                all += events.map(\.timestampMillis)
+                if size == 1, Bool.random(using: &generator) { ring.append(events[0]) } else { ring.append(contentsOf: events[...]) }
+                #expect(ring.nextSequence == UInt64(all.count + 1))
+                #expect(ring.events(after: 0, limit: .max).map(\.event.timestampMillis) == Array(all.suffix(capacity)), "capacity \(capacity)")
+                if let last = all.last { #expect(ring.event(UInt64(all.count))?.timestampMillis == last) }
+                let after = UInt64(max(0, all.count - 3))
+                #expect(ring.events(after: after, limit: 2).map(\.sequence) == Array(max(after + 1, ring.oldestSequence)..<ring.nextSequence).suffix(2))
+            }
+        }
+    }
+}

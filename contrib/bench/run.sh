@@ -230,12 +230,12 @@ perf_begin() { # SCEN SYSTEM RUN
   PERF_PID=""
   [[ $PERF == 1 && $3 == 1 ]] || return 0
   [[ ($2 == meshgate && ($1 == 1 || $1 == 3 || $1 == 4 || $1 == 6)) || ($2 == meshgate-inspect && $1 == 6) || ($2 == meshgate-dns && $1 == 7) \
-     || ($1 == 9 && ($2 == meshgate-mcp || $2 == meshgate-mcp-tools)) || ($1 == 10 && $2 == meshgate-live) ]] || return 0
+     || ($1 == 9 && ($2 == meshgate-mcp || $2 == meshgate-mcp-tools)) || $1 == 10 ]] || return 0
   command -v perf >/dev/null || return 0
   PERF_NAME=$1
   [[ $1 == 6 ]] && { [[ $2 == meshgate ]] && PERF_NAME=6-off || PERF_NAME=6-inspect; }
   [[ $1 == 9 ]] && { [[ $2 == meshgate-mcp ]] && PERF_NAME=9-mcp || PERF_NAME=9-tools; }
-  [[ $1 == 10 ]] && PERF_NAME=10-live
+  [[ $1 == 10 ]] && { [[ $2 == meshgate-live ]] && PERF_NAME=10-live || PERF_NAME=10-base; }
   perf record -F 999 -e cpu-clock -g -p "$(system_pid "$2")" -o "$BENCH_W/perf-$PERF_NAME.data" >/dev/null 2>&1 &
   PERF_PID=$!
   sleep 0.3
@@ -337,7 +337,7 @@ scenario_9() {
 # ---- Live page subscriber (scenario 10) ------------------------------------------------------
 # Scenario 1's load through meshgate without and with a subscriber reading the dashboard's decision
 # stream (/admin/api/decisions/stream, as the Live page does, unfiltered: every decision is sent, up
-# to 2,000/s); the two alternate which goes first from run to run.
+# to 1,000/s); the two alternate which goes first from run to run.
 scenario_10() {
   local sys=$1 run=$2
   if [[ $sys != meshgate ]]; then
@@ -356,7 +356,10 @@ scenario_10() {
     wrk_run 10 "$s" "$run" 1k 64
     perf_end 10; peak_end 10 "$s" "$run"
     if [[ -n $sub ]]; then
-      kill "$sub" 2>/dev/null; wait "$sub" 2>/dev/null || true
+      # The subscriber's own CPU (it shares the machine with wrk, nginx and meshgate).
+      record 10 meshgate-live "$run" subscriber_cpu_pct "$(awk -v hz="$(getconf CLK_TCK)" -v s="$((WARM + DUR))" '{printf "%.1f", ($14 + $15) / hz / s * 100}' "/proc/$sub/stat")"
+      # SIGKILL: a harness started by a test runner may have inherited SIGTERM blocked.
+      kill -KILL "$sub" 2>/dev/null; wait "$sub" 2>/dev/null || true
       record 10 meshgate-live "$run" events_per_s "$(awk -v n="$(grep -c '^event: decision' "$events")" -v s="$((WARM + DUR))" 'BEGIN{printf "%.0f", n / s}')"
     fi
   done

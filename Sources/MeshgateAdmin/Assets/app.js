@@ -115,7 +115,12 @@ async function startLive() {
     }
   });
   source.addEventListener("open", () => setLiveStatus(live.paused ? "paused" : "live"));
-  source.addEventListener("error", () => setLiveStatus("reconnecting…"));
+  source.addEventListener("error", () => {
+    setLiveStatus("reconnecting…");
+    // EventSource retries by itself; a session that ended (a restart, a sign-out elsewhere) sends
+    // the page back to the login form instead of retrying forever.
+    api("/admin/api/session").catch(() => {});
+  });
   live.source = source;
 }
 

@@ -124,17 +124,23 @@ def main():
         Select(driver.find_element(By.CSS_SELECTOR, "#live-filters select[name=action]")).select_by_visible_text("any action")
         return {"rows_with_shadow": sum("shadow-dashboard" in r for r in rows), "rows": len(rows)}
 
+    # Pages other than Live redraw every 3 s, so an element found one moment may be replaced the
+    # next: everything read from them is read in one script call.
+    def rows(css, attribute):
+        return driver.execute_script(
+            "return [...document.querySelectorAll(arguments[0])].map(r => ({key: r.getAttribute(arguments[1]),"
+            " cells: [...r.querySelectorAll('td')].map(c => c.innerText)}))", css, attribute)
+
     def inventory():
         driver.get(args.admin + "/#inventory")
-        row = wait.until(lambda d: next((r for r in d.find_elements(By.CSS_SELECTOR, "#inventory-table tbody tr")
-                                         if "shadow-dashboard" in r.text), None))
-        cells = [c.text for c in row.find_elements(By.TAG_NAME, "td")]
+        row = wait.until(lambda d: next((r for r in rows("#inventory-table tbody tr", "data-url")
+                                         if r["key"] and "shadow-dashboard" in r["key"]), None))
         shot("inventory")
-        return {"url": row.get_attribute("data-url"), "cells": cells}
+        return {"url": row["key"], "cells": row["cells"]}
 
     def team_used():
-        cell = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, f"#spend-teams tr[data-team='{args.team}'] td.used"))
-        return int(cell.text)
+        row = wait.until(lambda d: next((r for r in rows("#spend-teams tbody tr", "data-team") if r["key"] == args.team), None))
+        return int(row["cells"][1])
 
     def spend():
         driver.get(args.admin + "/#spend")
@@ -151,8 +157,8 @@ def main():
             time.sleep(0.2)
             after = team_used()
         time.sleep(0.5)
-        chart_bars = len(driver.find_elements(By.CSS_SELECTOR, "#spend-chart rect.day"))
-        models = [r.text for r in driver.find_elements(By.CSS_SELECTOR, "#spend-models tbody tr")]
+        chart_bars = driver.execute_script("return document.querySelectorAll('#spend-chart rect.day').length")
+        models = [" ".join(r["cells"]) for r in rows("#spend-models tbody tr", "data-x")]
         shot("spend")
         return {"before": before, "after": after, "usage": usage, "chart_bars": chart_bars, "models": models}
 
@@ -166,16 +172,15 @@ def main():
         body.send_keys(MCP_BODY)
         driver.find_element(By.ID, "rules-test-run").click()
         out = wait.until(lambda d: d.find_element(By.ID, "rules-test-result").text or None)
-        hits = {r.get_attribute("data-rule"): r.find_element(By.CSS_SELECTOR, "td.hits").text
-                for r in driver.find_elements(By.CSS_SELECTOR, "#policy-rulesets tr[data-rule]")}
+        hits = {r["key"]: r["cells"][2] for r in rows("#policy-rulesets tr[data-rule]", "data-rule")}
         shot("policy")
         return {"decision": json.loads(out), "hits": hits}
 
     def health():
         driver.get(args.admin + "/#health")
-        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#health-checks tr[data-check]"))
-        checks = {r.get_attribute("data-check"): r.text for r in driver.find_elements(By.CSS_SELECTOR, "#health-checks tr[data-check]")}
-        listeners = [r.text for r in driver.find_elements(By.CSS_SELECTOR, "#health-listeners tbody tr")]
+        wait.until(lambda d: rows("#health-checks tr[data-check]", "data-check"))
+        checks = {r["key"]: " ".join(r["cells"]) for r in rows("#health-checks tr[data-check]", "data-check")}
+        listeners = [" ".join(r["cells"]) for r in rows("#health-listeners tbody tr", "data-x")]
         shot("health")
         return {"checks": checks, "listeners": listeners}
 
