@@ -116,31 +116,26 @@ extension AdminRouter {
                              extraHeaders: [("Location", "/"), ("Set-Cookie", AdminSessions.cookie(id))])
     }
 
+    /// The report and the listeners are JSON already; they are placed in the answer as they are.
     private func healthJSON() -> AdminResponse {
         let report = health.report()
-        let hooks = dashboard.withLockedValue { $0 }
-        var members: [(key: String, value: JSONValue)] = []
-        let reportValue = (try? JSONParser.parse(report.json())) ?? .null
-        members.append(("ok", .bool(report.ok)))
-        members.append(("health", reportValue))
-        if let hooks {
-            members.append(("listeners", (try? JSONParser.parse(hooks.listeners)) ?? .array([])))
-            members.append(("decisions", DashboardJSON.rollup(hooks.feed.rollup, since: hooks.feed.startedAtMillis)))
+        var json = #"{"ok":\#(report.ok),"health":\#(report.json())"#
+        if let hooks = dashboard.withLockedValue({ $0 }) {
+            json += #","listeners":\#(hooks.listeners),"decisions":\#(DashboardJSON.rollup(hooks.feed.rollup, since: hooks.feed.startedAtMillis))"#
         }
-        return .json(.ok, JSONValue.object(members).description)
+        return .json(.ok, json + "}")
     }
 
     /// The ledger's current window (used vs cap per team and identity) and the token history.
     private func usageJSON() async -> AdminResponse {
-        var members: [(key: String, value: JSONValue)] = []
+        var json = "{"
         switch await usageReport() {
-        case .none: members += [("window", .null), ("window_error", .string("token usage is not available: the AI gateway is not running"))]
-        case .some(.success(let json)): members.append(("window", (try? JSONParser.parse(json)) ?? .null))
-        case .some(.failure(let error)): members += [("window", .null), ("window_error", .string("\(error)"))]
+        case .none: json += #""window":null,"window_error":"# + JSONValue.string("token usage is not available: the AI gateway is not running").description
+        case .some(.success(let report)): json += #""window":"# + report
+        case .some(.failure(let error)): json += #""window":null,"window_error":"# + JSONValue.string("\(error)").description
         }
         let history = dashboard.withLockedValue { $0 }.map { DashboardJSON.history($0.feed.spend) } ?? .object([("days", .array([])), ("models", .array([]))])
-        members.append(("history", history))
-        return .json(.ok, JSONValue.object(members).description)
+        return .json(.ok, json + #","history":"# + history.description + "}")
     }
 
     private func rulesTest(_ request: AdminRequest) async -> AdminResponse {

@@ -107,13 +107,18 @@ public enum DashboardJSON {
             ("by_event", .object(r.byEventAndAction.sorted { $0.key < $1.key }.map { event, actions in
                 (event, .object(actions.sorted { $0.key < $1.key }.map { ($0.key, number($0.value)) }))
             })),
-            ("ruleset_changes", .array(r.changes.reversed().map { c in
-                .object([
-                    ("ts", time(c.timestampMillis)), ("ruleset", .string(c.ruleset)), ("change", .string(c.change)),
-                    ("old_version", string(c.oldVersion)), ("new_version", string(c.newVersion)),
-                    ("requested_by", string(c.requestedBy)), ("file", string(c.file)),
-                ])
-            })),
+            ("ruleset_changes", changes(r)),
         ])
+    }
+
+    /// The latest ruleset changes, newest first.
+    public static func changes(_ r: DecisionRollup) -> JSONValue {
+        .array(r.changes.reversed().map { c in
+            .object([
+                ("ts", time(c.timestampMillis)), ("ruleset", .string(c.ruleset)), ("change", .string(c.change)),
+                ("old_version", string(c.oldVersion)), ("new_version", string(c.newVersion)),
+                ("requested_by", string(c.requestedBy)), ("file", string(c.file)),
+            ])
+        })
     }
 }

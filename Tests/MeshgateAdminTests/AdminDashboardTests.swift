@@ -115,6 +115,13 @@ struct AdminDashboardTests {
             let health = try await curl("GET", base + "/admin/api/health", headers: [adminAuthorization])
             #expect(health.text.contains(#""total":3"#) && health.text.contains(#""listeners":[{"name":"admin""#), "\(health.text)")
             #expect(try await curl("DELETE", base + "/admin/api/inventory", headers: [adminAuthorization]).status == 405)
+            let usage = try await curl("GET", base + "/admin/api/usage", headers: [adminAuthorization])
+            let usageObject = try #require(try JSONSerialization.jsonObject(with: usage.body) as? [String: Any], "\(usage.text)")
+            #expect(usageObject["window"] is NSNull)
+            #expect((usageObject["window_error"] as? String)?.contains("AI gateway is not running") == true)
+            #expect((usageObject["history"] as? [String: Any])?["days"] as? [Any] != nil)
+            let healthObject = try #require(try JSONSerialization.jsonObject(with: health.body) as? [String: Any], "\(health.text)")
+            #expect(healthObject["ok"] as? Bool == true && (healthObject["health"] as? [String: Any])?["status"] as? String == "ok")
         }
     }
 

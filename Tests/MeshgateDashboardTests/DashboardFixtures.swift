@@ -18,19 +18,19 @@ enum Fixture {
             fields.append(("mcp_transport", .string(transport)))
             if let protocolVersion { fields.append(("mcp_protocol", .string(protocolVersion))) }
         }
-        return AuditEvent(timestampMillis: ts, kind: .http, client: "127.0.0.1:5000",
+        return AuditEvent(timestampMillis: ts, kind: .http, client: "192.0.2.1:5000",
                           identity: identity.map { Identity(name: $0, team: team) }, action: action, rule: rule, ruleset: ruleset,
                           fields: fields)
     }
 
     static func dns(_ ts: Int64 = 1_000, name: String = "example.com", action: PolicyAction = .allow) -> AuditEvent {
-        AuditEvent(timestampMillis: ts, kind: .dns, client: "127.0.0.1:5353", identity: nil, action: action,
+        AuditEvent(timestampMillis: ts, kind: .dns, client: "192.0.2.1:5353", identity: nil, action: action,
                    fields: [("qname", .string(name)), ("qtype", .string("A"))])
     }
 
     static func ai(_ ts: Int64, identity: String = "agent-1", team: String = "platform", provider: String = "openai",
                    model: String = "gpt-4o", input: Int64, output: Int64) -> AuditEvent {
-        AuditEvent(timestampMillis: ts, kind: .ai, client: "127.0.0.1:6000", identity: Identity(name: identity, team: team), action: .allow,
+        AuditEvent(timestampMillis: ts, kind: .ai, client: "192.0.2.1:6000", identity: Identity(name: identity, team: team), action: .allow,
                    fields: [("host", .string("api.openai.com")), ("provider", .string(provider)), ("model", .string(model)),
                             ("input_tokens", .int(input)), ("output_tokens", .int(output))])
     }

@@ -55,12 +55,11 @@ enum DashboardAssembly {
                 ("mcp_servers", .array(ruleset.mcpServers.map { .string($0.name) })),
             ])
         }
-        let changes = DashboardJSON.rollup(rollup, since: 0)["ruleset_changes"] ?? .array([])
         return JSONValue.object([
             ("rulesets", .array(rulesets)),
             ("rule_count", .number(String(engine.ruleCount))),
             ("portal", engine.portal.map(JSONValue.string) ?? .null),
-            ("changes", changes),
+            ("changes", DashboardJSON.changes(rollup)),
         ]).description
     }
 
