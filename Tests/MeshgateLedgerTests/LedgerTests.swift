@@ -14,10 +14,13 @@ func withTemporaryDirectory<T>(_ body: (String) async throws -> T) async throws 
     return try await body(path)
 }
 
-/// Runs `body` with a migrated PostgreSQL ledger whose pool runs for the duration.
+/// Runs `body` with a migrated PostgreSQL ledger whose pool runs for the duration. These tests are
+/// about what the ledger decides, not how fast: the deadline is 30 s instead of serve's 5 s, which a
+/// fresh pool opening connections while the whole suite runs beside it on two cores did miss
+/// (the deadline itself is tested in PostgresTokenLedgerTests).
 func withPostgresLedger<T: Sendable>(_ body: @Sendable (PostgresTokenLedger) async throws -> T) async throws -> T {
     let url = try #require(postgresTestURL)
-    let ledger = try PostgresTokenLedger(url: url, reservationLifetimeSeconds: 60)
+    let ledger = try PostgresTokenLedger(url: url, reservationLifetimeSeconds: 60, operationTimeout: .seconds(30))
     return try await withThrowingTaskGroup(of: T?.self) { group in
         group.addTask { await ledger.run(); return nil }
         defer { group.cancelAll() }
