@@ -37,6 +37,14 @@ public enum RulesCommands {
     }
 
     /// A request for `rules test`.
+    /// A header given as one `Name: value` line (the CLI's `--header`, the dashboard's form), both
+    /// sides trimmed; nil without a colon.
+    public static func headerLine(_ line: String) -> (name: String, value: String)? {
+        guard let colon = line.firstIndex(of: ":") else { return nil }
+        return (String(line[..<colon]).trimmingCharacters(in: .whitespaces),
+                String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces))
+    }
+
     public struct TestRequest: Sendable {
         /// The absolute URL.
         public var url: String

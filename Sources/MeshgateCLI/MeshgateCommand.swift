@@ -224,10 +224,10 @@ struct Rules: AsyncParsableCommand {
             do {
                 var parsedHeaders: [(name: String, value: String)] = []
                 for header in headers {
-                    guard let colon = header.firstIndex(of: ":") else {
+                    guard let parsed = RulesCommands.headerLine(header) else {
                         throw RulesCommands.UsageError(message: "--header must look like 'Name: value', got '\(header)'")
                     }
-                    parsedHeaders.append((String(header[..<colon]).trimmingCharacters(in: .whitespaces), String(header[header.index(after: colon)...]).trimmingCharacters(in: .whitespaces)))
+                    parsedHeaders.append(parsed)
                 }
                 var bodyBytes: [UInt8]?
                 if let body {

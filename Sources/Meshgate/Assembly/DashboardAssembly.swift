@@ -79,11 +79,10 @@ enum DashboardAssembly {
             for (name, v) in members { headers.append((name, v.stringValue ?? v.description)) }
         } else if let lines = value["headers"]?.arrayValue {
             for line in lines.compactMap(\.stringValue) {
-                guard let colon = line.firstIndex(of: ":") else {
+                guard let parsed = RulesCommands.headerLine(line) else {
                     throw RulesCommands.UsageError(message: "a header must look like 'Name: value', got '\(line)'")
                 }
-                headers.append((String(line[..<colon]).trimmingCharacters(in: .whitespaces),
-                                String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)))
+                headers.append(parsed)
             }
         }
         let method = value["method"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 } ?? "GET"
